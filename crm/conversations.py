@@ -1,0 +1,333 @@
+"""Customer conversations and their messages: the inbox's domain.
+
+A contact has at most one open conversation per channel; a message after it
+was closed opens a new one. `(channel, external_id)` is unique on messages, so
+a re-delivered update is recognised and stored once.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from crm import audit
+from crm.actors import Actor, require_rep
+from crm.errors import Invalid, NotFound
+from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
+
+MAX_MESSAGE = 20_000
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message: Message
+    conversation: Conversation
+    new_conversation: bool
+    duplicate: bool  # the same external message was already stored
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str = "text"
+    file_id: str | None = None
+    file_size: int | None = None
+
+
+def open_conversation(session: Session, *, contact_id: int, channel: str) -> Conversation | None:
+    return session.exec(
+        select(Conversation).where(
+            Conversation.contact_id == contact_id,
+            Conversation.channel == channel,
+            Conversation.status == "open",
+        )
+    ).first()
+
+
+def get_conversation(session: Session, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"There is no conversation {conversation_id}. See `inbox`.")
+    return conversation
+
+
+def find_message(session: Session, *, channel: str, external_id: str) -> Message | None:
+    return session.exec(
+        select(Message).where(Message.channel == channel, Message.external_id == external_id)
+    ).first()
+
+
+def record_inbound(
+    session: Session,
+    *,
+    contact: Contact,
+    channel: str,
+    chat_id: str,
+    text: str,
+    sent_at: datetime,
+    now: datetime,
+    external_id: str | None = None,
+    attachment: Attachment | None = None,
+    need: str | None = None,
+    need_confidence: float | None = None,
+) -> InboundResult:
+    """Stores a customer's message on their open conversation (opening one if needed)."""
+    if external_id is not None:
+        existing = find_message(session, channel=channel, external_id=external_id)
+        if existing is not None:
+            return InboundResult(
+                existing, get_conversation(session, existing.conversation_id), False, True
+            )
+    attachment = attachment or Attachment()
+    conversation = open_conversation(session, contact_id=contact.id, channel=channel)
+    new_conversation = conversation is None
+    if conversation is None:
+        conversation = Conversation(
+            contact_id=contact.id,
+            channel=channel,
+            chat_id=chat_id,
+            opened_at=now,
+            last_message_at=sent_at,
+        )
+        session.add(conversation)
+        session.flush()
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id=contact.id,
+        channel=channel,
+        external_id=external_id,
+        direction="inbound",
+        kind=attachment.kind,
+        text=text[:MAX_MESSAGE],
+        file_id=attachment.file_id,
+        file_size=attachment.file_size,
+        need=need,
+        need_confidence=need_confidence,
+        delivery="received",
+        sent_at=sent_at,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        # A concurrent worker stored the same delivery first: it is a duplicate.
+        assert external_id is not None
+        existing = find_message(session, channel=channel, external_id=external_id)
+        assert existing is not None
+        return InboundResult(existing, conversation, False, True)
+    conversation.chat_id = chat_id
+    conversation.last_message_at = max(conversation.last_message_at, sent_at)
+    if need is not None and (conversation.need is None or new_conversation):
+        conversation.need, conversation.need_confidence = need, need_confidence
+    contact.last_activity_at = max(filter(None, [contact.last_activity_at, sent_at]))
+    session.add_all([conversation, contact])
+    return InboundResult(message, conversation, new_conversation, False)
+
+
+def set_message_need(
+    session: Session, *, message: Message, need: str, confidence: float | None
+) -> None:
+    """Fills in the classifier's tag (it may arrive after the message was stored)."""
+    message.need, message.need_confidence = need, confidence
+    session.add(message)
+    conversation = session.get(Conversation, message.conversation_id)
+    if conversation is not None and conversation.need is None:
+        conversation.need, conversation.need_confidence = need, confidence
+        session.add(conversation)
+
+
+def record_outbound(
+    session: Session,
+    *,
+    actor: Actor,
+    conversation: Conversation,
+    text: str,
+    now: datetime,
+) -> Message:
+    """A reply to the customer, stored as pending until the channel confirms delivery."""
+    body = text.strip()
+    if not body:
+        raise Invalid("text", "The reply is empty. Usage: reply <conversation> <text>")
+    if len(body) > MAX_MESSAGE:
+        raise Invalid("text", f"That reply is over {MAX_MESSAGE:,} characters.")
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        channel=conversation.channel,
+        direction="outbound",
+        text=body,
+        author_rep_id=actor.id if actor.kind == "rep" else None,
+        delivery="pending",
+        sent_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    if actor.kind == "rep" and conversation.first_response_at is None:
+        conversation.first_response_at = now
+    if actor.kind == "rep" and conversation.assignee_id is None:
+        conversation.assignee_id = actor.id
+    conversation.last_message_at = now
+    session.add(conversation)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="message.send",
+        entity_type="conversation",
+        entity_id=conversation.id,
+        at=now,
+        after={"message_id": message.id},
+    )
+    return message
+
+
+def mark_delivery(
+    session: Session,
+    *,
+    message_id: int,
+    delivered: bool,
+    reason: str | None = None,
+    external_id: str | None = None,
+) -> Message:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"There is no message {message_id}.")
+    message.delivery = "delivered" if delivered else "failed"
+    message.failure_reason = None if delivered else (reason or "not delivered")[:300]
+    if external_id is not None:
+        message.external_id = external_id
+    session.add(message)
+    return message
+
+
+def assign(
+    session: Session, *, actor: Actor, conversation_id: int, rep: Rep | None, now: datetime
+) -> Conversation:
+    require_rep(actor)
+    conversation = get_conversation(session, conversation_id)
+    before = snapshot(conversation)
+    conversation.assignee_id = rep.id if rep else None
+    session.add(conversation)
+    audit.record(
+        session,
+        actor=actor,
+        action="conversation.assign",
+        entity_type="conversation",
+        entity_id=conversation.id,
+        at=now,
+        before=before,
+        after=snapshot(conversation),
+    )
+    return conversation
+
+
+def close(session: Session, *, actor: Actor, conversation_id: int, now: datetime) -> Conversation:
+    require_rep(actor)
+    conversation = get_conversation(session, conversation_id)
+    if conversation.status == "closed":
+        raise Invalid("status", f"Conversation {conversation_id} is already closed.")
+    before = snapshot(conversation)
+    conversation.status = "closed"
+    conversation.closed_at = now
+    session.add(conversation)
+    audit.record(
+        session,
+        actor=actor,
+        action="conversation.close",
+        entity_type="conversation",
+        entity_id=conversation.id,
+        at=now,
+        before=before,
+        after=snapshot(conversation),
+    )
+    return conversation
+
+
+def retag(
+    session: Session,
+    *,
+    actor: Actor,
+    message_id: int,
+    need: str,
+    known_needs: set[str],
+    now: datetime,
+) -> Message:
+    """A rep's correction: updates the tag and keeps it as a training example."""
+    require_rep(actor)
+    clean = need.strip().lower().replace(" ", "_")
+    if clean not in known_needs:
+        raise Invalid("need", f"'{clean[:30]}' is not a need. Needs: {', '.join(sorted(known_needs))}.")
+    message = session.get(Message, message_id)
+    if message is None or message.direction != "inbound":
+        raise NotFound(f"There is no customer message {message_id}.")
+    old = message.need
+    message.need, message.need_confidence, message.need_corrected = clean, 1.0, True
+    session.add(message)
+    session.add(
+        NeedCorrection(
+            message_id=message.id,
+            text=message.text,
+            old_need=old,
+            new_need=clean,
+            rep_id=actor.id if actor.kind == "rep" else None,
+            created_at=now,
+        )
+    )
+    conversation = session.get(Conversation, message.conversation_id)
+    if conversation is not None and conversation.need in (None, old):
+        conversation.need, conversation.need_confidence = clean, 1.0
+        session.add(conversation)
+    audit.record(
+        session,
+        actor=actor,
+        action="message.retag",
+        entity_type="message",
+        entity_id=message.id,
+        at=now,
+        before={"need": old},
+        after={"need": clean},
+    )
+    return message
+
+
+def corrections(session: Session) -> list[tuple[str, str]]:
+    """Every rep correction as (text, need): extra training data for the classifier."""
+    rows = session.exec(select(NeedCorrection).order_by(col(NeedCorrection.id))).all()
+    return [(row.text, row.new_need) for row in rows if row.text.strip()]
+
+
+def list_conversations(
+    session: Session, *, scope: str = "open", rep_id: int | None = None, limit: int = 20
+) -> list[tuple[Conversation, Contact, Message | None]]:
+    """Open conversations newest first, with the contact and the latest inbound message."""
+    statement = (
+        select(Conversation, Contact)
+        .join(Contact, col(Contact.id) == col(Conversation.contact_id))
+        .where(Conversation.status == "open")
+        .order_by(col(Conversation.last_message_at).desc())
+        .limit(limit)
+    )
+    if scope == "mine":
+        statement = statement.where(Conversation.assignee_id == rep_id)
+    elif scope == "unassigned":
+        statement = statement.where(col(Conversation.assignee_id).is_(None))
+    rows = session.exec(statement).all()
+    out = []
+    for conversation, contact in rows:
+        last = session.exec(
+            select(Message)
+            .where(Message.conversation_id == conversation.id, Message.direction == "inbound")
+            .order_by(col(Message.sent_at).desc())
+            .limit(1)
+        ).first()
+        out.append((conversation, contact, last))
+    return out
+
+
+def note_customer_activity(session: Session, *, conversation: Conversation, now: datetime) -> None:
+    """Marks that the bot acknowledged the customer (so a burst gets one acknowledgement)."""
+    conversation.last_ack_at = now
+    session.add(conversation)
+

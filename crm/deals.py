@@ -1,0 +1,206 @@
+"""Deals through a configurable pipeline: create, move, win, lose, summarise."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import func
+from sqlmodel import Session, col, or_, select
+
+from crm import audit
+from crm.actors import Actor, require_rep
+from crm.errors import Ambiguous, Invalid, NotFound
+from crm.models import Company, Contact, Deal, snapshot
+
+ID_REF = re.compile(r"^#?(\d{1,12})$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Open stages in order with their win probability (%); `won`/`lost` are terminal."""
+
+    stages: Sequence[tuple[str, int]]
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.stages]
+
+    def probability(self, stage: str) -> int:
+        return dict(self.stages).get(stage, 100 if stage == "won" else 0)
+
+    def check(self, stage: str) -> str:
+        stage = stage.strip().lower()
+        if stage in self.names or stage in {"won", "lost"}:
+            return stage
+        raise Invalid(
+            "stage", f"'{stage[:30]}' is not a stage. Stages: {', '.join(self.names)}, won, lost."
+        )
+
+
+def create_deal(
+    session: Session,
+    *,
+    actor: Actor,
+    pipeline: Pipeline,
+    title: str,
+    now: datetime,
+    contact: Contact | None = None,
+    company: Company | None = None,
+    amount_minor: int = 0,
+    currency: str = "USD",
+    stage: str | None = None,
+    expected_close: date | None = None,
+) -> Deal:
+    require_rep(actor)
+    clean_title = " ".join(title.split())
+    if not clean_title:
+        raise Invalid("title", 'A deal needs a title, e.g. deal Acme "50 seats" $12,000.')
+    if len(clean_title) > 200:
+        raise Invalid("title", "That deal title is longer than 200 characters.")
+    if amount_minor < 0:
+        raise Invalid("amount", "A deal amount cannot be negative.")
+    if not CURRENCY.match(currency):
+        raise Invalid("currency", f"'{currency}' is not a currency code like USD or EUR.")
+    stage_name = pipeline.check(stage) if stage else pipeline.names[0]
+    if stage_name in {"won", "lost"}:
+        raise Invalid("stage", "Create the deal first, then mark it `won` or `lost`.")
+    deal = Deal(
+        title=clean_title,
+        contact_id=contact.id if contact else None,
+        company_id=company.id if company else (contact.company_id if contact else None),
+        owner_id=actor.id if actor.kind == "rep" else None,
+        amount_minor=amount_minor,
+        currency=currency,
+        stage=stage_name,
+        expected_close=expected_close,
+        stage_changed_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(deal)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="deal.create",
+        entity_type="deal",
+        entity_id=deal.id,
+        at=now,
+        after=snapshot(deal),
+    )
+    return deal
+
+
+def get_deal(session: Session, deal_id: int) -> Deal:
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"There is no deal #{deal_id}.")
+    return deal
+
+
+def resolve_deal(session: Session, ref: str) -> Deal:
+    """`#12`, or words matched against open deals' titles and company names."""
+    text = ref.strip().strip('"').strip("'")
+    if (m := ID_REF.match(text)) is not None:
+        return get_deal(session, int(m.group(1)))
+    rows = session.exec(
+        select(Deal, Company.name)
+        .join(Company, col(Deal.company_id) == col(Company.id), isouter=True)
+        .where(Deal.status == "open")
+    ).all()
+    choices = {deal.id: f"{deal.title} {company or ''}".lower() for deal, company in rows}
+    ranked = process.extract(
+        text.lower(), choices, scorer=fuzz.WRatio, limit=5, score_cutoff=70
+    )
+    if not ranked:
+        raise NotFound(f"No open deal matches '{text[:60]}'. Try `pipeline` to see them.")
+    deals = {deal.id: deal for deal, _ in rows}
+    if len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= 10:
+        return deals[ranked[0][2]]
+    raise Ambiguous(f"'{text[:60]}' matches several deals.", [deals[r[2]] for r in ranked])
+
+
+def set_stage(
+    session: Session,
+    *,
+    actor: Actor,
+    pipeline: Pipeline,
+    deal_id: int,
+    stage: str,
+    now: datetime,
+    reason: str | None = None,
+) -> Deal:
+    """Moves a deal; `won`/`lost` close it (with the reason) and reopening is allowed."""
+    require_rep(actor)
+    deal = get_deal(session, deal_id)
+    before = snapshot(deal)
+    stage_name = pipeline.check(stage)
+    if stage_name == "lost" and not (reason and reason.strip()):
+        raise Invalid("reason", "Say why it was lost, e.g. `lost #12 went with a competitor`.")
+    deal.stage = stage_name
+    deal.stage_changed_at = now
+    deal.updated_at = now
+    if stage_name in {"won", "lost"}:
+        deal.status = stage_name
+        deal.closed_at = now
+        deal.close_reason = (reason or "").strip()[:500] or None
+    else:
+        deal.status, deal.closed_at, deal.close_reason = "open", None, None
+    session.add(deal)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"deal.{deal.status if stage_name in {'won', 'lost'} else 'stage'}",
+        entity_type="deal",
+        entity_id=deal.id,
+        at=now,
+        before=before,
+        after=snapshot(deal),
+    )
+    return deal
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    stage: str
+    count: int
+    amounts: dict[str, int]  # currency -> minor units
+    probability: int
+
+
+def pipeline_summary(
+    session: Session, *, pipeline: Pipeline, owner_id: int | None = None
+) -> list[StageSummary]:
+    """Open deals per stage (in pipeline order), amounts summed per currency in SQL."""
+    statement = (
+        select(Deal.stage, Deal.currency, func.count(), func.sum(Deal.amount_minor))
+        .where(Deal.status == "open")
+        .group_by(Deal.stage, Deal.currency)
+    )
+    if owner_id is not None:
+        statement = statement.where(Deal.owner_id == owner_id)
+    totals: dict[str, tuple[int, dict[str, int]]] = {}
+    for stage, currency, count, amount in session.exec(statement):
+        n, amounts = totals.get(stage, (0, {}))
+        amounts[currency] = amounts.get(currency, 0) + int(amount or 0)
+        totals[stage] = (n + int(count), amounts)
+    order = pipeline.names + sorted(set(totals) - set(pipeline.names))
+    return [
+        StageSummary(s, totals[s][0], totals[s][1], pipeline.probability(s))
+        for s in order
+        if s in totals
+    ]
+
+
+def open_deals_for_contact(session: Session, contact: Contact) -> list[Deal]:
+    conditions = [Deal.contact_id == contact.id]
+    if contact.company_id:
+        conditions.append(Deal.company_id == contact.company_id)
+    return list(
+        session.exec(
+            select(Deal).where(Deal.status == "open", or_(*conditions)).order_by(col(Deal.id))
+        )
+    )

@@ -1,0 +1,143 @@
+"""Fuzzy contact search and contact references ("jane", "#42", "jane@acme.com").
+
+Two stages keep it fast at 100k contacts: the database narrows the field with
+substring matches on the denormalised `search_text` column, and rapidfuzz ranks
+what is left. Only when nothing matches literally (a typo) do we rank every
+contact's search text, in the process, with rapidfuzz's C implementation.
+"""
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from sqlmodel import Session, and_, col, select
+
+from crm.errors import Ambiguous, Invalid, NotFound
+from crm.models import Contact, ContactPoint
+from crm.validation import normalise_email, normalise_phone
+
+PREFILTER_LIMIT = 400
+FUZZY_CUTOFF = 62.0
+ID_REF = re.compile(r"^#?(\d{1,12})$")
+PHONEISH = re.compile(r"^\+?[\d\s().-]{7,}$")
+
+
+@dataclass(frozen=True)
+class Match:
+    contact: Contact
+    score: float
+
+
+def _tokens(query: str) -> list[str]:
+    return [t for t in re.split(r"\s+", query.lower().strip()) if t][:6]
+
+
+def _escape_like(token: str) -> str:
+    return token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+Candidate = tuple[int, str, str]  # id, name, search_text
+
+
+def _literal_candidates(session: Session, tokens: list[str]) -> list[Candidate]:
+    conditions = [
+        col(Contact.search_text).like(f"%{_escape_like(t)}%", escape="\\") for t in tokens
+    ]
+    statement = (
+        select(Contact.id, Contact.name, Contact.search_text)
+        .where(and_(*conditions))
+        .limit(PREFILTER_LIMIT)
+    )
+    return [(row[0], row[1], row[2]) for row in session.exec(statement)]
+
+
+def _typo_candidates(session: Session, query: str) -> list[Candidate]:
+    """Nothing matched literally: let rapidfuzz's C scorer pick the closest few overall."""
+    rows = session.exec(select(Contact.id, Contact.name, Contact.search_text)).all()
+    names = {row[0]: row[2] for row in rows}
+    best = process.extract(query, names, scorer=fuzz.partial_ratio, limit=50, score_cutoff=60)
+    keep = {key for _text, _score, key in best}
+    return [(row[0], row[1], row[2]) for row in rows if row[0] in keep]
+
+
+def _score(query: str, name: str, text: str) -> float:
+    """Best of: the name as a whole, the query's words inside the contact, a substring."""
+    return max(
+        fuzz.WRatio(query, name.lower()),
+        0.95 * fuzz.token_set_ratio(query, text),
+        0.9 * fuzz.partial_ratio(query, text),
+    )
+
+
+def _rank(query: str, candidates: list[Candidate], limit: int) -> list[tuple[int, float]]:
+    q = query.lower().strip()
+    scored = [(cid, _score(q, name, text)) for cid, name, text in candidates]
+    scored = [(cid, score) for cid, score in scored if score >= FUZZY_CUTOFF]
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    return scored[:limit]
+
+
+def search_contacts(session: Session, query: str, *, limit: int = 5) -> list[Match]:
+    """The best `limit` contacts for `query`, best first."""
+    tokens = _tokens(query)
+    if not tokens:
+        return []
+    exact = _by_point(session, query)
+    if exact is not None:
+        return [Match(exact, 100.0)]
+    candidates = _literal_candidates(session, tokens)
+    ranked = _rank(query, candidates, limit) if candidates else []
+    if not ranked:
+        ranked = _rank(query, _typo_candidates(session, query.lower()), limit)
+    contacts = {c.id: c for c in session.exec(select(Contact).where(
+        col(Contact.id).in_([key for key, _ in ranked])
+    ))}
+    return [Match(contacts[key], score) for key, score in ranked if key in contacts]
+
+
+def _by_point(session: Session, text: str) -> Contact | None:
+    """Exact look-up when the text is an email address or a phone number."""
+    value: str | None = None
+    kind = "email"
+    try:
+        if "@" in text and " " not in text.strip():
+            value = normalise_email(text)
+        elif PHONEISH.match(text.strip()):
+            kind, value = "phone", normalise_phone(text)
+    except Invalid:
+        return None
+    if value is None:
+        return None
+    point = session.exec(
+        select(ContactPoint).where(ContactPoint.kind == kind, ContactPoint.value == value)
+    ).first()
+    return session.get(Contact, point.contact_id) if point else None
+
+
+def resolve_contact(session: Session, ref: str) -> Contact:
+    """One contact for a reference, or NotFound / Ambiguous (which lists the candidates).
+
+    A reference that matches several people does nothing until the rep picks one.
+    """
+    text = ref.strip().strip('"').strip("'").strip()
+    if not text:
+        raise NotFound("Which contact? Give a name, an email or #id.")
+    if (m := ID_REF.match(text)) is not None:
+        contact = session.get(Contact, int(m.group(1)))
+        if contact is None:
+            raise NotFound(f"There is no contact #{m.group(1)}.")
+        return contact
+    matches = search_contacts(session, text, limit=5)
+    if not matches:
+        raise NotFound(f"No contact matches '{text[:60]}'. Try `find {text[:30]}` or `add`.")
+    exact = [m for m in matches if m.contact.name.casefold() == text.casefold()]
+    if len(exact) == 1:
+        return exact[0].contact
+    if len(exact) > 1:
+        raise Ambiguous(f"Several contacts are called '{text[:60]}'.", [m.contact for m in exact])
+    if len(matches) == 1:
+        return matches[0].contact
+    best, second = matches[0], matches[1]
+    if best.score >= 85 and best.score - second.score >= 10:
+        return best.contact
+    raise Ambiguous(f"'{text[:60]}' matches several contacts.", [m.contact for m in matches])

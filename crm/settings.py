@@ -1,0 +1,179 @@
+"""Every setting Rapport reads, in one pydantic-settings class.
+
+Built once by the composition root (never at import time) and passed down. The
+names are a public contract (docs, deploy scripts and `.env.example` use them), so
+each field carries its exact environment variable name as an alias.
+"""
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STAGES = "lead:10,qualified:25,proposal:50,negotiation:75"
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "xxx", "your-token-here", "placeholder"}
+
+
+class Settings(BaseSettings):
+    """Rapport's configuration, from the environment and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # --- store ---------------------------------------------------------------
+    data_dir: Path = Field(Path(".rapport"), validation_alias="RAPPORT_DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="RAPPORT_DATABASE_URL")
+    timezone: str = Field("UTC", validation_alias="RAPPORT_TIMEZONE")
+    environment: str = Field("development", validation_alias="RAPPORT_ENV")
+    default_phone_region: str = Field("US", validation_alias="RAPPORT_PHONE_REGION")
+    default_currency: str = Field("USD", validation_alias="RAPPORT_CURRENCY")
+    pipeline_stages: str = Field(DEFAULT_STAGES, validation_alias="RAPPORT_PIPELINE_STAGES")
+    business_name: str = Field("Rapport", validation_alias="RAPPORT_BUSINESS_NAME")
+    business_hours: str = Field("Mon-Fri 09:00-17:00", validation_alias="RAPPORT_BUSINESS_HOURS")
+    privacy_url: str = Field("https://example.com/privacy", validation_alias="RAPPORT_PRIVACY_URL")
+    log_level: str = Field("INFO", validation_alias="RAPPORT_LOG_LEVEL")
+
+    # --- telegram --------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str | None = Field(None, validation_alias="RAPPORT_TELEGRAM_API_URL")
+    telegram_webhook_url: str | None = Field(None, validation_alias="RAPPORT_TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="RAPPORT_TELEGRAM_WEBHOOK_SECRET"
+    )
+
+    # --- slack -------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(None, validation_alias="RAPPORT_SLACK_API_URL")
+    slack_team_id: str | None = Field(None, validation_alias="SLACK_TEAM_ID")
+    slack_admins: str = Field("", validation_alias="RAPPORT_SLACK_ADMINS")
+    slack_inbox_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_INBOX_CHANNEL")
+    slack_deals_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_DEALS_CHANNEL")
+    slack_reports_channel: str | None = Field(
+        None, validation_alias="RAPPORT_SLACK_REPORTS_CHANNEL"
+    )
+
+    # --- http -----------------------------------------------------------------------
+    http_host: str = Field("127.0.0.1", validation_alias="RAPPORT_HTTP_HOST")
+    http_port: int = Field(8080, ge=0, le=65535, validation_alias="RAPPORT_HTTP_PORT")
+
+    # --- scheduler ------------------------------------------------------------------
+    tick_seconds: float = Field(5.0, gt=0, le=3600, validation_alias="RAPPORT_TICK_SECONDS")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
+            ) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        return value
+
+    @field_validator("pipeline_stages")
+    @classmethod
+    def _valid_stages(cls, value: str) -> str:
+        parse_stages(value)
+        return value
+
+    # --- derived -----------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rapport.db').as_posix()}"
+
+    @property
+    def stages(self) -> list[tuple[str, int]]:
+        return parse_stages(self.pipeline_stages)
+
+    @property
+    def admin_slack_ids(self) -> set[str]:
+        return {part.strip() for part in self.slack_admins.split(",") if part.strip()}
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    def placeholder_secrets(self) -> list[str]:
+        """Names of secret settings still holding an example value."""
+        names = {
+            "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+            "RAPPORT_TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+        }
+        return [
+            name
+            for name, secret in names.items()
+            if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+        ]
+
+
+def parse_stages(text: str) -> list[tuple[str, int]]:
+    """`lead:10,qualified:25` -> [("lead", 10), ("qualified", 25)]: open stages with win %."""
+    stages: list[tuple[str, int]] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, pct = part.partition(":")
+        name = name.strip().lower()
+        if not name.replace("_", "").replace("-", "").isalnum() or name in {"won", "lost"}:
+            raise ValueError(f"bad stage name {name!r} (won and lost are built in)")
+        try:
+            probability = int(pct) if pct else 50
+        except ValueError as exc:
+            raise ValueError(f"stage {name!r} needs a whole-number percentage") from exc
+        if not 0 <= probability <= 100:
+            raise ValueError(f"stage {name!r} probability must be 0-100")
+        stages.append((name, probability))
+    if not stages:
+        raise ValueError("at least one open stage is needed")
+    return stages
+
+
+class SettingsError(Exception):
+    """A readable report of what is wrong with the configuration (no secret values)."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning pydantic's errors into one message naming each variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            variable = ".".join(str(part) for part in error["loc"]) or "settings"
+            reason = error["msg"].removeprefix("Value error, ")
+            lines.append(f"- {variable}: {reason}. Fix it in the environment or .env.")
+        raise SettingsError("Rapport's settings are not valid:\n" + "\n".join(lines)) from None
+    if settings.environment != "development" and (names := settings.placeholder_secrets()):
+        raise SettingsError(
+            "These secrets still hold placeholder values: "
+            + ", ".join(names)
+            + ". Set the real values (or RAPPORT_ENV=development for local trials)."
+        )
+    return settings
