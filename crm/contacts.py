@@ -207,7 +207,7 @@ def edit_contact(
         company = get_or_create_company(session, actor=actor, name=value, now=now)
         contact.company_id = company.id if company else None
     elif field_name == "owner":
-        contact.owner_id = _find_rep(session, value).id
+        contact.owner_id = find_rep(session, value).id
     elif field_name in {"timezone", "tz"}:
         contact.timezone = check_timezone(value)
     else:
@@ -235,7 +235,7 @@ def _points_dict(session: Session, contact_id: int) -> dict[str, list[str]]:
     return {"emails": points.emails, "phones": points.phones}
 
 
-def _find_rep(session: Session, text: str) -> Rep:
+def find_rep(session: Session, text: str) -> Rep:
     name = text.strip().lstrip("@").lower()
     if name.isdigit():
         rep = session.get(Rep, int(name))

@@ -120,7 +120,9 @@ def resolve_deal(session: Session, ref: str) -> Deal:
     deals = {deal.id: deal for deal, _ in rows}
     if len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= 10:
         return deals[ranked[0][2]]
-    raise Ambiguous(f"'{text[:60]}' matches several deals.", [deals[r[2]] for r in ranked])
+    raise Ambiguous(
+        f"'{text[:60]}' matches several deals.", [deals[r[2]] for r in ranked], ref=ref
+    )
 
 
 def set_stage(

@@ -19,9 +19,10 @@ class NotFound(CRMError):
 class Ambiguous(CRMError):
     """A reference matched several things; nothing was done."""
 
-    def __init__(self, message: str, candidates: Sequence[Any]) -> None:
+    def __init__(self, message: str, candidates: Sequence[Any], ref: str | None = None) -> None:
         super().__init__(message)
         self.candidates = list(candidates)
+        self.ref = ref  # the text that was ambiguous, so a pick can replace it
 
 
 class Invalid(CRMError):

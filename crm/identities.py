@@ -214,3 +214,24 @@ def rep_address(session: Session, rep_id: int, channel: str) -> str | None:
         )
     ).first()
     return row.external_id if row else None
+
+
+def mark_unreachable(
+    session: Session, *, channel: str, external_id: str, reason: str, now: datetime
+) -> None:
+    """The customer blocked us (or the chat is gone): remember it, and say why."""
+    identity = find_identity(session, channel, external_id)
+    if identity is None or not identity.reachable:
+        return
+    identity.reachable = False
+    identity.unreachable_reason = reason[:200]
+    session.add(identity)
+    audit.record(
+        session,
+        actor=SYSTEM,
+        action="identity.unreachable",
+        entity_type="contact",
+        entity_id=identity.contact_id,
+        at=now,
+        after={"channel": channel, "reason": reason[:200]},
+    )

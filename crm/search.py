@@ -134,10 +134,14 @@ def resolve_contact(session: Session, ref: str) -> Contact:
     if len(exact) == 1:
         return exact[0].contact
     if len(exact) > 1:
-        raise Ambiguous(f"Several contacts are called '{text[:60]}'.", [m.contact for m in exact])
+        raise Ambiguous(
+            f"Several contacts are called '{text[:60]}'.", [m.contact for m in exact], ref=ref
+        )
     if len(matches) == 1:
         return matches[0].contact
     best, second = matches[0], matches[1]
     if best.score >= 85 and best.score - second.score >= 10:
         return best.contact
-    raise Ambiguous(f"'{text[:60]}' matches several contacts.", [m.contact for m in matches])
+    raise Ambiguous(
+        f"'{text[:60]}' matches several contacts.", [m.contact for m in matches], ref=ref
+    )

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     business_hours: str = Field("Mon-Fri 09:00-17:00", validation_alias="RAPPORT_BUSINESS_HOURS")
     privacy_url: str = Field("https://example.com/privacy", validation_alias="RAPPORT_PRIVACY_URL")
     log_level: str = Field("INFO", validation_alias="RAPPORT_LOG_LEVEL")
+    acks_file: Path | None = Field(None, validation_alias="RAPPORT_ACKS_FILE")
 
     # --- telegram --------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")

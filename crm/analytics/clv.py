@@ -1,0 +1,245 @@
+"""Customer lifetime value: what a customer is worth, to decide where effort goes.
+
+Two textbook forms are reported side by side, both per currency (USD and EUR are never
+added: a business selling in both gets two answers):
+
+- **Simple**: ``CLV = m / c``, with m the profit per customer per period and c the churn
+  rate per period. It assumes a constant margin and churn, no discounting, and that a
+  customer stays 1/c periods on average. With no churn it is unbounded (None).
+- **Standard** (discounted, Gupta & Lehmann): ``CLV = m * r / (1 + d - r)``, with r the
+  retention rate per period (1 - c) and d the discount rate per period. It assumes the
+  margin arrives at the end of each period the customer survives, over an infinite
+  horizon. It stays finite with no churn as long as d > 0.
+
+Inputs, all over the report's period:
+
+- m: won deals closed in the period with a contact, times `margin` (the share of a sale
+  that is profit; 1.0 treats revenue as profit), divided by the number of paying
+  customers (contacts with such a deal). Deals linked only to a company are left out.
+- c and r: from :func:`crm.analytics.churn.churn` over the same period.
+- d: `discount_rate` is an annual rate (what money a year out is worth less), converted
+  to the period's length: ``(1 + annual) ** (days / 365) - 1``.
+
+Per contact the same formulas use that contact's own profit; per segment they use the
+average profit of the segment's paying customers (segments from the RFM scoring).
+Amounts are integer minor units, rounded half to even.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.sql import Subquery
+from sqlmodel import Session, col
+
+from crm.analytics.churn import ChurnReport, churn, owned_by
+from crm.analytics.period import Period
+from crm.analytics.segments import SEGMENTS, scored_customers
+from crm.analytics.sql import in_window
+from crm.models import Contact, Deal
+
+
+@dataclass(frozen=True)
+class Value:
+    """The value of a group of paying customers in one currency."""
+
+    group: str  # "all" or a segment name
+    currency: str
+    customers: int
+    profit_minor: int
+    avg_profit_minor: int
+    simple_clv_minor: int | None
+    standard_clv_minor: int | None
+
+
+@dataclass(frozen=True)
+class ContactValue:
+    contact_id: int
+    name: str
+    segment: str | None
+    currency: str
+    profit_minor: int
+    simple_clv_minor: int | None
+    standard_clv_minor: int | None
+
+
+@dataclass(frozen=True)
+class CLVReport:
+    period: Period
+    margin: float
+    churn: ChurnReport
+    churn_rate: float | None
+    retention_rate: float | None
+    discount_rate: float  # annual, as given
+    period_discount_rate: float
+    by_currency: list[Value]
+    by_segment: list[Value]
+    top_contacts: list[ContactValue]  # up to `top` per currency, highest profit first
+    note: str | None = None
+
+
+def simple_clv(profit_per_period: float, churn_rate: float | None) -> float | None:
+    """m / c; None when the churn rate is unknown or zero (the value is unbounded)."""
+    if churn_rate is None or churn_rate <= 0:
+        return None
+    return profit_per_period / churn_rate
+
+
+def standard_clv(
+    margin_per_period: float, retention_rate: float | None, discount_rate: float
+) -> float | None:
+    """m * r / (1 + d - r); None when r is unknown or the sum would not converge."""
+    if retention_rate is None:
+        return None
+    denominator = 1 + discount_rate - retention_rate
+    if denominator <= 0:
+        return None
+    return margin_per_period * retention_rate / denominator
+
+
+def period_discount_rate(annual_rate: float, days: float) -> float:
+    """An annual discount rate compounded down (or up) to a period of `days` days."""
+    if annual_rate <= -1:
+        raise ValueError("discount_rate must be above -100%")
+    return (1 + annual_rate) ** (days / 365) - 1
+
+
+def customer_lifetime_value(
+    session: Session,
+    *,
+    period: Period,
+    margin: float = 1.0,
+    discount_rate: float = 0.1,
+    inactive_days: int = 90,
+    owner_id: int | None = None,
+    top: int = 10,
+) -> CLVReport:
+    """CLV per currency, per RFM segment and for the top contacts (see the module doc)."""
+    if not 0 < margin <= 1:
+        raise ValueError("margin must be in (0, 1]: the share of a sale that is profit")
+    churn_report = churn(session, period=period, inactive_days=inactive_days, owner_id=owner_id)
+    c, r = churn_report.churn_rate, churn_report.retention_rate
+    d = period_discount_rate(discount_rate, period.days)
+    paid = (
+        select(
+            col(Deal.contact_id).label("cid"),
+            Deal.currency,
+            func.sum(Deal.amount_minor).label("total"),
+        )
+        .join(Contact, col(Contact.id) == col(Deal.contact_id))
+        .where(
+            Deal.status == "won",
+            in_window(Deal.closed_at, period.start, period.end),
+            owned_by(owner_id),
+        )
+        .group_by(col(Deal.contact_id), col(Deal.currency))
+        .subquery("paid")
+    )
+
+    def value(group: str, currency: str, customers: int, revenue: int) -> Value:
+        profit = _profit(revenue, margin)
+        average = profit / customers
+        return Value(
+            group=group,
+            currency=currency,
+            customers=customers,
+            profit_minor=profit,
+            avg_profit_minor=round(average),
+            simple_clv_minor=_minor(simple_clv(average, c)),
+            standard_clv_minor=_minor(standard_clv(average, r, d)),
+        )
+
+    by_currency = [
+        value("all", currency, int(n), int(total))
+        for currency, n, total in session.exec(
+            select(paid.c.currency, func.count(), func.sum(paid.c.total))
+            .group_by(paid.c.currency)
+            .order_by(paid.c.currency)
+        )
+    ]
+    rfm = scored_customers(session, as_of=period.end, owner_id=owner_id)
+    segment_rows = session.exec(
+        select(rfm.c.segment, paid.c.currency, func.count(), func.sum(paid.c.total))
+        .join(rfm, rfm.c.contact_id == paid.c.cid)
+        .group_by(rfm.c.segment, paid.c.currency)
+    ).all()
+    by_segment = sorted(
+        (value(segment, currency, int(n), int(total)) for segment, currency, n, total in segment_rows),
+        key=lambda v: (SEGMENTS.index(v.group), v.currency),
+    )
+    top_contacts = list(_top_contacts(session, paid, rfm, top, margin, c, r, d))
+    return CLVReport(
+        period=period,
+        margin=margin,
+        churn=churn_report,
+        churn_rate=c,
+        retention_rate=r,
+        discount_rate=discount_rate,
+        period_discount_rate=d,
+        by_currency=by_currency,
+        by_segment=by_segment,
+        top_contacts=top_contacts,
+        note=_note(churn_report, bool(by_currency)),
+    )
+
+
+def _top_contacts(
+    session: Session,
+    paid: Subquery,
+    rfm: Subquery,
+    top: int,
+    margin: float,
+    c: float | None,
+    r: float | None,
+    d: float,
+) -> Iterable[ContactValue]:
+    place = func.row_number().over(
+        partition_by=paid.c.currency,
+        order_by=(paid.c.total.desc(), paid.c.cid),
+    )
+    ranked = select(paid, place.label("place")).subquery("ranked")
+    statement = (
+        select(ranked.c.cid, Contact.name, rfm.c.segment, ranked.c.currency, ranked.c.total)
+        .join(Contact, col(Contact.id) == ranked.c.cid)
+        .outerjoin(rfm, rfm.c.contact_id == ranked.c.cid)
+        .where(ranked.c.place <= top)
+        .order_by(ranked.c.currency, ranked.c.place)
+    )
+    for cid, name, segment, currency, total in session.exec(statement):  # <= top per currency
+        profit = _profit(int(total), margin)
+        yield ContactValue(
+            contact_id=int(cid),
+            name=name,
+            segment=segment,
+            currency=currency,
+            profit_minor=profit,
+            simple_clv_minor=_minor(simple_clv(profit, c)),
+            standard_clv_minor=_minor(standard_clv(profit, r, d)),
+        )
+
+
+def _profit(revenue_minor: int, margin: float) -> int:
+    """revenue × margin in exact decimal arithmetic, rounded to a whole minor unit."""
+    return int((Decimal(revenue_minor) * Decimal(str(margin))).to_integral_value())
+
+
+def _minor(amount: float | None) -> int | None:
+    return None if amount is None else round(amount)
+
+
+def _note(churn_report: ChurnReport, any_paying: bool) -> str | None:
+    notes = []
+    if churn_report.churn_rate is None:
+        notes.append(
+            "not enough data: no customers were active at the start of the period, "
+            "so there is no churn rate to divide by"
+        )
+    elif churn_report.churn_rate == 0:
+        notes.append(
+            "no customer churned in the period, so the simple CLV is unbounded; "
+            "the standard (discounted) form still applies"
+        )
+    if not any_paying:
+        notes.append("no won deals with a contact were closed in the period")
+    return "; ".join(notes) or None

@@ -1,0 +1,241 @@
+"""RFM segmentation: who to thank, who to nurture, who to win back.
+
+Each customer (a contact with at least one activity, inbound message or won deal
+before `as_of`) gets three raw measures:
+
+- **R**ecency: the latest of their last activity, last inbound message, last won deal.
+- **F**requency: activities + inbound messages, all time up to `as_of`.
+- **M**onetary: won-deal amounts, summed per currency (never across currencies).
+
+Each is scored 1-5 by quintile among the customers in scope (a rep's own book when
+`owner_id` is given): score = 1 + floor(5 * below / n), where `below` is how many
+customers have a strictly worse value. Ties share the lower score, so a crowd of
+customers with no won deal all get M=1 rather than being spread over 1-4 at random,
+and the result is deterministic. A customer with deals in several currencies gets the
+best of their per-currency M scores. With fewer than five customers the scores are
+coarse (one customer scores 1/1/1) and the report says so.
+
+Segments, first matching rule wins (every R/F/M combination lands in exactly one):
+
+| segment     | rule                   | meaning                                   |
+|-------------|------------------------|-------------------------------------------|
+| champions   | R>=4 and F>=4 and M>=4 | recent, frequent, big spenders            |
+| loyal       | R>=3 and F>=4          | engaged often, still around               |
+| new         | R>=4 and F=1           | just arrived, few touches so far          |
+| potential   | R>=3                   | recent, moderately engaged: nurture       |
+| at_risk     | R<=2 and F>=3          | used to engage a lot, gone quiet: win back |
+| hibernating | R=2 and F<=2           | quiet, never very engaged                 |
+| lost        | R=1 and F<=2           | longest gone, least engaged               |
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy.sql import Subquery
+from sqlmodel import Session, col
+
+from crm.analytics.churn import owned_by
+from crm.models import Activity, Contact, Deal, Message
+
+SEGMENTS = ("champions", "loyal", "potential", "new", "at_risk", "hibernating", "lost")
+SEGMENT_RULES = {
+    "champions": "R>=4 and F>=4 and M>=4",
+    "loyal": "R>=3 and F>=4",
+    "new": "R>=4 and F=1",
+    "potential": "R>=3",
+    "at_risk": "R<=2 and F>=3",
+    "hibernating": "R=2 and F<=2",
+    "lost": "R=1 and F<=2",
+}
+
+
+@dataclass(frozen=True)
+class SegmentMember:
+    contact_id: int
+    name: str
+    last_touch: datetime
+    recency_days: int
+    frequency: int
+    r: int
+    f: int
+    m: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    rule: str
+    size: int
+    share: float | None
+    avg_frequency: float | None
+    members: list[SegmentMember] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SegmentsReport:
+    as_of: datetime
+    customers: int
+    segments: list[Segment]  # always all seven, in SEGMENTS order
+    note: str | None = None
+
+
+def _score(below: Any, n: Any) -> Any:
+    """1 + floor(5 * below / n) in SQL integer arithmetic (portable, no float floor)."""
+    return 1 + (5 * below) // n
+
+
+def scored_customers(session: Session, *, as_of: datetime, owner_id: int | None = None) -> Subquery:
+    """One row per customer: contact_id, last_touch, frequency, r, f, m, segment."""
+    del session  # the query is dialect-neutral; kept for a uniform signature
+    won = and_(Deal.status == "won", col(Deal.closed_at) < as_of, col(Deal.contact_id).is_not(None))
+    touches = union_all(
+        select(
+            col(Activity.contact_id).label("cid"),
+            func.max(Activity.occurred_at).label("last"),
+            func.count().label("n"),
+        )
+        .where(col(Activity.occurred_at) < as_of)
+        .group_by(col(Activity.contact_id)),
+        select(col(Message.contact_id), func.max(Message.sent_at), func.count())
+        .where(Message.direction == "inbound", col(Message.sent_at) < as_of)
+        .group_by(col(Message.contact_id)),
+        select(col(Deal.contact_id), func.max(Deal.closed_at), literal(0))
+        .where(won)
+        .group_by(col(Deal.contact_id)),
+    ).subquery("touches")
+    scope = (
+        select(
+            touches.c.cid,
+            func.max(touches.c.last).label("last_touch"),
+            func.sum(touches.c.n).label("frequency"),
+        )
+        .join(Contact, col(Contact.id) == touches.c.cid)
+        .where(owned_by(owner_id))
+        .group_by(touches.c.cid)
+        .subquery("scope")
+    )
+    ranked = select(
+        scope.c.cid,
+        scope.c.last_touch,
+        scope.c.frequency,
+        func.count().over().label("n"),
+        func.rank().over(order_by=scope.c.last_touch).label("r_rank"),
+        func.rank().over(order_by=scope.c.frequency).label("f_rank"),
+    ).subquery("ranked")
+    money = (
+        select(
+            col(Deal.contact_id).label("cid"),
+            Deal.currency,
+            func.sum(Deal.amount_minor).label("total"),
+        )
+        .join(scope, scope.c.cid == col(Deal.contact_id))
+        .where(won)
+        .group_by(col(Deal.contact_id), col(Deal.currency))
+        .subquery("money")
+    )
+    # customers with at least this much in the currency (peers included: RANGE frame)
+    at_least = func.count().over(partition_by=money.c.currency, order_by=money.c.total.desc())
+    money_ranked = select(money.c.cid, at_least.label("ge")).subquery("money_ranked")
+    m_best = (
+        select(money_ranked.c.cid, func.min(money_ranked.c.ge).label("ge"))
+        .group_by(money_ranked.c.cid)
+        .subquery("m_best")
+    )
+    r = _score(ranked.c.r_rank - 1, ranked.c.n)
+    f = _score(ranked.c.f_rank - 1, ranked.c.n)
+    # fewest customers at or above = best currency score; below = n - that count
+    m = func.coalesce(_score(ranked.c.n - m_best.c.ge, ranked.c.n), 1)
+    scores = (
+        select(
+            ranked.c.cid.label("contact_id"),
+            ranked.c.last_touch,
+            ranked.c.frequency,
+            r.label("r"),
+            f.label("f"),
+            m.label("m"),
+        )
+        .outerjoin(m_best, m_best.c.cid == ranked.c.cid)
+        .subquery("scores")
+    )
+    segment = case(
+        (and_(scores.c.r >= 4, scores.c.f >= 4, scores.c.m >= 4), "champions"),
+        (and_(scores.c.r >= 3, scores.c.f >= 4), "loyal"),
+        (and_(scores.c.r >= 4, scores.c.f == 1), "new"),
+        (scores.c.r >= 3, "potential"),
+        (scores.c.f >= 3, "at_risk"),
+        (scores.c.r == 2, "hibernating"),
+        else_="lost",
+    )
+    return select(scores, segment.label("segment")).subquery("rfm")
+
+
+def rfm_segments(
+    session: Session,
+    *,
+    as_of: datetime,
+    owner_id: int | None = None,
+    members_per_segment: int | None = 10,
+) -> SegmentsReport:
+    """Segment sizes and, per segment, up to `members_per_segment` customers (None: all),
+    best first (highest M, then F, then most recent)."""
+    rfm = scored_customers(session, as_of=as_of, owner_id=owner_id)
+    sizes = {
+        name: (int(size), float(avg_f))
+        for name, size, avg_f in session.exec(
+            select(rfm.c.segment, func.count(), func.avg(rfm.c.frequency)).group_by(rfm.c.segment)
+        )
+    }
+    customers = sum(size for size, _ in sizes.values())
+    members = _members(session, rfm, as_of, members_per_segment) if customers else {}
+    segments = [
+        Segment(
+            name=name,
+            rule=SEGMENT_RULES[name],
+            size=sizes.get(name, (0, 0.0))[0],
+            share=sizes[name][0] / customers if name in sizes else (0.0 if customers else None),
+            avg_frequency=sizes[name][1] if name in sizes else None,
+            members=members.get(name, []),
+        )
+        for name in SEGMENTS
+    ]
+    note = None
+    if customers == 0:
+        note = "not enough data: no contact has any activity, message or won deal yet"
+    elif customers < 5:
+        note = f"only {customers} customer(s): quintile scores are coarse below five"
+    return SegmentsReport(as_of=as_of, customers=customers, segments=segments, note=note)
+
+
+def _members(
+    session: Session, rfm: Subquery, as_of: datetime, limit: int | None
+) -> dict[str, list[SegmentMember]]:
+    place = func.row_number().over(
+        partition_by=rfm.c.segment,
+        order_by=(rfm.c.m.desc(), rfm.c.f.desc(), rfm.c.last_touch.desc(), rfm.c.contact_id),
+    )
+    listed = select(rfm, place.label("place")).subquery("listed")
+    statement = (
+        select(listed, Contact.name)
+        .join(Contact, col(Contact.id) == listed.c.contact_id)
+        .order_by(listed.c.segment, listed.c.place)
+    )
+    if limit is not None:
+        statement = statement.where(listed.c.place <= limit)
+    out: dict[str, list[SegmentMember]] = {}
+    for row in session.exec(statement).mappings():  # at most `limit` rows per segment
+        last = row["last_touch"]
+        out.setdefault(row["segment"], []).append(
+            SegmentMember(
+                contact_id=int(row["contact_id"]),
+                name=row["name"],
+                last_touch=last,
+                recency_days=max(0, (as_of - last).days),
+                frequency=int(row["frequency"]),
+                r=int(row["r"]),
+                f=int(row["f"]),
+                m=int(row["m"]),
+            )
+        )
+    return out

@@ -1,0 +1,175 @@
+"""CSV import (with a dry run that writes nothing) and export of contacts.
+
+Import is row by row inside one transaction, each row in a savepoint, so a bad
+row is reported with its line number and reason while the good rows go in; a
+dry run rolls the whole transaction back, so it reports exactly what a real
+import would do, duplicates within the file included.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlmodel import Session, col, select
+
+from crm.actors import Actor, require_admin
+from crm.contacts import ContactInput, create_contact, points_of
+from crm.db import Store
+from crm.errors import CRMError
+from crm.models import Company, Contact, Rep
+
+EXPORT_COLUMNS = ["id", "name", "emails", "phones", "company", "owner", "tags", "created"]
+MULTI_SPLIT = re.compile(r"[;,\s]+")
+MAX_ROWS = 200_000
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        verb = "would create" if self.dry_run else "created"
+        lines = [f"{verb} {self.created} contact(s); {len(self.errors)} row(s) with problems"]
+        lines += [f"  line {line}: {reason}" for line, reason in self.errors[:50]]
+        if len(self.errors) > 50:
+            lines.append(f"  ... and {len(self.errors) - 50} more")
+        return "\n".join(lines)
+
+
+def _split(value: str | None, *, by_semicolon: bool = False) -> list[str]:
+    if not value:
+        return []
+    parts = value.split(";") if by_semicolon else MULTI_SPLIT.split(value)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _column(row: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        if row.get(name):
+            return row[name]
+    return None
+
+
+def read_rows(stream: TextIO) -> tuple[list[str], Iterable[dict[str, str]]]:
+    reader = csv.DictReader(stream)
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "name" not in headers:
+        raise CRMError("The CSV needs a header row with at least a `name` column.")
+    reader.fieldnames = headers
+    return headers, reader
+
+
+def import_contacts(
+    store: Store,
+    stream: TextIO,
+    *,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool = False,
+    region: str = "US",
+) -> ImportReport:
+    require_admin(actor, "import contacts")
+    report = ImportReport(dry_run=dry_run)
+    _headers, rows = read_rows(stream)
+    with store.transaction() as session:
+        for line, row in enumerate(rows, start=2):
+            if line - 1 > MAX_ROWS:
+                report.errors.append((line, f"more than {MAX_ROWS:,} rows; split the file"))
+                break
+            _import_row(session, row, line, report, actor=actor, now=now, region=region)
+        if dry_run:
+            session.rollback()
+    return report
+
+
+def _import_row(
+    session: Session,
+    row: dict[str, str | None],
+    line: int,
+    report: ImportReport,
+    *,
+    actor: Actor,
+    now: datetime,
+    region: str,
+) -> None:
+    clean = {k: (v or "").strip() for k, v in row.items() if k}
+    if not any(clean.values()):
+        return
+    data = ContactInput(
+        name=clean.get("name", ""),
+        emails=_split(_column(clean, "emails", "email")),
+        phones=_split(_column(clean, "phones", "phone"), by_semicolon=True),
+        company=_column(clean, "company") or None,
+        tags=[t.lstrip("#") for t in _split(_column(clean, "tags", "tag"))],
+        timezone=_column(clean, "timezone") or None,
+    )
+    owner = _column(clean, "owner")
+    try:
+        with session.begin_nested():
+            if owner:
+                rep = session.exec(select(Rep).where(Rep.name == owner)).first()
+                if rep is None:
+                    raise CRMError(f"no rep called '{owner[:40]}'")
+                data.owner_id = rep.id
+            create_contact(
+                session, actor=actor, data=data, now=now, region=region, created_via="import"
+            )
+    except CRMError as exc:
+        report.errors.append((line, str(exc)))
+        return
+    report.created += 1
+
+
+def export_contacts(store: Store, stream: TextIO, *, actor: Actor, batch: int = 2000) -> int:
+    """Writes every contact as one CSV row; returns how many."""
+    require_admin(actor, "export contacts")
+    writer = csv.writer(stream)
+    writer.writerow(EXPORT_COLUMNS)
+    count, last_id = 0, 0
+    with store.transaction() as session:
+        companies = {c.id: c.name for c in session.exec(select(Company))}
+        reps = {r.id: r.name for r in session.exec(select(Rep))}
+        while True:
+            rows = session.exec(
+                select(Contact).where(col(Contact.id) > last_id).order_by(col(Contact.id)).limit(batch)
+            ).all()
+            if not rows:
+                break
+            for contact in rows:
+                points = points_of(session, contact.id)
+                writer.writerow(
+                    [
+                        contact.id,
+                        contact.name,
+                        "; ".join(points.emails),
+                        "; ".join(points.phones),
+                        companies.get(contact.company_id, ""),
+                        reps.get(contact.owner_id, ""),
+                        " ".join(f"#{t}" for t in contact.tags or []),
+                        contact.created_at.isoformat(),
+                    ]
+                )
+                count += 1
+            last_id = rows[-1].id
+    return count
+
+
+def import_file(store: Store, path: Path, **kwargs: object) -> ImportReport:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CRMError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8.") from None
+    except OSError as exc:
+        raise CRMError(f"Cannot read {path}: {exc.strerror}.") from None
+    return import_contacts(store, io.StringIO(text), **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,100 @@
+"""Shared fixtures: a fresh database per test, on SQLite files and on PostgreSQL.
+
+PostgreSQL tests read RAPPORT_TEST_DATABASE_URL (e.g.
+postgresql://postgres@127.0.0.1:5432/test). Each test run creates its own
+database on that server and drops it at the end, because CI and later sessions
+share the server; without the variable those tests skip, saying why.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+import crm.models  # noqa: F401 - registers tables
+from crm.actors import Actor
+from crm.clock import ManualClock
+from crm.db import Store, make_engine
+from crm.identities import resolve_rep
+
+PG_ENV = "RAPPORT_TEST_DATABASE_URL"
+PG_SKIP = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+
+
+def _admin_engine(url: str):  # type: ignore[no-untyped-def]
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    return create_engine(parsed, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server, dropped afterwards."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(PG_SKIP)
+    name = f"rapport_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine(base)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def fresh_pg_schema(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """Each test using it runs on a fresh SQLite file and on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rapport.db'}"
+    url = request.getfixturevalue("pg_server_url")
+    fresh_pg_schema(url)
+    return url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # a Monday
+
+
+def make_rep(store: Store, clock: ManualClock, name: str = "Alice", admin: bool = False) -> Actor:
+    with store.transaction() as session:
+        rep = resolve_rep(
+            session, channel="shell", external_id=name.lower(), name=name, now=clock.now(),
+            admin=admin,
+        )
+        return Actor(kind="rep", id=rep.id, channel="shell", role=rep.role, name=rep.name)
+
+
+@pytest.fixture
+def rep(store: Store, clock: ManualClock) -> Actor:
+    return make_rep(store, clock, "Alice", admin=False)
+
+
+@pytest.fixture
+def admin(store: Store, clock: ManualClock) -> Actor:
+    return make_rep(store, clock, "Root", admin=True)

@@ -1,0 +1,226 @@
+"""The CRM services on real databases: every test runs on SQLite and on PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from crm import activities, contacts, conversations, deals, followups, identities, merge
+from crm.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
+from crm.models import AuditLog, ChannelIdentity, Contact, ContactPoint, FollowUp
+from crm.search import resolve_contact, search_contacts
+from crm.undo import undo_last
+
+PIPELINE = deals.Pipeline([("lead", 10), ("proposal", 50), ("negotiation", 75)])
+
+
+def add(store, rep, clock, name, emails=(), phones=(), company=None, tags=()):  # type: ignore[no-untyped-def]
+    with store.transaction() as session:
+        return contacts.create_contact(
+            session,
+            actor=rep,
+            data=contacts.ContactInput(name, emails, phones, company, tags),
+            now=clock.now(),
+        )
+
+
+def test_create_normalises_points_and_audits(store, rep, clock):  # type: ignore[no-untyped-def]
+    jane = add(store, rep, clock, "  Jane   Doe ", ["Jane@ACME.com"], ["(415) 555-0100"], "Acme", ["VIP"])
+    with store.transaction() as session:
+        points = contacts.points_of(session, jane.id)
+        assert points.emails == ["jane@acme.com"]
+        assert points.phones == ["+14155550100"]
+        contact = session.get(Contact, jane.id)
+        assert contact.name == "Jane Doe" and contact.tags == ["vip"]
+        assert contact.owner_id == rep.id
+        assert contact.created_at.tzinfo is not None  # read back aware on both databases
+        rows = session.exec(select(AuditLog).where(AuditLog.entity_id == jane.id)).all()
+        assert [r.action for r in rows if r.entity_type == "contact"] == ["contact.create"]
+        assert rows[-1].actor == f"rep:{rep.id}"
+
+
+def test_same_email_or_phone_is_the_same_person(store, rep, clock):  # type: ignore[no-untyped-def]
+    jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"], ["+1 415 555 0100"])
+    for emails, phones in ((["JANE@acme.com"], []), ([], ["415-555-0100"])):
+        with pytest.raises(Conflict) as caught, store.transaction() as session:
+            contacts.create_contact(
+                session, actor=rep, data=contacts.ContactInput("J. Doe", emails, phones),
+                now=clock.now(),
+            )
+        assert f"#{jane.id}" in str(caught.value)
+    with store.transaction() as session:
+        assert len(session.exec(select(Contact)).all()) == 1
+
+
+def test_bad_email_and_phone_are_invalid_and_nothing_is_written(store, rep, clock):  # type: ignore[no-untyped-def]
+    for emails, phones, field in ((["not-an-email"], [], "email"), ([], ["12"], "phone")):
+        with pytest.raises(Invalid) as caught, store.transaction() as session:
+            contacts.create_contact(
+                session, actor=rep, data=contacts.ContactInput("X", emails, phones),
+                now=clock.now(),
+            )
+        assert caught.value.field == field
+    with store.transaction() as session:
+        assert session.exec(select(Contact)).all() == []
+
+
+def test_search_is_fuzzy_over_name_company_email_phone_and_tags(store, rep, clock):  # type: ignore[no-untyped-def]
+    add(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme", ["vip"])
+    add(store, rep, clock, "John Smith", ["john@globex.com"], ["+44 20 7946 0958"], "Globex")
+    with store.transaction() as session:
+        assert [m.contact.name for m in search_contacts(session, "acme")] == ["Jane Doe"]
+        assert search_contacts(session, "globex")[0].contact.name == "John Smith"
+        assert search_contacts(session, "#vip")[0].contact.name == "Jane Doe"
+        assert search_contacts(session, "+44 20 7946 0958")[0].contact.name == "John Smith"
+        assert search_contacts(session, "jnae doe")[0].contact.name == "Jane Doe"  # typo
+        assert search_contacts(session, "zzzzqqq") == []
+
+
+def test_ambiguous_reference_lists_candidates(store, rep, clock):  # type: ignore[no-untyped-def]
+    a = add(store, rep, clock, "Jane Doe", ["jd@a.com"])
+    b = add(store, rep, clock, "Jane Roe", ["jr@b.com"])
+    with store.transaction() as session:
+        with pytest.raises(Ambiguous) as caught:
+            resolve_contact(session, "jane")
+        assert {c.id for c in caught.value.candidates} == {a.id, b.id}
+        assert resolve_contact(session, f"#{b.id}").id == b.id
+        assert resolve_contact(session, "jane roe").id == b.id
+        with pytest.raises(NotFound):
+            resolve_contact(session, "#999")
+
+
+def test_edit_tag_and_undo(store, rep, clock):  # type: ignore[no-untyped-def]
+    jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"])
+    with store.transaction() as session:
+        contacts.edit_contact(
+            session, actor=rep, contact_id=jane.id, field_name="phone", value="+44 20 7946 0958",
+            now=clock.now(),
+        )
+        contacts.edit_contact(
+            session, actor=rep, contact_id=jane.id, field_name="company", value="Globex",
+            now=clock.now(),
+        )
+    with store.transaction() as session:
+        assert contacts.points_of(session, jane.id).phones == ["+442079460958"]
+        assert "globex" in session.get(Contact, jane.id).search_text
+        assert undo_last(session, actor=rep, now=clock.now()) == "the contact edit"
+    with store.transaction() as session:
+        assert session.get(Contact, jane.id).company_id is None
+        assert undo_last(session, actor=rep, now=clock.now()) == "the contact edit"
+    with store.transaction() as session:
+        assert contacts.points_of(session, jane.id).phones == []
+        tagged = contacts.tag_contact(
+            session, actor=rep, contact_id=jane.id, tags=["churn-risk"], remove=False,
+            now=clock.now(),
+        )
+        assert tagged.tags == ["churn-risk"]
+
+
+def test_delete_and_merge_are_admin_only(store, rep, admin, clock):  # type: ignore[no-untyped-def]
+    a = add(store, rep, clock, "Jane Doe", ["jane@acme.com"])
+    b = add(store, rep, clock, "J Doe", [], ["+1 415 555 0100"])
+    with pytest.raises(Forbidden), store.transaction() as session:
+        contacts.delete_contact(session, actor=rep, contact_id=a.id, now=clock.now())
+    with pytest.raises(Forbidden), store.transaction() as session:
+        merge.merge_contacts(session, actor=rep, source_id=b.id, target_id=a.id, now=clock.now())
+    with store.transaction() as session:
+        activities.log_activity(
+            session, actor=rep, contact_id=b.id, kind="call", text="hello", now=clock.now()
+        )
+        moved = merge.merge_contacts(
+            session, actor=admin, source_id=b.id, target_id=a.id, now=clock.now()
+        )
+    assert moved["activity"] == 1 and moved["contactpoint"] == 1
+    with store.transaction() as session:
+        assert session.get(Contact, b.id) is None
+        assert contacts.points_of(session, a.id).phones == ["+14155550100"]
+        assert len(activities.timeline(session, contact_id=a.id)) == 1
+        contacts.delete_contact(session, actor=admin, contact_id=a.id, now=clock.now())
+    with store.transaction() as session:
+        assert session.exec(select(ContactPoint)).all() == []
+        actions = [r.action for r in session.exec(select(AuditLog))]
+        assert "contact.merge" in actions and "contact.delete" in actions
+
+
+def test_deal_lifecycle_and_pipeline_summary(store, rep, clock):  # type: ignore[no-untyped-def]
+    jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme")
+    with store.transaction() as session:
+        d1 = deals.create_deal(session, actor=rep, pipeline=PIPELINE, title="50 seats",
+                               contact=jane, amount_minor=1_200_000, now=clock.now())
+        deals.create_deal(session, actor=rep, pipeline=PIPELINE, title="Support plan",
+                          contact=jane, amount_minor=50_000, currency="EUR", stage="proposal",
+                          now=clock.now())
+        summary = deals.pipeline_summary(session, pipeline=PIPELINE)
+        assert [(s.stage, s.count, s.amounts) for s in summary] == [
+            ("lead", 1, {"USD": 1_200_000}),
+            ("proposal", 1, {"EUR": 50_000}),
+        ]
+        assert deals.resolve_deal(session, "50 seats").id == d1.id
+        with pytest.raises(Invalid):
+            deals.set_stage(session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="lost",
+                            now=clock.now())
+        with pytest.raises(Invalid):
+            deals.set_stage(session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="banana",
+                            now=clock.now())
+        won = deals.set_stage(session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="won",
+                              now=clock.now(), reason="great demo")
+        assert (won.status, won.close_reason) == ("won", "great demo")
+    with store.transaction() as session:
+        assert [s.stage for s in deals.pipeline_summary(session, pipeline=PIPELINE)] == ["proposal"]
+
+
+def test_followup_claim_is_atomic_and_respects_leases(store, rep, clock):  # type: ignore[no-untyped-def]
+    with store.transaction() as session:
+        for n in range(3):
+            followups.schedule(session, actor=rep, kind="reminder", due_at=clock.now(),
+                               text=f"r{n}", rep_id=rep.id, now=clock.now(), dedupe_key=f"k{n}")
+        with pytest.raises(Conflict):
+            followups.schedule(session, actor=rep, kind="reminder", due_at=clock.now(),
+                               text="again", rep_id=rep.id, now=clock.now(), dedupe_key="k0")
+    lease = timedelta(minutes=1)
+    with store.transaction() as session:
+        first = followups.claim_due(session, worker="w1", now=clock.now(), lease=lease, limit=2)
+    with store.transaction() as session:
+        second = followups.claim_due(session, worker="w2", now=clock.now(), lease=lease)
+    assert len(first) == 2 and len(second) == 1
+    assert {f.id for f in first}.isdisjoint({f.id for f in second})
+    with store.transaction() as session:
+        followups.finish(session, followup_id=first[0].id, worker="w1", now=clock.now(), sent=True)
+        assert followups.finish(session, followup_id=first[1].id, worker="w2", now=clock.now(),
+                                sent=True) is None  # not w2's claim
+        followups.finish(session, followup_id=second[0].id, worker="w2", now=clock.now(),
+                         sent=False, error="boom")
+    clock.advance(minutes=5)  # w1's lease on the other row ran out: it is claimable again
+    with store.transaction() as session:
+        again = followups.claim_due(session, worker="w3", now=clock.now(), lease=lease)
+        assert [f.id for f in again] == [first[1].id] and again[0].attempts == 2
+
+
+def test_customer_resolution_dedupes_messages_and_stops_followups(store, rep, clock):  # type: ignore[no-untyped-def]
+    with store.transaction() as session:
+        found = identities.resolve_customer(
+            session, channel="telegram", external_id="777", display_name="Tele Jane",
+            now=clock.now(),
+        )
+        assert found.created
+        followups.schedule(session, actor=rep, kind="customer", due_at=clock.now() + timedelta(days=3),
+                           text="How is the trial?", contact_id=found.contact.id, now=clock.now())
+    with store.transaction() as session:
+        again = identities.resolve_customer(
+            session, channel="telegram", external_id="777", display_name="x", now=clock.now()
+        )
+        assert again.contact.id == found.contact.id and not again.created
+        first = conversations.record_inbound(
+            session, contact=again.contact, channel="telegram", chat_id="777", text="hi",
+            sent_at=clock.now(), now=clock.now(), external_id="u1",
+        )
+        dup = conversations.record_inbound(
+            session, contact=again.contact, channel="telegram", chat_id="777", text="hi",
+            sent_at=clock.now(), now=clock.now(), external_id="u1",
+        )
+        assert first.new_conversation and dup.duplicate and dup.message.id == first.message.id
+        cancelled = followups.cancel_on_reply(session, contact_id=again.contact.id, now=clock.now())
+        assert len(cancelled) == 1
+    with store.transaction() as session:
+        assert session.exec(select(FollowUp)).one().status == "cancelled"
+        assert len(session.exec(select(ChannelIdentity)).all()) == 2  # rep's shell + telegram
