@@ -211,10 +211,16 @@ def claim_due(
     )
     candidates = select(FollowUp.id).where(claimable).order_by(col(FollowUp.due_at)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A LIMIT subquery inside IN may be re-run by the planner and take more rows than
+        # asked; a MATERIALIZED CTE is evaluated exactly once, and SKIP LOCKED lets workers
+        # pass over rows another worker is claiming instead of queueing behind it.
+        due = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = col(FollowUp.id).in_(select(due.c.id))
+    else:
+        chosen = col(FollowUp.id).in_(candidates.scalar_subquery())
     statement = (
         update(FollowUp)
-        .where(col(FollowUp.id).in_(candidates.scalar_subquery()), claimable)
+        .where(chosen, claimable)
         .values(
             status="claimed",
             claimed_by=worker,
