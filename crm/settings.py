@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         None, validation_alias="RAPPORT_TELEGRAM_WEBHOOK_SECRET"
     )
+    telegram_allow_groups: bool = Field(False, validation_alias="RAPPORT_TELEGRAM_ALLOW_GROUPS")
 
     # --- slack -------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -64,6 +65,30 @@ class Settings(BaseSettings):
 
     # --- scheduler ------------------------------------------------------------------
     tick_seconds: float = Field(5.0, gt=0, le=3600, validation_alias="RAPPORT_TICK_SECONDS")
+    quiet_hours: str = Field("21:00-08:00", validation_alias="RAPPORT_QUIET_HOURS")
+    digest_enabled: bool = Field(True, validation_alias="RAPPORT_DIGEST_ENABLED")
+    digest_time: str = Field("09:00", validation_alias="RAPPORT_DIGEST_TIME")
+    stale_deal_days: int = Field(14, ge=0, validation_alias="RAPPORT_STALE_DEAL_DAYS")
+    unanswered_hours: int = Field(4, ge=0, validation_alias="RAPPORT_UNANSWERED_HOURS")
+    survey_enabled: bool = Field(True, validation_alias="RAPPORT_SURVEY_ENABLED")
+    retrain_enabled: bool = Field(True, validation_alias="RAPPORT_RETRAIN_ENABLED")
+    weekly_report_enabled: bool = Field(True, validation_alias="RAPPORT_WEEKLY_REPORT_ENABLED")
+    telegram_rate_per_second: float = Field(
+        30.0, gt=0, validation_alias="RAPPORT_TELEGRAM_RATE_PER_SECOND"
+    )
+
+    # --- email (SMTP) ------------------------------------------------------------------
+    smtp_host: str | None = Field(None, validation_alias="RAPPORT_SMTP_HOST")
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias="RAPPORT_SMTP_PORT")
+    smtp_user: str | None = Field(None, validation_alias="RAPPORT_SMTP_USER")
+    smtp_password: SecretStr | None = Field(None, validation_alias="RAPPORT_SMTP_PASSWORD")
+    smtp_from: str | None = Field(None, validation_alias="RAPPORT_SMTP_FROM")
+    smtp_starttls: bool = Field(True, validation_alias="RAPPORT_SMTP_STARTTLS")
+
+    # --- analytics -----------------------------------------------------------------------
+    clv_margin: float = Field(1.0, gt=0, le=1, validation_alias="RAPPORT_CLV_MARGIN")
+    clv_discount_rate: float = Field(0.1, ge=0, lt=1, validation_alias="RAPPORT_CLV_DISCOUNT_RATE")
+    churn_inactive_days: int = Field(90, ge=1, validation_alias="RAPPORT_CHURN_INACTIVE_DAYS")
 
     @field_validator("timezone")
     @classmethod
@@ -117,6 +142,10 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
 
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.smtp_from)
+
     def placeholder_secrets(self) -> list[str]:
         """Names of secret settings still holding an example value."""
         names = {
@@ -125,11 +154,13 @@ class Settings(BaseSettings):
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "SLACK_APP_TOKEN": self.slack_app_token,
             "RAPPORT_TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+            "RAPPORT_SMTP_PASSWORD": self.smtp_password,
         }
         return [
             name
             for name, secret in names.items()
-            if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+            if secret is not None
+            and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
         ]
 
 

@@ -10,10 +10,10 @@ the customer wrote in):
 - satisfaction: mean of the 1-5 ratings given, with how many were given.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
@@ -66,7 +66,7 @@ def inbox_performance(
         _rename(group, key or UNKNOWN_NEED)
         for key, group in _groups(session, where, col(Conversation.need)).items()
     ]
-    total = overall.get(None) or _rename(_empty(), "all")
+    total = overall.get(None) or _empty()
     note = None if total.conversations else "not enough data: no conversations opened in the period"
     return InboxReport(
         period=period,
@@ -82,22 +82,8 @@ def _groups(
     session: Session, where: list[ColumnElement[bool]], key: ColumnElement[Any] | None
 ) -> dict[Any, InboxGroup]:
     """Counts, satisfaction and spreads per key value (None: one overall group)."""
-    group = key if key is not None else func.coalesce(None, 0)
     answered = col(Conversation.first_response_at)
     closed = col(Conversation.closed_at)
-    counts_query = select(
-        group.label("k"),
-        func.count(),
-        func.count(answered),
-        func.count(closed),
-        func.avg(case((col(Conversation.satisfaction).is_not(None), Conversation.satisfaction))),
-        func.count(Conversation.satisfaction),
-    ).where(*where)
-    inner = counts_query.subquery("conversations_in_period")
-    counts = session.exec(
-        select(inner.c.k).add_columns(*list(inner.c)[1:]).limit(0)
-    ) if False else None  # placeholder removed below
-    del counts
     first = grouped_spread(
         session,
         value=seconds_between(session, answered, col(Conversation.opened_at)),
@@ -145,4 +131,4 @@ def _empty() -> InboxGroup:
 
 
 def _rename(group: InboxGroup, key: str) -> InboxGroup:
-    return InboxGroup(key, *(getattr(group, f) for f in list(InboxGroup.__dataclass_fields__)[1:]))
+    return replace(group, key=key)

@@ -1,0 +1,14 @@
+"""Handler modules, registered explicitly (no import-time discovery)."""
+
+from bot.dispatcher import Router
+from bot.handlers import activities, contacts, deals, followups, inbox, misc
+
+
+def register_all(router: Router) -> Router:
+    for module in (contacts, activities, deals, followups, inbox, misc):
+        module.register(router)
+    return router
+
+
+def build_router() -> Router:
+    return register_all(Router())
