@@ -1,7 +1,8 @@
 """`rapport run`: start the configured channels, the HTTP server and the scheduler.
 
-Channel adapters are added here as they are built (Telegram, Slack); each is
-started only when its settings are present. Stops in reverse order.
+Each channel starts only when its settings are present. The order is: the
+classifier, the channels, the HTTP server (when a channel serves HTTP), then
+the scheduler; everything stops in reverse order. One asyncio loop owns it all.
 """
 
 import asyncio
@@ -9,28 +10,83 @@ import contextlib
 import logging
 import signal
 
-from bot.app import RapportApp, run_periodically
+from bot.app import RapportApp
+from bot.wiring import Component
+from channels.http import HttpServer, build_http_app
 
 logger = logging.getLogger(__name__)
 
 
-async def serve(rapport: RapportApp) -> None:
+def build_components(rapport: RapportApp) -> list[Component]:
     settings = rapport.settings
+    components: list[Component] = []
+    if settings.telegram_enabled:
+        from bot.wiring.telegram import attach_telegram
+
+        components.append(attach_telegram(rapport))
+    if settings.slack_enabled:
+        from bot.wiring.slack import attach_slack
+
+        components.append(attach_slack(rapport))
+    if settings.email_enabled:
+        from bot.wiring.email import attach_email
+
+        components.append(attach_email(rapport))
+    from bot.wiring.scheduler import attach_scheduler
+
+    components.append(attach_scheduler(rapport))
+    return components
+
+
+class Service:
+    """Everything `rapport run` runs, startable and stoppable from tests."""
+
+    def __init__(self, rapport: RapportApp, components: list[Component] | None = None) -> None:
+        self.rapport = rapport
+        self.components = components if components is not None else build_components(rapport)
+        self.http: HttpServer | None = None
+        self._started: list[Component] = []
+
+    async def start(self) -> None:
+        if self.rapport.services.classifier is None:
+            await asyncio.to_thread(self.rapport.load_classifier)
+        parts = [c.http for c in self.components if c.http is not None]
+        for component in self.components:
+            await component.start()
+            self._started.append(component)
+        if parts or any(c.needs_http for c in self.components):
+            async def health() -> bool:
+                return await asyncio.to_thread(self.rapport.store.ping)
+
+            settings = self.rapport.settings
+            self.http = HttpServer(
+                build_http_app(health, parts), host=settings.http_host, port=settings.http_port
+            )
+            await self.http.start()
+            logger.info("http listening host=%s port=%s", settings.http_host, self.http.port)
+        logger.info("rapport running components=%s", ",".join(c.name for c in self._started))
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+        while self._started:
+            component = self._started.pop()
+            try:
+                await component.stop()
+            except Exception:  # noqa: BLE001 - keep stopping the rest
+                logger.exception("stopping component=%s failed", component.name)
+
+
+async def serve(rapport: RapportApp) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await asyncio.to_thread(rapport.load_classifier)
-    await rapport.services.hub.start_all()
-    ticker = asyncio.create_task(
-        run_periodically(settings.tick_seconds, rapport.outbox.tick, name="outbox")
-    )
-    logger.info("rapport running channels=%s", ",".join(rapport.services.hub.names) or "none")
+    service = Service(rapport)
     try:
+        await service.start()
         await stop.wait()
     finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
-        await rapport.services.hub.stop_all()
+        await service.stop()
