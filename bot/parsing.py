@@ -1,0 +1,423 @@
+"""Pure value parsers for what reps type: dates, money, emails, phones.
+
+Everything that needs context (the rep's time zone, "now", a default currency)
+takes it as an argument, so these functions are deterministic and testable.
+Every failure is a `ValueError` whose message can be shown to the rep as is.
+"""
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, available_timezones
+
+import phonenumbers
+from dateparser.date import DateDataParser
+from email_validator import validate_email
+
+# --- dates -----------------------------------------------------------------------
+
+DEFAULT_TIME = time(9, 0)  # a date typed without a time means the start of the working day
+END_OF_DAY = time(17, 0)
+_MAX_WHEN_CHARS = 80
+_MAX_AHEAD = timedelta(days=3660)  # beyond ~10 years it is a misparse, not a plan
+
+_WEEKDAYS = {
+    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "weds": 2,
+    "wednesday": 2, "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4,
+    "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
+}  # fmt: skip
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple of": 2, "few": 3, "half an": 0.5,
+}  # fmt: skip
+_NAMED_CLOCKS = {
+    "noon": time(12), "midday": time(12), "midnight": time(0), "morning": time(9),
+    "afternoon": time(14), "evening": time(18), "eod": END_OF_DAY, "cob": END_OF_DAY,
+}  # fmt: skip
+_NUM = r"(?:\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_SHORT_DURATION = re.compile(
+    rf"(?:in|for|after)?\s*(?P<n>{_NUM})\s*(?P<unit>m|mins?|minutes?|h|hrs?|hours?)"
+    r"(?:\s*(?:and\s*)?(?P<extra>\d{1,2})\s*(?:m|mins?|minutes?)?)?"
+)
+_DAY_DURATION = re.compile(rf"(?:in|after)?\s*(?P<n>{_NUM})\s*(?P<unit>d|days?|w|wks?|weeks?)")
+_CLOCK = (
+    r"(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)"
+    r"|(?P<h2>\d{1,2})[:.h](?P<m2>\d{2})"
+    r"|(?P<named>" + "|".join(_NAMED_CLOCKS) + ")"
+)
+_BARE_HOUR = r"(?P<h3>\d{1,2})"
+_CLOCK_AT_END = re.compile(
+    rf"(?:^|\s)(?:(?:at|@)\s*)?(?:{_CLOCK})$|(?:^|\s)(?:at|@)\s*{_BARE_HOUR}$"
+)
+_CLOCK_AT_START = re.compile(
+    rf"^(?:(?:at|@)\s*)?(?:{_CLOCK})(?:\s|$)|^(?:at|@)\s*{_BARE_HOUR}(?:\s|$)"
+)
+_DAY_THEN_HOUR = re.compile(r"^(?P<day>[a-z ]+?)\s+(?P<h3>\d{1,2})$")
+_FILLER = re.compile(r"^(?:on|by|until|till|til|to|for|the)\s+")
+
+
+def _unknown_date(text: str) -> ValueError:
+    shown = " ".join(text.split())[:40]
+    return ValueError(
+        f"I couldn't understand the date '{shown}'. "
+        "Try 'tomorrow 9am', 'next tuesday 10:00' or 'in 3 days'."
+    )
+
+
+def _zone(tz: str) -> ZoneInfo:
+    """ZoneInfo for a known IANA name only (never a path), else ValueError."""
+    if not isinstance(tz, str) or tz not in _zone_names():
+        raise ValueError(f"'{str(tz)[:60]}' is not a time zone. Use a name like Europe/Paris.")
+    return ZoneInfo(tz)
+
+
+_ZONES: set[str] = set()
+
+
+def _zone_names() -> set[str]:
+    if not _ZONES:
+        _ZONES.update(available_timezones() | {"UTC"})
+    return _ZONES
+
+
+def parse_when(text: str, *, tz: str, now: datetime) -> datetime:
+    """Turn what a rep typed ("tomorrow at 9", "2h", "end of month") into an aware UTC time.
+
+    Common phrases are handled here deterministically (dateparser gets some of them
+    wrong, e.g. "tomorrow at 9" keeps the current time); anything else goes to
+    dateparser. Rules: a day without a time is 09:00 local; "eod" is 17:00,
+    "end of week" Friday 17:00, "end of month" the last day 17:00, "next week"
+    Monday 09:00; a weekday is its next occurrence still ahead ("next <weekday>"
+    is never today); a bare hour 1-6 ("at 3") means the afternoon; minute/hour
+    durations are exact, day/week durations land at 09:00.
+    """
+    zone = _zone(tz)
+    local_now = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(zone)
+    phrase = _clean_phrase(text)
+    if not phrase or len(phrase) > _MAX_WHEN_CHARS or phrase.replace(" ", "").isdigit():
+        raise _unknown_date(str(text))
+    try:
+        result = _parse_own(phrase, local_now) or _parse_fallback(phrase, tz, local_now)
+    except (OverflowError, ValueError):  # "in 99999999 days" and the like
+        result = None
+    if result is None or not (local_now - _MAX_AHEAD < result < local_now + _MAX_AHEAD):
+        raise _unknown_date(text)
+    return result.astimezone(UTC)
+
+
+def _clean_phrase(text: str) -> str:
+    if not isinstance(text, str):
+        return ""
+    phrase = " ".join(text.lower().split()).strip(" ,;!?")
+    phrase = phrase.rstrip(".") if not phrase.endswith(("a.m.", "p.m.")) else phrase
+    return _FILLER.sub("", phrase)
+
+
+def _parse_own(phrase: str, now: datetime) -> datetime | None:
+    """The phrases busy reps type most, resolved without dateparser."""
+    short = _SHORT_DURATION.fullmatch(phrase)
+    if short:
+        return _add_short_duration(short, now)
+    day_text, clock = _split_clock(phrase)
+    if day_text is None:
+        return None
+    if not day_text:
+        return _next_at(now.date(), clock or DEFAULT_TIME, now, roll_days=1)
+    day = _resolve_day(day_text, now)
+    if day is None:
+        return None
+    when, default_clock, roll = day
+    return _next_at(when, clock or default_clock, now, roll_days=roll)
+
+
+def _add_short_duration(match: re.Match[str], now: datetime) -> datetime:
+    amount = _number(match["n"])
+    hours = match["unit"].startswith("h")
+    delta = timedelta(hours=amount) if hours else timedelta(minutes=amount)
+    if match["extra"]:
+        delta += timedelta(minutes=int(match["extra"]))
+    return (now + delta).replace(microsecond=0)
+
+
+def _number(word: str) -> float:
+    return float(_NUMBER_WORDS.get(word, 0) or word)
+
+
+def _split_clock(phrase: str) -> tuple[str | None, time | None]:
+    """("tomorrow at 9" -> "tomorrow", 09:00); (None, None) if a time is malformed."""
+    for pattern in (_CLOCK_AT_END, _CLOCK_AT_START):
+        match = pattern.search(phrase)
+        if match:
+            rest = (phrase[: match.start()] + " " + phrase[match.end() :]).strip()
+            clock = _clock(match)
+            return (_FILLER.sub("", rest), clock) if clock else (None, None)
+    bare = _DAY_THEN_HOUR.fullmatch(phrase)  # "tomorrow 9": only with a day word we know
+    if bare and _is_own_day(bare["day"]):
+        return (bare["day"], _clock(bare))
+    return (phrase, None)
+
+
+def _is_own_day(text: str) -> bool:
+    probe = datetime(2000, 1, 3, 12, tzinfo=UTC)
+    return _resolve_day(_FILLER.sub("", text.strip()), probe) is not None
+
+
+def _clock(match: re.Match[str]) -> time | None:
+    groups = match.groupdict()
+    if groups.get("named"):
+        return _NAMED_CLOCKS[groups["named"]]
+    hour = int(groups.get("h") or groups.get("h2") or groups.get("h3") or 0)
+    minute = int(groups.get("m") or groups.get("m2") or 0)
+    ampm = (groups.get("ampm") or "").replace(".", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    elif 1 <= hour <= 6:
+        hour += 12  # "at 3" in a working day means 15:00
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def _resolve_day(text: str, now: datetime) -> tuple[date, time, int | None] | None:
+    """A day phrase -> (date, default time, days to add if that moment has passed)."""
+    today = now.date()
+    fixed = {
+        "today": (today, _today_default(now), None),
+        "tonight": (today, time(20), None),
+        "tomorrow": (today + timedelta(days=1), DEFAULT_TIME, None),
+        "day after tomorrow": (today + timedelta(days=2), DEFAULT_TIME, None),
+        "next week": (today + timedelta(days=7 - today.weekday()), DEFAULT_TIME, None),
+        "next month": (_month_start(today, 1), DEFAULT_TIME, None),
+    }
+    text = {"tmrw": "tomorrow", "tmr": "tomorrow", "tomorow": "tomorrow"}.get(text, text)
+    if text in fixed:
+        return fixed[text]
+    if text in ("eod", "end of day", "end of the day", "end of today", "cob", "close of business"):
+        return (today, END_OF_DAY, 1)
+    if text in ("eow", "end of week", "end of the week", "end of this week"):
+        return (today + timedelta(days=(4 - today.weekday()) % 7), END_OF_DAY, 7)
+    if text in ("eom", "end of month", "end of the month", "end of this month"):
+        return (_month_start(today, 1) - timedelta(days=1), END_OF_DAY, None)
+    return _resolve_weekday(text, today) or _resolve_day_duration(text, today)
+
+
+def _today_default(now: datetime) -> time:
+    if now.time() < DEFAULT_TIME:
+        return DEFAULT_TIME
+    return time(min(now.hour + 1, 23))
+
+
+def _month_start(day: date, months_ahead: int) -> date:
+    index = day.month - 1 + months_ahead
+    return date(day.year + index // 12, index % 12 + 1, 1)
+
+
+def _resolve_weekday(text: str, today: date) -> tuple[date, time, int | None] | None:
+    words = text.split()
+    if not words or words[-1] not in _WEEKDAYS or len(words) > 2:
+        return None
+    qualifier = words[0] if len(words) == 2 else ""
+    if qualifier not in ("", "this", "next", "coming", "on"):
+        return None
+    ahead = (_WEEKDAYS[words[-1]] - today.weekday()) % 7
+    if qualifier == "next" and ahead == 0:
+        ahead = 7
+    return (today + timedelta(days=ahead), DEFAULT_TIME, 7)
+
+
+def _resolve_day_duration(text: str, today: date) -> tuple[date, time, int | None] | None:
+    match = _DAY_DURATION.fullmatch(text)
+    if not match:
+        return None
+    amount = _number(match["n"])
+    days = amount * (7 if match["unit"].startswith("w") else 1)
+    if days != int(days) or days > 3660:
+        return None
+    return (today + timedelta(days=int(days)), DEFAULT_TIME, None)
+
+
+def _next_at(day: date, clock: time, now: datetime, *, roll_days: int | None) -> datetime:
+    """Local `day` at `clock`; moved on by `roll_days` when that moment already passed."""
+    result = datetime.combine(day, clock, tzinfo=now.tzinfo)
+    if roll_days and result <= now:
+        result = datetime.combine(day + timedelta(days=roll_days), clock, tzinfo=now.tzinfo)
+    return result
+
+
+def _parse_fallback(phrase: str, tz: str, now: datetime) -> datetime | None:
+    """dateparser for explicit dates ("dec 3", "2026-01-05 14:30"); 09:00 when no time."""
+    day_text, clock = _split_clock(phrase)
+    if day_text is None or not day_text:
+        return None
+    settings = {
+        "TIMEZONE": tz,
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "RELATIVE_BASE": now.replace(tzinfo=None),
+        "PREFER_DATES_FROM": "future",
+        "RETURN_TIME_AS_PERIOD": True,
+    }
+    try:
+        data = DateDataParser(languages=["en"], settings=settings)
+        parsed = data.get_date_data(day_text)
+    except Exception:  # dateparser can raise almost anything on odd input
+        return None
+    if parsed is None or parsed.date_obj is None:
+        return None
+    result = parsed.date_obj.astimezone(now.tzinfo)
+    if clock is None and parsed.period == "time":
+        return result
+    return datetime.combine(result.date(), clock or DEFAULT_TIME, tzinfo=now.tzinfo)
+
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_when(dt: datetime, tz: str, *, now: datetime | None = None) -> str:
+    """Tue 2 Dec 10:00 CET": weekday, day, month, 24h clock, zone; the year only if
+    it is not the current one. English names on purpose: the server locale must not
+    change what reps read."""
+    zone = _zone(tz)
+    local = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(zone)
+    current = now or datetime.now(UTC)
+    current = (current if current.tzinfo else current.replace(tzinfo=UTC)).astimezone(zone)
+    year = f" {local.year}" if local.year != current.year else ""
+    day, month = _DAY_NAMES[local.weekday()], _MONTH_NAMES[local.month - 1]
+    return f"{day} {local.day} {month}{year} {local:%H:%M} {local.tzname() or tz}"
+
+
+# --- money -------------------------------------------------------------------------
+
+MAX_MINOR = 10**15
+_SYMBOLS = {
+    "$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR",
+    "c$": "CAD", "ca$": "CAD", "a$": "AUD", "au$": "AUD", "nz$": "NZD", "r$": "BRL",
+    "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "fr": "CHF", "kr": "SEK",
+}  # fmt: skip
+CURRENCIES = frozenset({
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "CZK",
+    "HUF", "RON", "BGN", "ISK", "TRY", "ILS", "AED", "SAR", "QAR", "KWD", "BHD", "OMR", "JOD",
+    "INR", "PKR", "LKR", "BDT", "CNY", "HKD", "SGD", "TWD", "KRW", "THB", "MYR", "IDR", "PHP",
+    "VND", "BRL", "MXN", "ARS", "CLP", "COP", "PEN", "UYU", "ZAR", "NGN", "KES", "EGP", "MAD",
+    "TND", "UAH", "RUB", "GEL", "KZT", "XOF", "XAF",
+})  # fmt: skip
+_ZERO_DECIMALS = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "XOF", "XAF"})
+_THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR", "JOD", "TND"})
+_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
+_CURRENCY = r"[a-z]{3}|" + "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
+_MONEY = re.compile(
+    rf"(?P<sign1>[-−])?\s*(?P<pre>{_CURRENCY})?\s*(?P<sign2>[-−])?\s*"
+    r"(?P<num>\d[\d,.]*)\s*(?P<mult>k|mm|mn|m|bn|b)?\s*"
+    rf"(?P<post>{_CURRENCY})?"
+)
+
+
+def _bad_amount(text: str) -> ValueError:
+    return ValueError(
+        f"I couldn't read the amount '{' '.join(str(text).split())[:30]}'. "
+        "Try $12,000, 12k, €1.5m or 12000 EUR."
+    )
+
+
+def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
+    """$12,000" -> (1200000, "USD"); "€1.5m" -> (150000000, "EUR"); "JPY 5000" -> (5000, "JPY").
+
+    Decimal only, never float: money must not pick up binary rounding errors.
+    """
+    cleaned = " ".join(str(text).lower().split()) if isinstance(text, str) else ""
+    match = _MONEY.fullmatch(cleaned) if len(cleaned) <= 40 else None
+    if not match:
+        raise _bad_amount(text)
+    if match["sign1"] or match["sign2"]:
+        raise ValueError("Amounts can't be negative.")
+    currency = _currency(match["pre"], match["post"], default_currency)
+    value = _decimal(match["num"], text) * _MULTIPLIERS.get(match["mult"] or "", 1)
+    minor = value.scaleb(_exponent(currency))
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{currency} amounts can't have that many decimals.")
+    if minor > MAX_MINOR:
+        raise ValueError("That amount is too large to be a real deal value.")
+    return int(minor), currency
+
+
+def _currency(pre: str | None, post: str | None, default: str) -> str:
+    codes = {_SYMBOLS.get(code, code.upper()) for code in (pre, post) if code}
+    if len(codes) > 1:
+        raise ValueError(f"That amount has two currencies ({' and '.join(sorted(codes))}).")
+    currency = codes.pop() if codes else default.upper()
+    if currency not in CURRENCIES:
+        raise ValueError(
+            f"I don't know the currency '{currency[:10]}'. Use a code like USD or EUR."
+        )
+    return currency
+
+
+def _exponent(currency: str) -> int:
+    if currency in _ZERO_DECIMALS:
+        return 0
+    return 3 if currency in _THREE_DECIMALS else 2
+
+
+def _decimal(number: str, original: str) -> Decimal:
+    """Read "12,000", "1,234.56", "1.234,56" or "99,99": the last separator followed by
+    one or two digits is the decimal point, and thousands groups must be 3 digits."""
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?", number):
+        plain = number.replace(",", "")
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?|\d+,\d{1,2}", number):
+        plain = number.replace(".", "").replace(",", ".")
+    else:
+        raise _bad_amount(original)
+    try:
+        return Decimal(plain)
+    except InvalidOperation:
+        raise _bad_amount(original) from None
+
+
+# --- emails and phones --------------------------------------------------------------
+
+_EMAIL_SHAPE = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}")
+PHONE_PATTERN = re.compile(
+    r"(?<![\w#+$€£¥/])(?<!\d[.,])"
+    r"(?:\+\d{1,3}[\s.-]?)?"
+    r"(?:\(\d{1,4}\)[\s.-]?)?"
+    r"\d{2,12}(?:[\s.-]\d{2,12}){0,5}"
+    r"(?![\w/%]|[.,]\d)"
+)
+MIN_PHONE_DIGITS = 7
+
+
+def looks_like_email(token: str) -> bool:
+    """A cheap shape check (x@y.zz) for telling emails apart from names while parsing."""
+    return bool(_EMAIL_SHAPE.fullmatch(token.strip()))
+
+
+def looks_like_phone(span: str) -> bool:
+    """PHONE_PATTERN also matches short numbers; a phone needs 7 to 15 digits."""
+    digits = sum(ch.isdigit() for ch in span)
+    return MIN_PHONE_DIGITS <= digits <= 15 and bool(PHONE_PATTERN.fullmatch(span))
+
+
+def normalise_email(text: str) -> str:
+    """Jane.Doe@ACME.com" -> "jane.doe@acme.com" (whole address lower-cased, as dedupe key)."""
+    candidate = str(text).strip()
+    try:
+        return validate_email(candidate, check_deliverability=False).normalized.lower()
+    except Exception as exc:  # EmailNotValidError, and idna errors on odd unicode
+        raise ValueError(f"'{candidate[:80]}' is not a valid email address ({exc}).") from None
+
+
+def normalise_phone(text: str, default_region: str = "US") -> str:
+    """Any common spelling -> E.164 ("+14155550100"); numbers without a country code
+    are read in `default_region`."""
+    candidate = unicodedata.normalize("NFKC", str(text)).strip()
+    hint = "Include the country code, e.g. +1 415 555 0100."
+    try:
+        number = phonenumbers.parse(candidate[:60], default_region)
+    except Exception:
+        raise ValueError(f"'{candidate[:40]}' is not a phone number. {hint}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"'{candidate[:40]}' is not a valid phone number. {hint}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,419 @@
+"""bot.grammar: every command as reps actually type it, and the errors they get."""
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.commands import (
+    COMMAND_NAMES,
+    AddContact,
+    AssignConversation,
+    CancelFollowUp,
+    CloseConversation,
+    CloseDeal,
+    Command,
+    CompleteFollowUp,
+    CreateDeal,
+    DeleteContact,
+    EditContact,
+    FindContacts,
+    Help,
+    ListFollowUps,
+    LogActivity,
+    MergeContacts,
+    ParseError,
+    Remind,
+    ReplyToConversation,
+    Report,
+    RetagMessage,
+    ScheduleFollowUp,
+    SetDealStage,
+    SetTimezone,
+    ShowContact,
+    ShowInbox,
+    ShowPipeline,
+    SnoozeFollowUp,
+    TagContact,
+    Undo,
+)
+from bot.grammar import HELP_TOPICS, USAGE, help_text, parse, parse_line
+from bot.parsing import parse_when
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+CASES: list[tuple[str, Command]] = [
+    # contacts
+    ("add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip",
+     AddContact("Jane Doe", ("jane@acme.com",), ("+1 415 555 0100",), "Acme", ("vip",))),
+    ("add Jane Doe, jane@acme.com, +1 415 555 0100, from Acme Corp #VIP #churn-risk",
+     AddContact("Jane Doe", ("jane@acme.com",), ("+1 415 555 0100",), "Acme Corp",
+                ("vip", "churn-risk"))),
+    ("add Bob (415) 555-0100 bob@x.io @ Globex",
+     AddContact("Bob", ("bob@x.io",), ("(415) 555-0100",), "Globex")),
+    ("add Jane at Acme jane@acme.com", AddContact("Jane", ("jane@acme.com",), (), "Acme")),
+    ('add "Mary Ann Smith" 415.555.0100', AddContact("Mary Ann Smith", (), ("415.555.0100",))),
+    ("add Li Wei li@a.cn li.wei@b.cn +44 20 7946 0958 +1 415 555 0100",
+     AddContact("Li Wei", ("li@a.cn", "li.wei@b.cn"), ("+44 20 7946 0958", "+1 415 555 0100"))),
+    ("add Jane", AddContact("Jane")),
+    ("add Jane <mailto:jane@acme.com|jane@acme.com> <tel:+14155550100|+1 415 555 0100>",
+     AddContact("Jane", ("jane@acme.com",), ("+1 415 555 0100",))),
+    ("/add Jane Doe", AddContact("Jane Doe")),
+    ("crm add Jane Doe", AddContact("Jane Doe")),
+    ("  ADD   Jane   Doe  ", AddContact("Jane Doe")),
+    ("find acme", FindContacts("acme")),
+    ("search jane doe", FindContacts("jane doe")),
+    ('lookup "acme corp"', FindContacts("acme corp")),
+    ("show jane", ShowContact("jane")),
+    ("show #42", ShowContact("#42")),
+    ("show 42", ShowContact("#42")),
+    ("contact Jane Doe", ShowContact("Jane Doe")),
+    ('show "Jane Doe"', ShowContact("Jane Doe")),
+    ("edit jane phone +44 20 7946 0958", EditContact("jane", "phone", "+44 20 7946 0958")),
+    ("edit jane doe email jd@x.com", EditContact("jane doe", "email", "jd@x.com")),
+    ("set jane company Globex", EditContact("jane", "company", "Globex")),
+    ("set jane company to Globex Inc", EditContact("jane", "company", "Globex Inc")),
+    ("edit #42 title CTO", EditContact("#42", "title", "CTO")),
+    ("edit jane title Head of Sales", EditContact("jane", "title", "Head of Sales")),
+    ('edit "Jane Doe" tz Europe/Paris', EditContact("Jane Doe", "timezone", "Europe/Paris")),
+    ("edit jane Owner: @bob", EditContact("jane", "owner", "@bob")),
+    ("tag jane #churn-risk #vip", TagContact("jane", ("churn-risk", "vip"))),
+    ("tag jane doe #VIP", TagContact("jane doe", ("vip",))),
+    ("tag #42 #vip #vip", TagContact("#42", ("vip",))),
+    ("untag jane #vip", TagContact("jane", ("vip",), remove=True)),
+    ("merge #12 into #15", MergeContacts("#12", "#15")),
+    ('merge "Jane Doe" "J. Doe"', MergeContacts("Jane Doe", "J. Doe")),
+    ("merge 12 15", MergeContacts("#12", "#15")),
+    ("merge jane doe into j doe", MergeContacts("jane doe", "j doe")),
+    ("delete jane", DeleteContact("jane")),
+    ("delete #42", DeleteContact("#42")),
+    # activities
+    ("log call with Jane: wants pricing for 50 seats, follow up next tuesday 10am",
+     LogActivity("call", "Jane", "wants pricing for 50 seats", "next tuesday 10am")),
+    ("log meeting jane: demo went well", LogActivity("meeting", "jane", "demo went well")),
+    ("log email to jane: sent the proposal. Follow up in 3 days",
+     LogActivity("email", "jane", "sent the proposal", "in 3 days")),
+    ("log note on jane: prefers email", LogActivity("note", "jane", "prefers email")),
+    ("log jane: met at the fair", LogActivity("note", "jane", "met at the fair")),
+    ("call jane: left voicemail", LogActivity("call", "jane", "left voicemail")),
+    ("meeting with jane doe - great demo; followup friday",
+     LogActivity("meeting", "jane doe", "great demo", "friday")),
+    ("note jane: prefers email", LogActivity("note", "jane", "prefers email")),
+    ("note #42 prefers email", LogActivity("note", "#42", "prefers email")),
+    ("Log Call With Jane: call at 10:30, remind me tomorrow 10:30",
+     LogActivity("call", "Jane", "call at 10:30", "tomorrow 10:30")),
+    ("log call with Jane: follow up with legal about the MSA, follow up with her next week",
+     LogActivity("call", "Jane", "follow up with legal about the MSA", "next week")),
+    ("log call with Jane: asked us to follow up with legal",
+     LogActivity("call", "Jane", "asked us to follow up with legal")),
+    # deals
+    ('deal Acme "50 seats" $12,000 stage proposal close end of month',
+     CreateDeal("Acme", "50 seats", 1200000, "USD", "proposal", "end of month")),
+    ("deal Acme Corp “Renewal 2026” €5m close by friday",
+     CreateDeal("Acme Corp", "Renewal 2026", 500000000, "EUR", None, "friday")),
+    ("deal acme renewal 12k", CreateDeal("acme", "renewal", 1200000, "USD")),
+    ("deal acme 100 seats 12000 stage proposal",
+     CreateDeal("acme", "100 seats", 1200000, "USD", "proposal")),
+    ("deal acme 50 seats 12000 EUR", CreateDeal("acme", "50 seats", 1200000, "EUR")),
+    ("deal acme JPY 5000 widgets", CreateDeal("acme", "widgets", 5000, "JPY")),
+    ("deal acme $12k", CreateDeal("acme", "acme", 1200000, "USD")),
+    ("deal acme", CreateDeal("acme", "acme")),
+    ("deal acme renewal 2026", CreateDeal("acme", "renewal 2026")),
+    ('deal "Acme Corp" "50 seats" £99.99 closing in 30 days stage negotiation',
+     CreateDeal("Acme Corp", "50 seats", 9999, "GBP", "negotiation", "in 30 days")),
+    ("deal #42 'pilot' 1,234.56 usd", CreateDeal("#42", "pilot", 123456, "USD")),
+    ("stage #12 negotiation", SetDealStage("#12", "negotiation")),
+    ("stage acme deal won", SetDealStage("acme deal", "won")),
+    ("stage #12 to lost: price", SetDealStage("#12", "lost", "price")),
+    ("won #12", CloseDeal("#12", won=True)),
+    ("won acme great demo", CloseDeal("acme", True, "great demo")),
+    ("lost #12 went with a competitor", CloseDeal("#12", False, "went with a competitor")),
+    ("lost acme: price", CloseDeal("acme", False, "price")),
+    ("lost acme renewal: price", CloseDeal("acme renewal", False, "price")),
+    ('lost "Acme renewal" because budget', CloseDeal("Acme renewal", False, "budget")),
+    ("pipeline", ShowPipeline("mine")),
+    ("pipeline all", ShowPipeline("all")),
+    ("pipeline team", ShowPipeline("all")),
+    # reminders and follow-ups
+    ("remind me to send the contract to jane tomorrow at 9",
+     Remind("send the contract to jane", "tomorrow at 9")),
+    ("remind me tomorrow at 9 to call bob", Remind("call bob", "tomorrow at 9")),
+    ("remind me in 2 hours: call bob", Remind("call bob", "in 2 hours")),
+    ("remind call bob on friday", Remind("call bob", "on friday")),
+    ("remind me to call jane at acme tomorrow", Remind("call jane at acme", "tomorrow")),
+    ("remind me to call bob tomorrow about pricing", Remind("call bob about pricing", "tomorrow")),
+    ("remind me to prepare for the monday meeting on friday",
+     Remind("prepare for the monday meeting", "on friday")),
+    ("remind me at 10:30 to call bob", Remind("call bob", "at 10:30")),
+    ("remind me to call bob: tomorrow 9am", Remind("call bob", "tomorrow 9am")),
+    ("remind me next tuesday 10am to send deck to Acme",
+     Remind("send deck to Acme", "next tuesday 10am")),
+    ("remind me to email jane in 3 days", Remind("email jane", "in 3 days")),
+    ("remind me eod to send invoice", Remind("send invoice", "eod")),
+    ("remind me to follow up with acme end of month",
+     Remind("follow up with acme", "end of month")),
+    ("remind me to call bob 12/3", Remind("call bob", "12/3")),
+    ("remind me to send the deck to acme on monday at 10am",
+     Remind("send the deck to acme", "on monday at 10am")),
+    ('followup jane in 3 days: "How is the trial going?"',
+     ScheduleFollowUp("jane", "in 3 days", "How is the trial going?")),
+    ("follow up with jane tomorrow 10am: Checking in",
+     ScheduleFollowUp("jane", "tomorrow 10am", "Checking in")),
+    ("follow up with jane doe tomorrow 10:30: Checking in --keep",
+     ScheduleFollowUp("jane doe", "tomorrow 10:30", "Checking in", stop_on_reply=False)),
+    ("followup #42 next week: Hi (even if they reply)",
+     ScheduleFollowUp("#42", "next week", "Hi", stop_on_reply=False)),
+    ('followup "Jane Doe" friday 3pm: “Any news?”',
+     ScheduleFollowUp("Jane Doe", "friday 3pm", "Any news?")),
+    ('followup jane in 3 days "How is the trial going?"',
+     ScheduleFollowUp("jane", "in 3 days", "How is the trial going?")),
+    ("follow-up jane tomorrow: hi", ScheduleFollowUp("jane", "tomorrow", "hi")),
+    ("followups", ListFollowUps("mine")),
+    ("followups all", ListFollowUps("all")),
+    ("reminders", ListFollowUps("mine")),
+    ("done 7", CompleteFollowUp(7)),
+    ("done #7", CompleteFollowUp(7)),
+    ("snooze 7 2h", SnoozeFollowUp(7, "2h")),
+    ("snooze 7 until tomorrow 9am", SnoozeFollowUp(7, "tomorrow 9am")),
+    ("snooze 7 to monday", SnoozeFollowUp(7, "monday")),
+    ("snooze #7", SnoozeFollowUp(7, "1h")),
+    ("cancel 7", CancelFollowUp(7)),
+    # inbox
+    ("inbox", ShowInbox("open")),
+    ("inbox mine", ShowInbox("mine")),
+    ("inbox unassigned", ShowInbox("unassigned")),
+    ("reply 12 Thanks, we'll look at it", ReplyToConversation(12, "Thanks, we'll look at it")),
+    ("reply #12 Thanks,\nBob", ReplyToConversation(12, "Thanks,\nBob")),
+    ("assign 12", AssignConversation(12, "me")),
+    ("assign 12 me", AssignConversation(12, "me")),
+    ("assign 12 @bob", AssignConversation(12, "bob")),
+    ("assign 12 to bob", AssignConversation(12, "bob")),
+    ("retag 345 billing", RetagMessage(345, "billing")),
+    ("retag 345 Product Question", RetagMessage(345, "product_question")),
+    ("retag 345 #billing", RetagMessage(345, "billing")),
+    ("close 12", CloseConversation(12)),
+    # reports, settings, help
+    ("report needs", Report("needs")),
+    ("report pipeline last month", Report("pipeline", "last month")),
+    ("report clv this week", Report("clv", "this week")),
+    ("report churn 2026-01-01 to 2026-03-31", Report("churn", "2026-01-01 to 2026-03-31")),
+    ("report Segments", Report("segments")),
+    ("report inbox", Report("inbox")),
+    ("timezone Europe/Paris", SetTimezone("Europe/Paris")),
+    ("tz europe/paris", SetTimezone("Europe/Paris")),
+    ("tz America/New York", SetTimezone("America/New_York")),
+    ("tz utc", SetTimezone("UTC")),
+    ("undo", Undo()),
+    ("help", Help(None)),
+    ("help log", Help("log")),
+    ("help /Deal", Help("deal")),
+    ("?", Help(None)),
+    ("", Help(None)),
+    ("   \n ", Help(None)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:50] for c in CASES])
+def test_parse(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+def _when_text(command: Command) -> str | None:
+    for field in ("when", "follow_up_when", "close_when"):
+        value = getattr(command, field, None)
+        if value is not None:
+            return value
+    return None
+
+
+@pytest.mark.parametrize("when", sorted({w for _, c in CASES if (w := _when_text(c)) is not None}))
+def test_every_date_the_grammar_keeps_is_one_parse_when_reads(when: str) -> None:
+    assert parse_when(when, tz="Europe/Paris", now=datetime(2025, 12, 1, 11, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "message"),
+    [
+        ("add", "add", "add needs a name"),
+        ("add jane@acme.com #vip", "add", "add needs a name"),
+        ("find", "find", "What should I look for?"),
+        ("show", "show", "Which contact?"),
+        ("delete  ", "delete", "Which contact?"),
+        ("edit jane", "edit", "needs a contact, a field and a value"),
+        ("edit jane phone", "edit", "What should phone be?"),
+        ("tag jane", "tag", "needs at least one #tag"),
+        ("untag #vip", "untag", "Which contact?"),
+        ("merge jane", "merge", "merge needs two contacts"),
+        ("merge a b c", "merge", "merge needs two contacts"),
+        ("merge #12 into #12", "merge", "same contact"),
+        ("log call", "log", "Put a ':' after the contact"),
+        ("note jane prefers email", "note", "Put a ':' after the contact"),
+        ("log call with Jane:", "log", "What happened?"),
+        ("call : hi", "log", "Who was it with?"),
+        ("deal", "deal", "needs a contact or company"),
+        ("deal acme $-5", "deal", "can't be negative"),
+        ("deal acme $99999999999999", "deal", "too large"),
+        ('deal acme "x" junk', "deal", "I didn't understand 'junk'"),
+        ("deal acme stage", "deal", "Which stage?"),
+        ("deal acme close", "deal", "When will it close?"),
+        ("stage #12", "stage", "needs a deal and a stage"),
+        ("won", "won", "Which deal?"),
+        ("lost", "lost", "Which deal?"),
+        ("pipeline bob", "pipeline", "pipeline can show mine or all"),
+        ("remind me", "remind", "When should I remind you?"),
+        ("remind me to call bob", "remind", "When should I remind you?"),
+        ("remind me tomorrow", "remind", "What should I remind you about?"),
+        ("followup jane: hi", "followup", "When should I follow up with jane?"),
+        ("followup jane tomorrow", "followup", "What should I send?"),
+        ("followup jane tomorrow: ", "followup", "What should I send?"),
+        ("followups bob", "followups", "can show mine or all"),
+        ("done", "done", "done needs a follow-up number"),
+        ("done abc", "done", "'abc' isn't a follow-up number"),
+        ("done 0", "done", "'0' isn't a follow-up number"),
+        ("cancel 99999999999999999999999", "cancel", "isn't a follow-up number"),
+        ("snooze x 2h", "snooze", "'x' isn't a follow-up number"),
+        ("inbox foo", "inbox", "inbox can show open or mine or unassigned"),
+        ("reply 12", "reply", "What should I reply?"),
+        ("reply abc hi", "reply", "'abc' isn't a conversation number"),
+        ("assign bob", "assign", "'bob' isn't a conversation number"),
+        ("retag 345", "retag", "Which need?"),
+        ("retag x billing", "retag", "'x' isn't a message number"),
+        ("close acme", "close", "'acme' isn't a conversation number"),
+        ("report", "report", "Which report?"),
+        ("tz", "timezone", "Which time zone?"),
+    ],
+)
+def test_known_verb_with_bad_arguments(text: str, command: str, message: str) -> None:
+    result = parse(text)
+    assert isinstance(result, ParseError), result
+    assert result.command == command
+    assert message in result.message
+    assert result.hints == (USAGE[command],)
+
+
+def test_unknown_report_lists_the_six_reports() -> None:
+    result = parse("report revenue")
+    assert isinstance(result, ParseError) and result.command == "report"
+    assert "revenue" in result.message
+    for name in ("needs", "pipeline", "clv", "churn", "segments", "inbox"):
+        assert name in result.message
+
+
+def test_unknown_timezone_suggests_close_zones() -> None:
+    result = parse("tz Paris")
+    assert isinstance(result, ParseError) and result.command == "timezone"
+    assert "Europe/Paris" in result.message
+
+
+@pytest.mark.parametrize(
+    ("text", "suggested"),
+    [("remnd me to x tomorrow", "remind"), ("ad jane", "add"), ("folowup jane", "followup"),
+     ("pipline", "pipeline"), ("snoze 7", "snooze")],
+)  # fmt: skip
+def test_unknown_verb_suggests_close_verbs(text: str, suggested: str) -> None:
+    result = parse(text)
+    assert isinstance(result, ParseError) and result.command is None
+    assert result.message == f"I don't know '{text.split()[0]}'."
+    assert USAGE[suggested] in result.hints
+    assert result.hints[-1] == "Type help for the list."
+    assert len(result.hints) <= 4
+
+
+def test_unknown_verb_without_close_match() -> None:
+    assert parse("xyzzy") == ParseError("I don't know 'xyzzy'.", hints=("Type help for the list.",))
+
+
+def test_too_long_input_is_refused() -> None:
+    result = parse("find " + "a" * 4000)
+    assert isinstance(result, ParseError) and "too long" in result.message
+    assert parse("find " + "a" * 3990) == FindContacts("a" * 3990)
+
+
+def test_control_characters_are_dropped() -> None:
+    assert parse("find\x00 ac\x07me") == FindContacts("ac me")
+
+
+# --- usage and help ---------------------------------------------------------------------------
+
+
+def test_every_verb_has_usage_and_help() -> None:
+    verbs = set(COMMAND_NAMES.values()) | {"lost", "note", "untag"}
+    assert verbs <= set(USAGE)
+    assert set(USAGE) == set(HELP_TOPICS)
+    for verb, line in USAGE.items():
+        assert line.startswith(verb), line
+        assert "e.g. " in line, line
+
+
+def test_usage_examples_parse_to_their_command() -> None:
+    for verb, line in USAGE.items():
+        example = line.split("e.g. ", 1)[1].split(" or ")[0].split(" (")[0]
+        result = parse(example)
+        assert not isinstance(result, ParseError), (verb, example, result)
+        expected = {"lost": "won", "note": "log", "untag": "tag"}.get(verb, verb)
+        assert result.name == expected, (verb, example)
+
+
+def test_help_overview_groups_every_verb() -> None:
+    text = help_text(None)
+    for group in ("Contacts", "Activities", "Deals", "Reminders & follow-ups", "Inbox",
+                  "Reports"):  # fmt: skip
+        assert group in text
+    for verb in USAGE:
+        assert f"\n  {verb}" in text
+    assert help_text("") == text
+
+
+@pytest.mark.parametrize(("topic", "verb"), [("log", "log"), ("LOST", "lost"), ("call", "log"),
+                                             ("search", "find"), ("follow-up", "followup"),
+                                             ("tz", "timezone")])  # fmt: skip
+def test_help_for_one_verb(topic: str, verb: str) -> None:
+    assert help_text(topic) == HELP_TOPICS[verb]
+    assert USAGE[verb].split("   e.g. ")[0] in help_text(topic)
+
+
+def test_help_for_unknown_topic_suggests() -> None:
+    assert "Did you mean followup" in help_text("folowup")
+    assert help_text("zzz").startswith("I have no help on 'zzz'.")
+
+
+# --- properties -------------------------------------------------------------------------------
+
+VERBS = sorted(USAGE) + ["search", "set", "call", "meeting", "tz", "reminders", "follow up"]
+WORDS = st.sampled_from(
+    ["jane", "#42", "42", '"Jane Doe"', "at", "to", "into", ":", "-", "tomorrow", "9am", "in",
+     "3", "days", "$12,000", "12k", "€", "stage", "close", "#vip", "jane@acme.com", "+1", "415",
+     "555", "0100", "follow", "up", "--keep", "'", "“", "next", "friday", "me", "@bob", "\n"]
+)  # fmt: skip
+
+
+@FAST
+@given(st.text(max_size=300))
+def test_parse_never_raises_on_any_text(text: str) -> None:
+    assert isinstance(parse_line(text), Command | ParseError)
+
+
+@FAST
+@given(st.sampled_from(VERBS), st.lists(WORDS, max_size=14))
+def test_parse_never_raises_on_command_like_text(verb: str, words: list[str]) -> None:
+    result = parse_line(" ".join([verb, *words]))
+    assert isinstance(result, Command | ParseError)
+    if isinstance(result, ParseError) and result.command:
+        assert result.hints == (USAGE[result.command],)
+
+
+@FAST
+@given(st.sampled_from(VERBS), st.text(max_size=200))
+def test_parse_never_raises_after_a_known_verb(verb: str, rest: str) -> None:
+    assert isinstance(parse_line(f"{verb} {rest}"), Command | ParseError)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(VERBS), st.text(min_size=3000, max_size=4100))
+def test_parse_handles_huge_input(verb: str, rest: str) -> None:
+    assert isinstance(parse_line(f"{verb} {rest}"), Command | ParseError)
+
+
+def test_parse_is_total_even_for_non_strings() -> None:
+    assert isinstance(parse(None), ParseError)  # type: ignore[arg-type]
