@@ -2,8 +2,9 @@
 
 `parse` is pure and total: it never raises, never touches the database or the
 clock. Values that need context (dates, which "jane") stay raw text for the
-handlers; only money is parsed here because it needs none. Every ParseError for a
-known verb carries the verb and its usage line as a hint, so messages stay short.
+handlers; only money is parsed here because it needs none. A ParseError for a known
+verb names it (`command`, a key of USAGE) so the reply can add the usage line; one
+for an unknown verb carries the usage of up to three close verbs as hints.
 """
 
 import re
@@ -63,9 +64,9 @@ def _unknown_verb(verb: str) -> ParseError:
 
 
 def _error(verb: str, message: str) -> ParseError:
-    """A known verb with bad arguments: say what is wrong; the hint shows its usage."""
-    command = _CANONICAL.get(verb, verb)
-    return ParseError(message, command=command, hints=(USAGE[command],))
+    """A known verb with bad arguments: say what is wrong. `command` is always a key of
+    USAGE, so the caller shows the usage line (hints stay empty to avoid repeating it)."""
+    return ParseError(message, command=_CANONICAL.get(verb, verb))
 
 
 def _needs_id(verb: str, token: str, what: str) -> ParseError:
@@ -306,7 +307,7 @@ def _followup(verb: str, rest: str) -> Result:
 
 
 def _split_id(rest: str) -> tuple[int | None, str, str]:
-    """ "12 Thanks, we'll look" -> (12, "12", "Thanks, we'll look"); newlines kept in the text."""
+    """`12 Thanks, we'll look` -> (12, "12", "Thanks, we'll look"); newlines kept in the text."""
     match = re.match(r"(\S*)\s*(.*)", rest, re.DOTALL)
     token, text = (match[1], match[2].strip()) if match else ("", "")
     return tok.parse_id(token), token, text

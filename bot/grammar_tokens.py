@@ -268,7 +268,7 @@ _COMPANY = re.compile(r"(?:^|\s)(?:at|from)\s+|(?:^|\s)@\s*(?=\S)", re.IGNORECAS
 
 
 def split_contact_details(text: str) -> tuple[str, dict[str, tuple[str, ...]], str | None]:
-    """ "Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip" -> (name, {"email": ...,
+    """`Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip` -> (name, {"email": ...,
     "phone": ..., "tag": ...}, company). Emails, phones and tags may sit anywhere;
     "at|from|@ <company>" runs to the next of them. Values are kept as typed."""
     specials: list[Span] = []
@@ -318,7 +318,7 @@ _FOLLOW_UP_TAIL = re.compile(
 
 
 def split_follow_up(text: str) -> tuple[str, str | None]:
-    """ "wants pricing, follow up next tuesday 10am" -> ("wants pricing", "next tuesday 10am").
+    """`wants pricing, follow up next tuesday 10am` -> ("wants pricing", "next tuesday 10am").
     A tail is only split off when the rest reads as a date (optionally after "with
     <someone>"), so "..., follow up with legal" stays part of the note."""
     for match in _FOLLOW_UP_TAIL.finditer(text):
@@ -397,7 +397,7 @@ def _reminder_suffix(body: str) -> tuple[str, str] | None:
 
 
 def ref_then_when(head: str) -> tuple[str, str]:
-    """ "jane doe tomorrow 10am" -> ("jane doe", "tomorrow 10am"): a quoted name or
+    """`jane doe tomorrow 10am` -> ("jane doe", "tomorrow 10am"): a quoted name or
     `#id`, else the words before the first word that can start a date (at least one)."""
     head = head.strip()
     if starts_with_exact_ref(head):

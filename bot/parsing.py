@@ -277,7 +277,7 @@ _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 
 
 def format_when(dt: datetime, tz: str, *, now: datetime | None = None) -> str:
-    """Tue 2 Dec 10:00 CET": weekday, day, month, 24h clock, zone; the year only if
+    """Format as `Tue 2 Dec 10:00 CET`: weekday, day, month, 24h clock, zone; the year only if
     it is not the current one. English names on purpose: the server locale must not
     change what reps read."""
     zone = _zone(tz)
@@ -323,7 +323,7 @@ def _bad_amount(text: str) -> ValueError:
 
 
 def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
-    """$12,000" -> (1200000, "USD"); "€1.5m" -> (150000000, "EUR"); "JPY 5000" -> (5000, "JPY").
+    """`$12,000` -> (1200000, "USD"); `€1.5m` -> (150000000, "EUR"); `JPY 5000` -> (5000, "JPY").
 
     Decimal only, never float: money must not pick up binary rounding errors.
     """
@@ -401,7 +401,7 @@ def looks_like_phone(span: str) -> bool:
 
 
 def normalise_email(text: str) -> str:
-    """Jane.Doe@ACME.com" -> "jane.doe@acme.com" (whole address lower-cased, as dedupe key)."""
+    """`Jane.Doe@ACME.com` -> `jane.doe@acme.com` (whole address lower-cased: a dedupe key)."""
     candidate = str(text).strip()
     try:
         return validate_email(candidate, check_deliverability=False).normalized.lower()

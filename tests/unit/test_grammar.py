@@ -289,7 +289,7 @@ def test_known_verb_with_bad_arguments(text: str, command: str, message: str) ->
     assert isinstance(result, ParseError), result
     assert result.command == command
     assert message in result.message
-    assert result.hints == (USAGE[command],)
+    assert result.hints == ()  # the dispatcher adds USAGE[command] itself
 
 
 def test_unknown_report_lists_the_six_reports() -> None:
@@ -400,7 +400,7 @@ def test_parse_never_raises_on_command_like_text(verb: str, words: list[str]) ->
     result = parse_line(" ".join([verb, *words]))
     assert isinstance(result, Command | ParseError)
     if isinstance(result, ParseError) and result.command:
-        assert result.hints == (USAGE[result.command],)
+        assert result.command in USAGE and result.hints == ()
 
 
 @FAST
