@@ -39,8 +39,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "feedback": "Thank you for the feedback, {name}! We've passed it on to the team.",
     "account": "Thanks {name}, we'll help with your account. Please never send us your password.",
     "human_agent": (
-        "Of course, {name}: a person from {business} will reply {next_open} "
-        "(our hours: {hours})."
+        "Of course, {name}: a person from {business} will reply {next_open} (our hours: {hours})."
     ),
     "greeting": "Hello {name}! How can we help you today?",
     "other": (
@@ -71,7 +70,9 @@ class Acknowledgements:
         except ValueError:
             logger.warning("RAPPORT_BUSINESS_HOURS is not like 'Mon-Fri 09:00-17:00'; ignoring")
             hours = None
-        return cls(templates, settings.business_name, settings.business_hours, settings.timezone, hours)
+        return cls(
+            templates, settings.business_name, settings.business_hours, settings.timezone, hours
+        )
 
     def next_open_text(self, now: datetime) -> str:
         if self.hours is None or self.hours.is_open(now, self.timezone):

@@ -49,6 +49,7 @@ def settings_or_exit() -> Settings:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.commands import Command, Help, ParseError
+from bot.commands import CloseDeal, Command, Help, ParseError
 from bot.context import HandlerContext, Outcome, Services
 from bot.format import candidates_text
 from bot.grammar import USAGE, parse
@@ -22,7 +22,7 @@ from channels.base import Action, Address, Reply
 from crm.actors import Actor
 from crm.conversations import mark_delivery
 from crm.errors import Ambiguous, CRMError, Invalid
-from crm.models import ChatState
+from crm.models import ChatState, Rep
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +85,7 @@ class Dispatcher:
             return await self._run_command(actor, command, address, None)
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise
             logger.exception("command failed actor=%s channel=%s", actor.label, actor.channel)
-            return Reply(
-                "Sorry, something went wrong on our side; nothing was changed.", ok=False
-            )
+            return Reply("Sorry, something went wrong on our side; nothing was changed.", ok=False)
 
     async def _run_command(
         self, actor: Actor, command: Command, address: Address | None, text: str | None
@@ -108,8 +106,26 @@ class Dispatcher:
 
     def _run(self, handler: Handler, ctx: HandlerContext, command: Command) -> Outcome:
         with self.services.store.transaction() as session:
-            result = handler(ctx, session, command)
+            ctx.actor = self._fresh_actor(session, ctx.actor)
+            try:
+                result = handler(ctx, session, command)
+            except Ambiguous as exc:
+                # Describe the candidates while the session is alive; the rollback
+                # that follows detaches them.
+                exc.listing = candidates_text(session, exc.candidates)  # type: ignore[attr-defined]
+                exc.ids = [getattr(c, "id", None) for c in exc.candidates]  # type: ignore[attr-defined]
+                raise
         return result if isinstance(result, Outcome) else Outcome(result)
+
+    @staticmethod
+    def _fresh_actor(session: Session, actor: Actor) -> Actor:
+        """A rep's time zone may have changed since the channel built the Actor."""
+        if actor.kind != "rep" or actor.id is None:
+            return actor
+        rep = session.get(Rep, actor.id)
+        if rep is None or rep.timezone == actor.timezone:
+            return actor
+        return replace(actor, timezone=rep.timezone)
 
     async def _finish(self, outcome: Outcome) -> Reply:
         reply = outcome.reply
@@ -152,7 +168,8 @@ class Dispatcher:
 
     def _error_reply(self, command: Command, exc: CRMError) -> Reply:
         text = str(exc)
-        if isinstance(exc, Invalid) and (usage := usage_for(command.name)):
+        verb = "lost" if isinstance(command, CloseDeal) and not command.won else command.name
+        if isinstance(exc, Invalid) and (usage := usage_for(verb)):
             text += f"\nUsage: {usage}"
         return Reply(text, ok=False)
 
@@ -163,20 +180,18 @@ class Dispatcher:
 
     def _ambiguous_reply(self, actor: Actor, text: str, exc: Ambiguous) -> Reply:
         """Lists the candidates and remembers the command, so `1`/`2`... finishes it."""
-        ids = [getattr(c, "id", None) for c in exc.candidates]
+        ids: list[int | None] = getattr(exc, "ids", [])
+        listing: str = getattr(exc, "listing", "")
         channel, chat_id = self._state_key(actor)
         now = self.services.clock.now()
         with self.services.store.transaction() as session:
-            listing = candidates_text(session, exc.candidates)
             state = session.exec(
                 select(ChatState).where(ChatState.channel == channel, ChatState.chat_id == chat_id)
             ).first() or ChatState(channel=channel, chat_id=chat_id, updated_at=now)
             state.data = {"pending": text, "ref": exc.ref, "ids": ids}
             state.updated_at = now
             session.add(state)
-        actions = tuple(
-            Action(f"{n}", PICK_ACTION, str(n)) for n in range(1, min(len(ids), 5) + 1)
-        )
+        actions = tuple(Action(f"{n}", PICK_ACTION, str(n)) for n in range(1, min(len(ids), 5) + 1))
         return Reply(
             f"{exc} Nothing was done. Which one?\n{listing}\n"
             "Reply with the number (e.g. `1`), or use the #id.",

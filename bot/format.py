@@ -81,7 +81,11 @@ def contact_card(session: Session, contact: Contact, *, tz: str, now) -> Card:  
         fields.append((str(key).title(), str(value)))
     lines = []
     for entry in history:
-        need = f" [{entry.need} {entry.need_confidence:.0%}]" if entry.need and entry.need_confidence is not None else (f" [{entry.need}]" if entry.need else "")
+        need = (
+            f" [{entry.need} {entry.need_confidence:.0%}]"
+            if entry.need and entry.need_confidence is not None
+            else (f" [{entry.need}]" if entry.need else "")
+        )
         lines.append(f"{when(entry.at, tz, now)} {entry.kind}{need}: {entry.text[:80]}")
     fields.append(("Recent", "\n".join(lines) or "nothing yet"))
     return Card(title=f"{contact.name} (#{contact.id})", fields=tuple(fields))

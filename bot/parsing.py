@@ -6,14 +6,14 @@ Every failure is a `ValueError` whose message can be shown to the rep as is.
 """
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, available_timezones
 
-import phonenumbers
 from dateparser.date import DateDataParser
-from email_validator import validate_email
+
+from crm import validation
+from crm.errors import Invalid
 
 # --- dates -----------------------------------------------------------------------
 
@@ -401,23 +401,17 @@ def looks_like_phone(span: str) -> bool:
 
 
 def normalise_email(text: str) -> str:
-    """`Jane.Doe@ACME.com` -> `jane.doe@acme.com` (whole address lower-cased: a dedupe key)."""
-    candidate = str(text).strip()
+    """`Jane.Doe@ACME.com` -> `jane.doe@acme.com`; the rules live in crm.validation
+    (dedupe depends on them), this only speaks the parsers' ValueError."""
     try:
-        return validate_email(candidate, check_deliverability=False).normalized.lower()
-    except Exception as exc:  # EmailNotValidError, and idna errors on odd unicode
-        raise ValueError(f"'{candidate[:80]}' is not a valid email address ({exc}).") from None
+        return validation.normalise_email(str(text))
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
 
 
 def normalise_phone(text: str, default_region: str = "US") -> str:
-    """Any common spelling -> E.164 ("+14155550100"); numbers without a country code
-    are read in `default_region`."""
-    candidate = unicodedata.normalize("NFKC", str(text)).strip()
-    hint = "Include the country code, e.g. +1 415 555 0100."
+    """Any common spelling -> E.164 ("+14155550100"), via crm.validation."""
     try:
-        number = phonenumbers.parse(candidate[:60], default_region)
-    except Exception:
-        raise ValueError(f"'{candidate[:40]}' is not a phone number. {hint}") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"'{candidate[:40]}' is not a valid phone number. {hint}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return validation.normalise_phone(str(text), default_region)
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None

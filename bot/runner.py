@@ -55,6 +55,7 @@ class Service:
             await component.start()
             self._started.append(component)
         if parts or any(c.needs_http for c in self.components):
+
             async def health() -> bool:
                 return await asyncio.to_thread(self.rapport.store.ping)
 

@@ -29,9 +29,13 @@ class _Feed:
     def __init__(self, app: RapportApp) -> None:
         self.app = app
         with app.store.transaction() as session:
-            self.last_id = session.exec(select(Message.id).order_by(col(Message.id).desc())).first() or 0
+            self.last_id = (
+                session.exec(select(Message.id).order_by(col(Message.id).desc())).first() or 0
+            )
 
-    def new_messages(self, *, direction: str, contact_id: int | None = None) -> list[tuple[Message, str]]:
+    def new_messages(
+        self, *, direction: str, contact_id: int | None = None
+    ) -> list[tuple[Message, str]]:
         with self.app.store.transaction() as session:
             statement = (
                 select(Message, Contact.name)
@@ -87,9 +91,13 @@ async def run_shell(
         await app.outbox.tick()
         if as_ == "customer":
             contact_id = await asyncio.to_thread(_contact_id, app, key)
-            rows = await asyncio.to_thread(
-                feed.new_messages, direction="outbound", contact_id=contact_id
-            ) if contact_id else []
+            rows = (
+                await asyncio.to_thread(
+                    feed.new_messages, direction="outbound", contact_id=contact_id
+                )
+                if contact_id
+                else []
+            )
             for message, _name in rows:
                 await console.send(OutgoingMessage(Address("shell", key), Reply(message.text)))
         else:

@@ -7,6 +7,7 @@ Messages sent to it (reminders, customer replies, notices) are printed.
 """
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -39,10 +40,8 @@ class ConsoleChannel:
             from rich.console import Console
 
             self._console = Console(file=self.stdout, highlight=False)
-            try:
+            with contextlib.suppress(ImportError):
                 import readline  # noqa: F401 - enables line editing and history for input()
-            except ImportError:
-                pass
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:

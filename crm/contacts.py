@@ -88,7 +88,9 @@ def refresh_search_text(session: Session, contact: Contact) -> None:
     contact.search_text = " ".join(p for p in parts if p).lower()
 
 
-def _add_points(session: Session, contact: Contact, points: NormalisedPoints, now: datetime) -> None:
+def _add_points(
+    session: Session, contact: Contact, points: NormalisedPoints, now: datetime
+) -> None:
     existing = points_of(session, contact.id)
     position = len(existing.emails) + len(existing.phones)
     for kind, values, have in (

@@ -258,7 +258,9 @@ def retag(
     require_rep(actor)
     clean = need.strip().lower().replace(" ", "_")
     if clean not in known_needs:
-        raise Invalid("need", f"'{clean[:30]}' is not a need. Needs: {', '.join(sorted(known_needs))}.")
+        raise Invalid(
+            "need", f"'{clean[:30]}' is not a need. Needs: {', '.join(sorted(known_needs))}."
+        )
     message = session.get(Message, message_id)
     if message is None or message.direction != "inbound":
         raise NotFound(f"There is no customer message {message_id}.")
@@ -330,4 +332,3 @@ def note_customer_activity(session: Session, *, conversation: Conversation, now:
     """Marks that the bot acknowledged the customer (so a burst gets one acknowledgement)."""
     conversation.last_ack_at = now
     session.add(conversation)
-

@@ -142,7 +142,10 @@ def export_contacts(store: Store, stream: TextIO, *, actor: Actor, batch: int = 
         reps = {r.id: r.name for r in session.exec(select(Rep))}
         while True:
             rows = session.exec(
-                select(Contact).where(col(Contact.id) > last_id).order_by(col(Contact.id)).limit(batch)
+                select(Contact)
+                .where(col(Contact.id) > last_id)
+                .order_by(col(Contact.id))
+                .limit(batch)
             ).all()
             if not rows:
                 break

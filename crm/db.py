@@ -53,12 +53,21 @@ class UTCDateTime(TypeDecorator):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from pysqlite: left alone it emits BEGIN lazily and
+    # a SAVEPOINT outside its BEGIN commits on RELEASE, breaking nested transactions.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """BEGIN IMMEDIATE takes the write lock up front, so two writers queue on the busy
+    timeout instead of failing with a lock-upgrade error halfway through."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -72,6 +81,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.drivername in {"postgresql", "postgres"}:
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

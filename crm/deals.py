@@ -112,17 +112,13 @@ def resolve_deal(session: Session, ref: str) -> Deal:
         .where(Deal.status == "open")
     ).all()
     choices = {deal.id: f"{deal.title} {company or ''}".lower() for deal, company in rows}
-    ranked = process.extract(
-        text.lower(), choices, scorer=fuzz.WRatio, limit=5, score_cutoff=70
-    )
+    ranked = process.extract(text.lower(), choices, scorer=fuzz.WRatio, limit=5, score_cutoff=70)
     if not ranked:
         raise NotFound(f"No open deal matches '{text[:60]}'. Try `pipeline` to see them.")
     deals = {deal.id: deal for deal, _ in rows}
     if len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= 10:
         return deals[ranked[0][2]]
-    raise Ambiguous(
-        f"'{text[:60]}' matches several deals.", [deals[r[2]] for r in ranked], ref=ref
-    )
+    raise Ambiguous(f"'{text[:60]}' matches several deals.", [deals[r[2]] for r in ranked], ref=ref)
 
 
 def set_stage(

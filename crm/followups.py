@@ -192,8 +192,15 @@ def cancel_on_reply(session: Session, *, contact_id: int, now: datetime) -> list
     ).all()
     system = Actor(kind="system", id=None, name="stop-on-reply")
     return [
-        _change(session, system, row, "followup.cancel", now, status="cancelled",
-                last_error="customer replied first")
+        _change(
+            session,
+            system,
+            row,
+            "followup.cancel",
+            now,
+            status="cancelled",
+            last_error="customer replied first",
+        )
         for row in rows
     ]
 

@@ -127,7 +127,9 @@ class Deal(SQLModel, table=True):
     company_id: int | None = Field(
         default=None, foreign_key="company.id", index=True, ondelete="SET NULL"
     )
-    owner_id: int | None = Field(default=None, foreign_key="rep.id", index=True, ondelete="SET NULL")
+    owner_id: int | None = Field(
+        default=None, foreign_key="rep.id", index=True, ondelete="SET NULL"
+    )
     amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     currency: str = Field(default="USD", max_length=3)
     stage: str = Field(default="lead", max_length=32)

@@ -89,9 +89,12 @@ def search_contacts(session: Session, query: str, *, limit: int = 5) -> list[Mat
     ranked = _rank(query, candidates, limit) if candidates else []
     if not ranked:
         ranked = _rank(query, _typo_candidates(session, query.lower()), limit)
-    contacts = {c.id: c for c in session.exec(select(Contact).where(
-        col(Contact.id).in_([key for key, _ in ranked])
-    ))}
+    contacts = {
+        c.id: c
+        for c in session.exec(
+            select(Contact).where(col(Contact.id).in_([key for key, _ in ranked]))
+        )
+    }
     return [Match(contacts[key], score) for key, score in ranked if key in contacts]
 
 

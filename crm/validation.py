@@ -5,6 +5,7 @@ two spellings of one address must be the same key everywhere.
 """
 
 import re
+import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -20,16 +21,18 @@ def normalise_email(text: str) -> str:
     candidate = text.strip()
     try:
         result = validate_email(candidate, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise Invalid("email", f"'{candidate[:80]}' is not a valid email address ({exc}).") from None
+    except (EmailNotValidError, UnicodeError, ValueError) as exc:  # idna errors on odd unicode
+        raise Invalid(
+            "email", f"'{candidate[:80]}' is not a valid email address ({exc})."
+        ) from None
     return result.normalized.lower()
 
 
 def normalise_phone(text: str, default_region: str = "US") -> str:
     """Any common phone spelling -> E.164 (`+14155550100`); raises Invalid."""
-    candidate = text.strip()
+    candidate = unicodedata.normalize("NFKC", text).strip()
     try:
-        number = phonenumbers.parse(candidate, default_region)
+        number = phonenumbers.parse(candidate[:60], default_region)
     except phonenumbers.NumberParseException:
         raise Invalid(
             "phone", f"'{candidate[:40]}' is not a phone number. Try +44 20 7946 0958."

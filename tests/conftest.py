@@ -84,7 +84,11 @@ def clock() -> ManualClock:
 def make_rep(store: Store, clock: ManualClock, name: str = "Alice", admin: bool = False) -> Actor:
     with store.transaction() as session:
         rep = resolve_rep(
-            session, channel="shell", external_id=name.lower(), name=name, now=clock.now(),
+            session,
+            channel="shell",
+            external_id=name.lower(),
+            name=name,
+            now=clock.now(),
             admin=admin,
         )
         return Actor(kind="rep", id=rep.id, channel="shell", role=rep.role, name=rep.name)

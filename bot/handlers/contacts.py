@@ -19,9 +19,13 @@ from crm import contacts
 from crm.errors import Conflict
 from crm.merge import merge_contacts
 from crm.search import resolve_contact, search_contacts
+from crm.validation import normalise_email
 
 
 def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
+    for word in cmd.name_text.split():
+        if "@" in word.strip("<>()"):
+            normalise_email(word)  # a mistyped address must not end up in the name
     data = contacts.ContactInput(
         name=cmd.name_text,
         emails=cmd.emails,
@@ -68,8 +72,12 @@ def find(ctx: HandlerContext, session: Session, cmd: FindContacts) -> Reply:
         return Reply(f"No contact matches '{cmd.query[:60]}'. Add one with `add <name> ...`.")
     lines = [contact_line(session, m.contact) for m in matches]
     return Reply(
-        f"Best matches for '{cmd.query[:60]}':\n" + "\n".join(lines) + "\nOpen one with `show #id`.",
-        actions=tuple(Action(f"#{m.contact.id}", "show_contact", f"#{m.contact.id}") for m in matches),
+        f"Best matches for '{cmd.query[:60]}':\n"
+        + "\n".join(lines)
+        + "\nOpen one with `show #id`.",
+        actions=tuple(
+            Action(f"#{m.contact.id}", "show_contact", f"#{m.contact.id}") for m in matches
+        ),
     )
 
 
@@ -99,7 +107,11 @@ def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply:
 def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
     contact = resolve_contact(session, cmd.ref)
     contacts.tag_contact(
-        session, actor=ctx.actor, contact_id=contact.id, tags=cmd.tags, remove=cmd.remove,
+        session,
+        actor=ctx.actor,
+        contact_id=contact.id,
+        tags=cmd.tags,
+        remove=cmd.remove,
         now=ctx.now,
     )
     shown = " ".join(f"#{t}" for t in contact.tags) or "no tags"

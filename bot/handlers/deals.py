@@ -25,7 +25,9 @@ def _close_date(text: str, ctx: HandlerContext) -> date:
     return due.date()
 
 
-def _party(session: Session, ctx: HandlerContext, ref: str) -> tuple[Contact | None, Company | None]:
+def _party(
+    session: Session, ctx: HandlerContext, ref: str
+) -> tuple[Contact | None, Company | None]:
     """A deal's ref is a contact if one matches, otherwise a company (created if new)."""
     try:
         contact = resolve_contact(session, ref)
@@ -101,7 +103,9 @@ def pipeline(ctx: HandlerContext, session: Session, cmd: ShowPipeline) -> Reply:
     rows = deals.pipeline_summary(session, pipeline=ctx.services.pipeline, owner_id=owner_id)
     scope = "Your" if owner_id is not None else "The team's"
     if not rows:
-        return Reply(f"{scope} pipeline is empty. Add a deal with `deal <company> \"title\" $amount`.")
+        return Reply(
+            f'{scope} pipeline is empty. Add a deal with `deal <company> "title" $amount`.'
+        )
     lines = [f"{scope} open pipeline:"]
     for row in rows:
         amounts = ", ".join(money(v, c) for c, v in sorted(row.amounts.items()))
@@ -109,7 +113,8 @@ def pipeline(ctx: HandlerContext, session: Session, cmd: ShowPipeline) -> Reply:
             money(v * row.probability // 100, c) for c, v in sorted(row.amounts.items())
         )
         lines.append(
-            f"- {row.stage}: {row.count} deal(s), {amounts} (weighted {weighted} at {row.probability}%)"
+            f"- {row.stage}: {row.count} deal(s), {amounts} "
+            f"(weighted {weighted} at {row.probability}%)"
         )
     if owner_id is not None:
         lines.append("`pipeline all` shows the whole team's.")

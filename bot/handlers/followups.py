@@ -66,7 +66,7 @@ def followup(ctx: HandlerContext, session: Session, cmd: ScheduleFollowUp) -> Re
         else "It is sent even if they write in first."
     )
     return Reply(
-        f"I'll send {contact.name} (#{contact.id}) \"{cmd.text[:200]}\" "
+        f'I\'ll send {contact.name} (#{contact.id}) "{cmd.text[:200]}" '
         f"{when(due, ctx.tz, ctx.now)} (follow-up {row.id}). {stop}\n"
         f"`cancel {row.id}` drops it."
     )
@@ -100,9 +100,7 @@ def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:
             Action(f"Snooze {row.id} 1h", "followup_snooze", f"{row.id} 1h"),
         )
     )
-    return Reply(
-        f"{title}:\n" + "\n".join(_line(session, r, ctx) for r in rows), actions=actions
-    )
+    return Reply(f"{title}:\n" + "\n".join(_line(session, r, ctx) for r in rows), actions=actions)
 
 
 def done(ctx: HandlerContext, session: Session, cmd: CompleteFollowUp) -> Reply:

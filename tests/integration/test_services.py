@@ -25,7 +25,9 @@ def add(store, rep, clock, name, emails=(), phones=(), company=None, tags=()):  
 
 
 def test_create_normalises_points_and_audits(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "  Jane   Doe ", ["Jane@ACME.com"], ["(415) 555-0100"], "Acme", ["VIP"])
+    jane = add(
+        store, rep, clock, "  Jane   Doe ", ["Jane@ACME.com"], ["(415) 555-0100"], "Acme", ["VIP"]
+    )
     with store.transaction() as session:
         points = contacts.points_of(session, jane.id)
         assert points.emails == ["jane@acme.com"]
@@ -44,7 +46,9 @@ def test_same_email_or_phone_is_the_same_person(store, rep, clock):  # type: ign
     for emails, phones in ((["JANE@acme.com"], []), ([], ["415-555-0100"])):
         with pytest.raises(Conflict) as caught, store.transaction() as session:
             contacts.create_contact(
-                session, actor=rep, data=contacts.ContactInput("J. Doe", emails, phones),
+                session,
+                actor=rep,
+                data=contacts.ContactInput("J. Doe", emails, phones),
                 now=clock.now(),
             )
         assert f"#{jane.id}" in str(caught.value)
@@ -56,7 +60,9 @@ def test_bad_email_and_phone_are_invalid_and_nothing_is_written(store, rep, cloc
     for emails, phones, field in ((["not-an-email"], [], "email"), ([], ["12"], "phone")):
         with pytest.raises(Invalid) as caught, store.transaction() as session:
             contacts.create_contact(
-                session, actor=rep, data=contacts.ContactInput("X", emails, phones),
+                session,
+                actor=rep,
+                data=contacts.ContactInput("X", emails, phones),
                 now=clock.now(),
             )
         assert caught.value.field == field
@@ -93,11 +99,19 @@ def test_edit_tag_and_undo(store, rep, clock):  # type: ignore[no-untyped-def]
     jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"])
     with store.transaction() as session:
         contacts.edit_contact(
-            session, actor=rep, contact_id=jane.id, field_name="phone", value="+44 20 7946 0958",
+            session,
+            actor=rep,
+            contact_id=jane.id,
+            field_name="phone",
+            value="+44 20 7946 0958",
             now=clock.now(),
         )
         contacts.edit_contact(
-            session, actor=rep, contact_id=jane.id, field_name="company", value="Globex",
+            session,
+            actor=rep,
+            contact_id=jane.id,
+            field_name="company",
+            value="Globex",
             now=clock.now(),
         )
     with store.transaction() as session:
@@ -110,7 +124,11 @@ def test_edit_tag_and_undo(store, rep, clock):  # type: ignore[no-untyped-def]
     with store.transaction() as session:
         assert contacts.points_of(session, jane.id).phones == []
         tagged = contacts.tag_contact(
-            session, actor=rep, contact_id=jane.id, tags=["churn-risk"], remove=False,
+            session,
+            actor=rep,
+            contact_id=jane.id,
+            tags=["churn-risk"],
+            remove=False,
             now=clock.now(),
         )
         assert tagged.tags == ["churn-risk"]
@@ -145,11 +163,26 @@ def test_delete_and_merge_are_admin_only(store, rep, admin, clock):  # type: ign
 def test_deal_lifecycle_and_pipeline_summary(store, rep, clock):  # type: ignore[no-untyped-def]
     jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme")
     with store.transaction() as session:
-        d1 = deals.create_deal(session, actor=rep, pipeline=PIPELINE, title="50 seats",
-                               contact=jane, amount_minor=1_200_000, now=clock.now())
-        deals.create_deal(session, actor=rep, pipeline=PIPELINE, title="Support plan",
-                          contact=jane, amount_minor=50_000, currency="EUR", stage="proposal",
-                          now=clock.now())
+        d1 = deals.create_deal(
+            session,
+            actor=rep,
+            pipeline=PIPELINE,
+            title="50 seats",
+            contact=jane,
+            amount_minor=1_200_000,
+            now=clock.now(),
+        )
+        deals.create_deal(
+            session,
+            actor=rep,
+            pipeline=PIPELINE,
+            title="Support plan",
+            contact=jane,
+            amount_minor=50_000,
+            currency="EUR",
+            stage="proposal",
+            now=clock.now(),
+        )
         summary = deals.pipeline_summary(session, pipeline=PIPELINE)
         assert [(s.stage, s.count, s.amounts) for s in summary] == [
             ("lead", 1, {"USD": 1_200_000}),
@@ -157,13 +190,27 @@ def test_deal_lifecycle_and_pipeline_summary(store, rep, clock):  # type: ignore
         ]
         assert deals.resolve_deal(session, "50 seats").id == d1.id
         with pytest.raises(Invalid):
-            deals.set_stage(session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="lost",
-                            now=clock.now())
+            deals.set_stage(
+                session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="lost", now=clock.now()
+            )
         with pytest.raises(Invalid):
-            deals.set_stage(session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="banana",
-                            now=clock.now())
-        won = deals.set_stage(session, actor=rep, pipeline=PIPELINE, deal_id=d1.id, stage="won",
-                              now=clock.now(), reason="great demo")
+            deals.set_stage(
+                session,
+                actor=rep,
+                pipeline=PIPELINE,
+                deal_id=d1.id,
+                stage="banana",
+                now=clock.now(),
+            )
+        won = deals.set_stage(
+            session,
+            actor=rep,
+            pipeline=PIPELINE,
+            deal_id=d1.id,
+            stage="won",
+            now=clock.now(),
+            reason="great demo",
+        )
         assert (won.status, won.close_reason) == ("won", "great demo")
     with store.transaction() as session:
         assert [s.stage for s in deals.pipeline_summary(session, pipeline=PIPELINE)] == ["proposal"]
@@ -172,11 +219,27 @@ def test_deal_lifecycle_and_pipeline_summary(store, rep, clock):  # type: ignore
 def test_followup_claim_is_atomic_and_respects_leases(store, rep, clock):  # type: ignore[no-untyped-def]
     with store.transaction() as session:
         for n in range(3):
-            followups.schedule(session, actor=rep, kind="reminder", due_at=clock.now(),
-                               text=f"r{n}", rep_id=rep.id, now=clock.now(), dedupe_key=f"k{n}")
+            followups.schedule(
+                session,
+                actor=rep,
+                kind="reminder",
+                due_at=clock.now(),
+                text=f"r{n}",
+                rep_id=rep.id,
+                now=clock.now(),
+                dedupe_key=f"k{n}",
+            )
         with pytest.raises(Conflict):
-            followups.schedule(session, actor=rep, kind="reminder", due_at=clock.now(),
-                               text="again", rep_id=rep.id, now=clock.now(), dedupe_key="k0")
+            followups.schedule(
+                session,
+                actor=rep,
+                kind="reminder",
+                due_at=clock.now(),
+                text="again",
+                rep_id=rep.id,
+                now=clock.now(),
+                dedupe_key="k0",
+            )
     lease = timedelta(minutes=1)
     with store.transaction() as session:
         first = followups.claim_due(session, worker="w1", now=clock.now(), lease=lease, limit=2)
@@ -186,10 +249,20 @@ def test_followup_claim_is_atomic_and_respects_leases(store, rep, clock):  # typ
     assert {f.id for f in first}.isdisjoint({f.id for f in second})
     with store.transaction() as session:
         followups.finish(session, followup_id=first[0].id, worker="w1", now=clock.now(), sent=True)
-        assert followups.finish(session, followup_id=first[1].id, worker="w2", now=clock.now(),
-                                sent=True) is None  # not w2's claim
-        followups.finish(session, followup_id=second[0].id, worker="w2", now=clock.now(),
-                         sent=False, error="boom")
+        assert (
+            followups.finish(
+                session, followup_id=first[1].id, worker="w2", now=clock.now(), sent=True
+            )
+            is None
+        )  # not w2's claim
+        followups.finish(
+            session,
+            followup_id=second[0].id,
+            worker="w2",
+            now=clock.now(),
+            sent=False,
+            error="boom",
+        )
     clock.advance(minutes=5)  # w1's lease on the other row ran out: it is claimable again
     with store.transaction() as session:
         again = followups.claim_due(session, worker="w3", now=clock.now(), lease=lease)
@@ -199,24 +272,46 @@ def test_followup_claim_is_atomic_and_respects_leases(store, rep, clock):  # typ
 def test_customer_resolution_dedupes_messages_and_stops_followups(store, rep, clock):  # type: ignore[no-untyped-def]
     with store.transaction() as session:
         found = identities.resolve_customer(
-            session, channel="telegram", external_id="777", display_name="Tele Jane",
+            session,
+            channel="telegram",
+            external_id="777",
+            display_name="Tele Jane",
             now=clock.now(),
         )
         assert found.created
-        followups.schedule(session, actor=rep, kind="customer", due_at=clock.now() + timedelta(days=3),
-                           text="How is the trial?", contact_id=found.contact.id, now=clock.now())
+        followups.schedule(
+            session,
+            actor=rep,
+            kind="customer",
+            due_at=clock.now() + timedelta(days=3),
+            text="How is the trial?",
+            contact_id=found.contact.id,
+            now=clock.now(),
+        )
     with store.transaction() as session:
         again = identities.resolve_customer(
             session, channel="telegram", external_id="777", display_name="x", now=clock.now()
         )
         assert again.contact.id == found.contact.id and not again.created
         first = conversations.record_inbound(
-            session, contact=again.contact, channel="telegram", chat_id="777", text="hi",
-            sent_at=clock.now(), now=clock.now(), external_id="u1",
+            session,
+            contact=again.contact,
+            channel="telegram",
+            chat_id="777",
+            text="hi",
+            sent_at=clock.now(),
+            now=clock.now(),
+            external_id="u1",
         )
         dup = conversations.record_inbound(
-            session, contact=again.contact, channel="telegram", chat_id="777", text="hi",
-            sent_at=clock.now(), now=clock.now(), external_id="u1",
+            session,
+            contact=again.contact,
+            channel="telegram",
+            chat_id="777",
+            text="hi",
+            sent_at=clock.now(),
+            now=clock.now(),
+            external_id="u1",
         )
         assert first.new_conversation and dup.duplicate and dup.message.id == first.message.id
         cancelled = followups.cancel_on_reply(session, contact_id=again.contact.id, now=clock.now())

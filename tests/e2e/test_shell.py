@@ -1,0 +1,115 @@
+"""`rapport shell` driven end to end through a real subprocess, as a script would."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RAPPORT = [sys.executable, "-m", "bot"]
+
+
+def run_shell(data_dir: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "TELEGRAM_", "SLACK_"))
+    }
+    # No RAPPORT_DATA_DIR: the zero-set-up default, ./.rapport/ in the working directory.
+    return subprocess.run(
+        [*RAPPORT, "shell", *args],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=data_dir,
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def test_rep_session_over_a_pipe(data_dir: Path) -> None:
+    result = run_shell(
+        data_dir,
+        [
+            "add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip",
+            "find acme",
+            "log call with Jane: wants pricing for 50 seats, follow up tomorrow 10am",
+            'deal Acme "50 seats" $12,000 stage proposal',
+            "pipeline",
+            "blorp",
+            "",
+            "followups",
+        ],
+        "--name",
+        "Alice",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Added #1 Jane Doe (Acme)" in out
+    assert "#1 Jane Doe (Acme) jane@acme.com" in out
+    assert "Logged call with Jane Doe (#1)" in out
+    assert "$12,000.00 (proposal)" in out
+    assert "I don't know 'blorp'" in out
+    assert "Traceback" not in out + result.stderr
+    assert (data_dir / ".rapport" / "rapport.db").exists()  # the SQLite default, migrated
+
+
+def test_the_same_name_is_the_same_person_across_runs(data_dir: Path) -> None:
+    run_shell(data_dir, ["remind me to call bob tomorrow at 9"], "--name", "Alice")
+    second = run_shell(data_dir, ["followups"], "--name", "alice")
+    assert "call bob" in second.stdout
+    other = run_shell(data_dir, ["followups"], "--name", "Bob")
+    assert "call bob" not in other.stdout and "No follow-ups" in other.stdout
+
+
+def test_customer_mode_stores_messages_on_the_timeline(data_dir: Path) -> None:
+    customer = run_shell(
+        data_dir,
+        ["hello, how much is the pro plan?"],
+        "--as",
+        "customer",
+        "--name",
+        "Carol",
+        "--no-classify",
+    )
+    assert customer.returncode == 0, customer.stderr
+    assert "Carol" in customer.stdout  # acknowledged by first name
+    rep = run_shell(data_dir, ["inbox", "show carol"], "--name", "Alice")
+    assert "Carol via shell" in rep.stdout
+    assert "how much is the pro plan" in rep.stdout
+
+
+def test_due_follow_ups_are_printed_in_the_shell(data_dir: Path) -> None:
+    # A reminder due in the past (scheduled directly) is printed at the next tick.
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import RapportApp
+    from crm import followups
+    from crm.actors import SYSTEM
+    from crm.settings import Settings
+
+    app = RapportApp.build(Settings(RAPPORT_DATA_DIR=str(data_dir / ".rapport")))
+    app.prepare_database()
+    actor = app.rep_actor(channel="shell", external_id="alice", name="Alice")
+    with app.store.transaction() as session:
+        followups.schedule(
+            session,
+            actor=SYSTEM,
+            kind="reminder",
+            text="Send the contract to Jane",
+            due_at=datetime.now(UTC) - timedelta(minutes=5),
+            rep_id=actor.id,
+            now=datetime.now(UTC),
+        )
+    app.close()
+    result = run_shell(data_dir, ["help"], "--name", "Alice")
+    assert "Reminder: Send the contract to Jane" in result.stdout
+
+
+def test_bad_arguments_exit_non_zero_with_a_message(data_dir: Path) -> None:
+    result = run_shell(data_dir, [], "--as", "robot")
+    assert result.returncode != 0 and "--as must be rep or customer" in result.stderr

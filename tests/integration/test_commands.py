@@ -1,0 +1,157 @@
+"""The rep command language end to end: text in, reply out, through the dispatcher,
+the handlers and the real store (SQLite and PostgreSQL)."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import select
+
+from bot.app import RapportApp
+from crm import migrate
+from crm.actors import Actor
+from crm.models import Activity, AuditLog, Contact, Deal, FollowUp
+from crm.settings import Settings
+
+
+@pytest.fixture
+def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
+    settings = Settings(RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
+    app = RapportApp.build(settings, clock=clock)
+    migrate.upgrade(app.store.engine)
+    yield app
+    app.close()
+
+
+class Transcript:
+    """Talks to the dispatcher as one rep and keeps the replies."""
+
+    def __init__(self, app: RapportApp, actor: Actor) -> None:
+        self.app, self.actor = app, actor
+
+    async def say(self, text: str) -> str:
+        reply = await self.app.dispatcher.handle(self.actor, text)
+        assert "Traceback" not in reply.text
+        return reply.text
+
+
+@pytest.fixture
+def alice(rapport: RapportApp) -> Transcript:
+    return Transcript(
+        rapport, rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
+    )
+
+
+@pytest.fixture
+def root(rapport: RapportApp) -> Transcript:
+    actor = rapport.rep_actor(channel="shell", external_id="root", name="Root", admin=True)
+    return Transcript(rapport, actor)
+
+
+async def test_add_find_show_edit_tag(alice: Transcript, rapport: RapportApp) -> None:
+    text = await alice.say("add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip")
+    assert "Added #1 Jane Doe (Acme)" in text and "undo" in text
+    assert "#1 Jane Doe" in await alice.say("find acme")
+    shown = await alice.say("show jane")
+    assert "Jane Doe" in shown
+    reply = await rapport.dispatcher.handle(alice.actor, "show jane")
+    card = dict(reply.cards[0].fields)
+    assert card["Phones"] == "+1 415-555-0100" and card["Tags"] == "#vip"
+    assert card["Owner"] == "Alice"
+    assert "Updated phone" in await alice.say("edit jane phone +44 20 7946 0958")
+    assert "#churn-risk" in await alice.say("tag jane #churn-risk")
+    with rapport.store.transaction() as session:
+        contact = session.exec(select(Contact)).one()
+        assert contact.tags == ["vip", "churn-risk"]
+
+
+async def test_duplicate_email_offers_update_instead_of_a_twin(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+    await alice.say("add Jane Doe jane@acme.com")
+    text = await alice.say("add Janet D JANE@acme.com")
+    assert "already has that email" in text and "edit #1 email" in text
+    with rapport.store.transaction() as session:
+        assert len(session.exec(select(Contact)).all()) == 1
+
+
+async def test_ambiguous_reference_waits_for_a_pick(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+    await alice.say("add Jane Doe jane@acme.com")
+    await alice.say("add Jane Roe roe@x.com")
+    text = await alice.say("note jane: prefers email")
+    assert "Which one?" in text and "Nothing was done" in text
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Activity)).all() == []
+    text = await alice.say("2")
+    assert "Logged note with Jane Roe (#2)" in text
+
+
+async def test_log_with_follow_up_and_reminders(alice: Transcript, rapport, clock) -> None:  # type: ignore[no-untyped-def]
+    await alice.say("add Jane Doe jane@acme.com")
+    text = await alice.say(
+        "log call with Jane: wants pricing for 50 seats, follow up next tuesday 10am"
+    )
+    assert "Logged call" in text and "Tue 3 Mar 10:00 UTC" in text  # clock: Mon 2 Mar 2026
+    text = await alice.say("remind me to send the contract to jane tomorrow at 9")
+    assert "Tue 3 Mar 09:00 UTC" in text
+    listing = await alice.say("followups")
+    assert "send the contract" in listing and "pending" in listing
+    assert "Snoozed 2" in await alice.say("snooze 2 2h")
+    assert "Done" in await alice.say("done 1")
+    assert "Cancelled 2" in await alice.say("cancel 2")
+    with rapport.store.transaction() as session:
+        states = {f.id: f.status for f in session.exec(select(FollowUp))}
+    assert states == {1: "done", 2: "cancelled"}
+    assert "is in the past" in await alice.say("remind me to call bob on 1 March 2026 at 9")
+    assert "couldn't understand the date" in (await alice.say("snooze 1 blorpday")).lower()
+
+
+async def test_deals_pipeline_won_lost_and_undo(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+    text = await alice.say('deal Acme "50 seats" $12,000 stage proposal close end of month')
+    assert "$12,000.00 (proposal)" in text and "closing Tue 31 Mar 2026" in text
+    assert "weighted $6,000.00 at 50%" in await alice.say("pipeline")
+    refused = await alice.say("lost #1")  # a reason is required
+    assert "Say why it was lost" in refused and "Usage: lost" in refused
+    assert "to lost" in await alice.say("lost #1 went with a competitor")
+    assert "Undone: marking the deal lost" in await alice.say("undo")
+    assert "to won" in await alice.say("won #1 great demo")
+    with rapport.store.transaction() as session:
+        deal = session.exec(select(Deal)).one()
+        assert (deal.status, deal.close_reason, deal.amount_minor) == ("won", "great demo", 1200000)
+    assert "empty" in await alice.say("pipeline")
+
+
+async def test_admin_only_actions_are_refused_for_reps(alice: Transcript, root: Transcript) -> None:
+    await alice.say("add Jane Doe jane@acme.com")
+    await alice.say("add J Doe +1 415 555 0100")
+    assert "Only an admin can delete" in await alice.say("delete #1")
+    assert "Only an admin can merge" in await alice.say("merge #2 into #1")
+    assert "Merged J Doe (#2) into Jane Doe (#1)" in await root.say("merge #2 into #1")
+    assert "Deleted #1" in await root.say("delete #1")
+
+
+async def test_bad_input_gets_specific_help_and_nothing_is_written(
+    alice: Transcript, rapport
+) -> None:  # type: ignore[no-untyped-def]
+    assert "I don't know 'blorp'" in await alice.say("blorp")
+    assert "Usage: edit" in await alice.say("edit")
+    assert "not a valid email" in await alice.say("add Bob bob@@x")
+    assert "There is no contact #99" in await alice.say("show #99")
+    assert "No contact matches" in await alice.say("note nobody-at-all: hi")
+    assert "not a stage" in (await alice.say('deal Acme "x" $5 stage dreaming')).lower()
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Contact)).all() == []
+        audit = session.exec(select(AuditLog).where(AuditLog.action == "contact.create")).all()
+        assert audit == []
+    assert "Contacts" in await alice.say("help")
+    assert "log" in (await alice.say("help log")).lower()
+
+
+async def test_unexpected_errors_are_apologised_not_shown(
+    alice: Transcript, rapport, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import bot.handlers.contacts as handlers
+
+    def explode(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(handlers, "search_contacts", explode)
+    text = await alice.say("find acme")
+    assert "Sorry, something went wrong" in text and "database on fire" not in text
