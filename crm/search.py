@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlmodel import Session, and_, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from crm.errors import Ambiguous, Invalid, NotFound
 from crm.models import Contact, ContactPoint
@@ -39,25 +39,45 @@ def _escape_like(token: str) -> str:
 Candidate = tuple[int, str, str]  # id, name, search_text
 
 
-def _literal_candidates(session: Session, tokens: list[str]) -> list[Candidate]:
-    conditions = [
-        col(Contact.search_text).like(f"%{_escape_like(t)}%", escape="\\") for t in tokens
-    ]
+def _like(token: str):  # type: ignore[no-untyped-def]
+    return col(Contact.search_text).like(f"%{_escape_like(token)}%", escape="\\")
+
+
+def _candidates(session: Session, condition) -> list[Candidate]:  # type: ignore[no-untyped-def]
     statement = (
         select(Contact.id, Contact.name, Contact.search_text)
-        .where(and_(*conditions))
+        .where(condition)
         .limit(PREFILTER_LIMIT)
     )
     return [(row[0], row[1], row[2]) for row in session.exec(statement)]
 
 
+def _trigrams(tokens: list[str]) -> list[str]:
+    grams = {t[i : i + 3] for t in tokens if len(t) >= 3 for i in range(len(t) - 2)}
+    return sorted(grams)[:24]
+
+
 def _typo_candidates(session: Session, query: str) -> list[Candidate]:
-    """Nothing matched literally: let rapidfuzz's C scorer pick the closest few overall."""
-    rows = session.exec(select(Contact.id, Contact.name, Contact.search_text)).all()
-    names = {row[0]: row[2] for row in rows}
-    best = process.extract(query, names, scorer=fuzz.partial_ratio, limit=50, score_cutoff=60)
-    keep = {key for _text, _score, key in best}
-    return [(row[0], row[1], row[2]) for row in rows if row[0] in keep]
+    """Last resort for a query sharing no three letters with anyone: rapidfuzz's C
+    scorer over every contact's name (short strings keep this pass cheap)."""
+    rows = session.exec(select(Contact.id, Contact.name)).all()
+    names = {row[0]: row[1].lower() for row in rows}
+    best = process.extract(query, names, scorer=fuzz.WRatio, limit=50, score_cutoff=55)
+    keep = [key for _name, _score, key in best]
+    if not keep:
+        return []
+    return _candidates(session, col(Contact.id).in_(keep))
+
+
+def _stages(session: Session, query: str, tokens: list[str]):  # type: ignore[no-untyped-def]
+    """Ever wider nets, each tried only when the narrower one caught nothing good:
+    every word literally, any word literally, shared trigrams, then everyone."""
+    yield lambda: _candidates(session, and_(*[_like(t) for t in tokens]))
+    if len(tokens) > 1:
+        yield lambda: _candidates(session, or_(*[_like(t) for t in tokens if len(t) >= 2]))
+    if grams := _trigrams(tokens):
+        yield lambda: _candidates(session, or_(*[_like(g) for g in grams]))
+    yield lambda: _typo_candidates(session, query.lower())
 
 
 def _score(query: str, name: str, text: str) -> float:
@@ -85,10 +105,11 @@ def search_contacts(session: Session, query: str, *, limit: int = 5) -> list[Mat
     exact = _by_point(session, query)
     if exact is not None:
         return [Match(exact, 100.0)]
-    candidates = _literal_candidates(session, tokens)
-    ranked = _rank(query, candidates, limit) if candidates else []
-    if not ranked:
-        ranked = _rank(query, _typo_candidates(session, query.lower()), limit)
+    ranked: list[tuple[int, float]] = []
+    for stage in _stages(session, query, tokens):
+        ranked = _rank(query, stage(), limit)
+        if ranked:
+            break
     contacts = {
         c.id: c
         for c in session.exec(

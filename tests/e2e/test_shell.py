@@ -113,3 +113,33 @@ def test_due_follow_ups_are_printed_in_the_shell(data_dir: Path) -> None:
 def test_bad_arguments_exit_non_zero_with_a_message(data_dir: Path) -> None:
     result = run_shell(data_dir, [], "--as", "robot")
     assert result.returncode != 0 and "--as must be rep or customer" in result.stderr
+
+
+def test_run_without_any_channel_says_what_to_set(data_dir: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "TELEGRAM_", "SLACK_"))
+    }
+    result = subprocess.run(
+        [*RAPPORT, "run"], capture_output=True, text=True, env=env, timeout=60, cwd=data_dir
+    )
+    assert result.returncode == 1
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "SLACK_BOT_TOKEN" in result.stderr
+    assert "rapport shell" in result.stderr
+
+
+def test_a_malformed_setting_is_named_once_without_a_traceback(data_dir: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "TELEGRAM_", "SLACK_"))
+    }
+    env["RAPPORT_TIMEZONE"] = "Narnia/Cair_Paravel"
+    result = subprocess.run(
+        [*RAPPORT, "shell"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=data_dir,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("RAPPORT_TIMEZONE") == 1 and "Traceback" not in result.stderr
