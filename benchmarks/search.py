@@ -27,9 +27,54 @@ from crm.db import Store, make_engine
 from crm.models import Company, Contact, ContactPoint
 from crm.search import search_contacts
 
-FIRST = "Jane John Maria Ahmed Li Olga Pierre Ana Kofi Yuki Sam Priya Lars Chen Noor Ivan".split()
-LAST = "Doe Smith Garcia Khan Wang Novak Martin Silva Mensah Sato Stone Patel Berg Li Aziz".split()
-WORDS = "acme globex initech umbrella stark wayne wonka tyrell cyberdyne hooli vandelay".split()
+FIRST = [
+    "Jane",
+    "John",
+    "Maria",
+    "Ahmed",
+    "Li",
+    "Olga",
+    "Pierre",
+    "Ana",
+    "Kofi",
+    "Yuki",
+    "Sam",
+    "Priya",
+    "Lars",
+    "Chen",
+    "Noor",
+    "Ivan",
+]
+LAST = [
+    "Doe",
+    "Smith",
+    "Garcia",
+    "Khan",
+    "Wang",
+    "Novak",
+    "Martin",
+    "Silva",
+    "Mensah",
+    "Sato",
+    "Stone",
+    "Patel",
+    "Berg",
+    "Li",
+    "Aziz",
+]
+WORDS = [
+    "acme",
+    "globex",
+    "initech",
+    "umbrella",
+    "stark",
+    "wayne",
+    "wonka",
+    "tyrell",
+    "cyberdyne",
+    "hooli",
+    "vandelay",
+]
 
 
 def build(store: Store, n: int, seed: int = 7) -> list[str]:
