@@ -1,0 +1,213 @@
+"""A customer's own data: export all of it, or erase it.
+
+Export gathers everything stored about one contact into a JSON-able dict (the
+answer to "what do you hold about me?"). Erasure deletes the contact with its
+phones and emails, channel identities, conversations and messages, activities,
+follow-ups and the classifier corrections made from their words; deals stay
+(they are the business's records) but lose the link. Earlier audit rows about
+them are scrubbed of personal data, and one anonymised `contact.erase` row
+records that it happened, when, through which channel and how much went.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, update
+from sqlmodel import Session, col, select
+
+from crm import audit
+from crm.actors import Actor
+from crm.contacts import get_contact, points_of
+from crm.models import (
+    Activity,
+    AuditLog,
+    ChannelIdentity,
+    ChatState,
+    Company,
+    Contact,
+    ContactPoint,
+    Conversation,
+    Deal,
+    FollowUp,
+    Message,
+    NeedCorrection,
+)
+
+EXPORT_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _rows(session: Session, model: Any, contact_id: int, order: Any) -> list[Any]:
+    return list(session.exec(select(model).where(model.contact_id == contact_id).order_by(order)))
+
+
+def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[str, Any]:
+    """Everything stored about the contact, as plain JSON types."""
+    contact = get_contact(session, contact_id)
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    points = points_of(session, contact_id)
+    messages = _rows(session, Message, contact_id, col(Message.sent_at))
+    data = {
+        "export_version": EXPORT_VERSION,
+        "generated_at": now,
+        "contact": {
+            "id": contact.id,
+            "name": contact.name,
+            "company": company.name if company else None,
+            "emails": points.emails,
+            "phones": points.phones,
+            "tags": contact.tags,
+            "timezone": contact.timezone,
+            "custom_fields": contact.custom_fields,
+            "created_via": contact.created_via,
+            "created_at": contact.created_at,
+            "updated_at": contact.updated_at,
+            "last_activity_at": contact.last_activity_at,
+        },
+        "consent": {
+            "opted_out_of_follow_ups": contact.opted_out,
+            "changed_at": contact.consent_changed_at,
+            "source": contact.consent_source,
+        },
+        "channel_identities": [
+            {
+                "channel": i.channel,
+                "id": i.external_id,
+                "display_name": i.display_name,
+                "reachable": i.reachable,
+                "since": i.created_at,
+            }
+            for i in _rows(session, ChannelIdentity, contact_id, col(ChannelIdentity.id))
+        ],
+        "conversations": [
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "status": c.status,
+                "topic": c.need,
+                "opened_at": c.opened_at,
+                "closed_at": c.closed_at,
+                "satisfaction": c.satisfaction,
+            }
+            for c in _rows(session, Conversation, contact_id, col(Conversation.opened_at))
+        ],
+        "messages": [
+            {
+                "conversation_id": m.conversation_id,
+                "direction": "from you" if m.direction == "inbound" else "to you",
+                "kind": m.kind,
+                "text": m.text,
+                "file_id": m.file_id,
+                "sent_at": m.sent_at,
+                "earlier_versions": m.edits,
+                "delivery": m.delivery if m.direction == "outbound" else None,
+            }
+            for m in messages
+        ],
+        "notes_and_activities": [
+            {"kind": a.kind, "text": a.text, "at": a.occurred_at}
+            for a in _rows(session, Activity, contact_id, col(Activity.occurred_at))
+        ],
+        "deals": [
+            {
+                "title": d.title,
+                "amount_minor": d.amount_minor,
+                "currency": d.currency,
+                "stage": d.stage,
+                "status": d.status,
+                "created_at": d.created_at,
+            }
+            for d in _rows(session, Deal, contact_id, col(Deal.created_at))
+        ],
+        "scheduled_messages": [
+            {"text": f.text, "due_at": f.due_at, "status": f.status}
+            for f in _rows(session, FollowUp, contact_id, col(FollowUp.due_at))
+            if f.kind == "customer"
+        ],
+    }
+    return _plain(data)
+
+
+def erase_contact(
+    session: Session, *, actor: Actor, contact_id: int, now: datetime
+) -> dict[str, int]:
+    """Deletes the contact's personal data and messages; returns how much went, by kind."""
+    contact = get_contact(session, contact_id)
+    identities = _rows(session, ChannelIdentity, contact_id, col(ChannelIdentity.id))
+    conversations = _rows(session, Conversation, contact_id, col(Conversation.id))
+    conversation_ids = [c.id for c in conversations]
+    message_ids = [m.id for m in _rows(session, Message, contact_id, col(Message.id))]
+    counts: dict[str, int] = {}
+
+    def wipe(name: str, statement: Any) -> None:
+        counts[name] = session.execute(statement).rowcount or 0
+
+    if message_ids:
+        wipe("corrections", delete(NeedCorrection).where(
+            col(NeedCorrection.message_id).in_(message_ids)))
+    wipe("messages", delete(Message).where(col(Message.contact_id) == contact_id))
+    wipe("conversations", delete(Conversation).where(col(Conversation.contact_id) == contact_id))
+    wipe("activities", delete(Activity).where(col(Activity.contact_id) == contact_id))
+    wipe("follow_ups", delete(FollowUp).where(col(FollowUp.contact_id) == contact_id))
+    wipe("contact_points", delete(ContactPoint).where(col(ContactPoint.contact_id) == contact_id))
+    for identity in identities:
+        session.execute(
+            delete(ChatState).where(
+                col(ChatState.channel) == identity.channel,
+                col(ChatState.chat_id) == identity.external_id,
+            )
+        )
+    wipe("identities", delete(ChannelIdentity).where(
+        col(ChannelIdentity.contact_id) == contact_id))
+    wipe("deals_unlinked", update(Deal).where(col(Deal.contact_id) == contact_id).values(
+        contact_id=None))
+    counts["audit_rows_scrubbed"] = _scrub_audit(session, contact_id, conversation_ids, message_ids)
+    session.expire(contact)
+    session.execute(delete(Contact).where(col(Contact.id) == contact_id))
+    audit.record(
+        session,
+        actor=Actor(kind=actor.kind, id=actor.id, channel=actor.channel),  # no external id
+        action="contact.erase",
+        entity_type="contact",
+        entity_id=contact_id,
+        at=now,
+        after={"erased": counts, "on_request_via": actor.channel},
+    )
+    return counts
+
+
+def _scrub_audit(
+    session: Session, contact_id: int, conversation_ids: list[int], message_ids: list[int]
+) -> int:
+    """Audit rows keep what happened, but no longer who it was or what they said."""
+    about = [
+        (col(AuditLog.entity_type) == "contact") & (col(AuditLog.entity_id) == contact_id),
+        col(AuditLog.actor) == f"customer:{contact_id}",
+        col(AuditLog.actor).startswith(f"customer:{contact_id}/"),
+    ]
+    if conversation_ids:
+        about.append(
+            (col(AuditLog.entity_type) == "conversation")
+            & col(AuditLog.entity_id).in_(conversation_ids)
+        )
+    if message_ids:
+        about.append(
+            (col(AuditLog.entity_type) == "message") & col(AuditLog.entity_id).in_(message_ids)
+        )
+    rows = session.exec(select(AuditLog).where(or_(*about))).all()
+    for row in rows:
+        row.before = {"erased": True} if row.before is not None else None
+        row.after = {"erased": True} if row.after is not None else None
+        if row.actor.startswith(f"customer:{contact_id}/"):
+            row.actor = f"customer:{contact_id}"
+        session.add(row)
+    return len(rows)

@@ -1,0 +1,212 @@
+"""Telegram when things go wrong: blocked customers, rate limits, re-deliveries, an API
+that disappears, a store that fails. Nothing is lost, nothing crashes, nobody sees a
+stack trace, and the token never reaches the logs."""
+
+import asyncio
+import logging
+import time
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.commands import ReplyToConversation
+from channels.base import Address, OutgoingMessage, Reply
+from tests.e2e.telegram_harness import TOKEN, TelegramWorld, build_world
+from tests.standins.telegram_api import TelegramStandIn
+
+JANE = 1001
+
+# PTB itself reads RetryAfter.retry_after while building the exception (PTB_TIMEDELTA notice).
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.fixture
+async def api():  # type: ignore[no-untyped-def]
+    stand_in = await TelegramStandIn().start()
+    yield stand_in
+    await stand_in.stop()
+
+
+@pytest.fixture
+async def world(tmp_path, api):  # type: ignore[no-untyped-def]
+    world = await build_world(tmp_path, api).start()
+    yield world
+    await world.stop()
+
+
+async def confirmed(api: TelegramStandIn, update: dict) -> None:
+    await api.wait_for(
+        lambda: max([o or 0 for o in api.offsets], default=0) > update["update_id"]
+    )
+
+
+async def test_a_blocked_customer_is_marked_unreachable_and_the_rep_is_told(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.message(JANE, text="hello")
+    [message] = await world.stored(1)
+    await api.wait_for_texts(JANE, 1)
+    api.block(JANE)
+    rep = world.rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
+    reply = await world.rapport.dispatcher.handle_command(
+        rep, ReplyToConversation(message.conversation_id, "Are you still there?")
+    )
+    assert "Not delivered" in reply.text and "blocked" in reply.text
+    identity = world.identity(JANE)
+    assert identity is not None and not identity.reachable
+    assert identity.unreachable_reason == "the customer blocked the bot"
+    [outbound] = world.messages("outbound")
+    assert outbound.delivery == "failed"
+    api.blocked.clear()  # they unblock us and write again
+    api.message(JANE, text="sorry, I'm back")
+    await world.stored(2)
+    await api.wait_for(lambda: (i := world.identity(JANE)) is not None and i.reachable)
+
+
+async def test_a_429_storm_is_waited_out_and_the_message_delivered(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.fail("sendMessage", 429, retry_after=1, times=2)
+    started = time.monotonic()
+    async with asyncio.timeout(15):
+        result = await world.rapport.services.hub.send(
+            OutgoingMessage(Address("telegram", str(JANE)), Reply("Your order shipped"))
+        )
+    assert result.delivered
+    assert len(api.calls_to("sendMessage")) == 3
+    assert time.monotonic() - started >= 2.0  # retry_after was honoured each time
+    assert api.texts(JANE) == ["Your order shipped"]
+
+
+async def test_a_429_that_outlasts_the_retries_is_a_temporary_failure(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.fail("sendMessage", 429, retry_after=1, times=4)
+    async with asyncio.timeout(15):
+        result = await world.rapport.services.hub.send(
+            OutgoingMessage(Address("telegram", str(JANE)), Reply("hi"))
+        )
+    assert not result.delivered and not result.permanent and result.retry_after == 1
+
+
+async def test_the_same_update_delivered_twice_is_stored_and_answered_once(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    update = api.message(JANE, text="hello twice")
+    start = api.message(JANE, text="/start")
+    await confirmed(api, start)
+    api.push(update)
+    api.push(start)
+    again = api.message(JANE, text="third message")
+    await confirmed(api, again)
+    assert [m.text for m in world.messages()] == ["hello twice", "third message"]
+    welcomes = [t for t in api.texts(JANE) if "Acme Bikes" in t]
+    assert len(welcomes) == 1
+
+
+async def test_the_api_going_away_mid_conversation_loses_no_message(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.message(JANE, text="one")
+    await world.stored(1)
+    await api.wait_for_texts(JANE, 1)
+    await api.go_away()
+    api.message(JANE, text="two")  # Telegram keeps them while we cannot reach it
+    api.message(JANE, text="three")
+    await asyncio.sleep(0.4)  # the poller fails and backs off meanwhile
+    await api.come_back()
+    stored = await world.stored(3)
+    assert [m.text for m in stored] == ["one", "two", "three"]
+    world.clock.advance(minutes=10)
+    api.message(JANE, text="four")
+    await world.stored(4)
+    await api.wait_for_texts(JANE, 2)  # still answering after the outage
+
+
+async def test_errors_from_get_updates_are_backed_off_and_recovered(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.fail("getUpdates", 500, times=3)
+    api.fail("getUpdates", drop=True)
+    api.message(JANE, text="still there?")
+    [message] = await world.stored(1)
+    assert message.text == "still there?"
+
+
+async def test_a_dropped_connection_while_acknowledging_keeps_the_message(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.fail("sendMessage", drop=True)
+    first = api.message(JANE, text="first")
+    await confirmed(api, first)
+    assert [m.text for m in world.messages()] == ["first"]
+    world.clock.advance(minutes=10)
+    api.message(JANE, text="second")
+    await world.stored(2)
+    [ack] = await api.wait_for_texts(JANE, 1)
+    assert ack.startswith("Thanks Jane")
+
+
+async def test_an_update_is_confirmed_only_after_its_message_is_stored(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    desk = world.rapport.desk
+    original = desk.receive
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def slow_receive(message):  # type: ignore[no-untyped-def]
+        entered.set()
+        await gate.wait()
+        return await original(message)
+
+    desk.receive = slow_receive  # type: ignore[method-assign]
+    update = api.message(JANE, text="hold on")
+    async with asyncio.timeout(5):
+        await entered.wait()
+    await asyncio.sleep(0.3)
+    assert all((o or 0) <= update["update_id"] for o in api.offsets)  # not confirmed yet
+    gate.set()
+    await world.stored(1)
+    await confirmed(api, update)
+
+
+async def test_a_failing_store_is_retried_before_the_update_is_confirmed(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    desk = world.rapport.desk
+    original = desk.receive
+    failures = [OperationalError("INSERT", {}, Exception("database is locked"))]
+
+    async def flaky_receive(message):  # type: ignore[no-untyped-def]
+        if failures:
+            raise failures.pop()
+        return await original(message)
+
+    desk.receive = flaky_receive  # type: ignore[method-assign]
+    api.message(JANE, text="please keep this")
+    [message] = await world.stored(1)
+    assert message.text == "please keep this"
+    [ack] = await api.wait_for_texts(JANE, 1)
+    assert ack.startswith("Thanks Jane")
+
+
+async def test_a_broken_store_gets_an_apology_and_one_log_line_without_secrets(
+    world: TelegramWorld, api: TelegramStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def broken_receive(message):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    world.rapport.desk.receive = broken_receive  # type: ignore[method-assign]
+    api.message(JANE, text="my secret order details")
+    [apology] = await api.wait_for_texts(JANE, 1)
+    assert apology.startswith("Sorry, something went wrong") and "Traceback" not in apology
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "update_id=" in errors[0].getMessage()
+    assert errors[0].exc_info is not None
+    for record in caplog.records:
+        text = record.getMessage()
+        assert TOKEN not in text, record.name
+        if record.levelno > logging.DEBUG:
+            assert "my secret order details" not in text, record.name

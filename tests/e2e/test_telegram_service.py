@@ -1,0 +1,100 @@
+"""Telegram inside `rapport run`'s Service: long polling started and stopped cleanly, and
+the webhook served by Rapport's own HTTP server (right secret in, wrong secret 403)."""
+
+import importlib.util
+
+import httpx
+import pytest
+
+from bot.runner import Service
+from bot.wiring.telegram import attach_telegram
+from tests.e2e.telegram_harness import build_world
+from tests.standins.telegram_api import TelegramStandIn
+
+JANE = 1001
+SECRET = "s3cret-webhook-token"
+
+
+@pytest.fixture
+async def api():  # type: ignore[no-untyped-def]
+    stand_in = await TelegramStandIn().start()
+    yield stand_in
+    await stand_in.stop()
+
+
+async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, api) -> None:  # type: ignore[no-untyped-def]
+    world = build_world(tmp_path, api)
+    if importlib.util.find_spec("bot.wiring.scheduler") is not None:
+        service = Service(world.rapport)  # the real component list, scheduler included
+    else:
+        service = Service(world.rapport, components=[world.component])
+    try:
+        await service.start()
+        assert any(c.name == "telegram" for c in service.components)
+        assert service.http is None  # polling needs no HTTP server
+        assert api.calls_to("getMe")
+        await api.wait_for(lambda: api.calls_to("deleteWebhook"))  # polling excludes a webhook
+        update = api.message(JANE, text="hello from the runner")
+        await world.stored(1)
+    finally:
+        await service.stop()
+        world.rapport.close()
+    assert api.offsets[-1] == update["update_id"] + 1  # the last update was confirmed on stop
+    calls = len(api.calls)
+    await api.wait_for(lambda: True)
+    assert len(api.calls) == calls  # nothing polls after stop
+
+
+async def test_the_webhook_takes_updates_with_the_right_secret_and_refuses_others(
+    tmp_path, api  # type: ignore[no-untyped-def]
+) -> None:
+    world = build_world(
+        tmp_path,
+        api,
+        RAPPORT_TELEGRAM_WEBHOOK_URL="https://rapport.example/telegram/webhook",
+        RAPPORT_TELEGRAM_WEBHOOK_SECRET=SECRET,
+    )
+    service = Service(world.rapport, components=[world.component])
+    try:
+        await service.start()
+        assert service.http is not None
+        await api.wait_for(lambda: api.webhook)
+        assert api.webhook == {
+            "url": "https://rapport.example/telegram/webhook", "secret_token": SECRET
+        }
+        url = f"http://127.0.0.1:{service.http.port}/telegram/webhook"
+        update = api.message(JANE, text="via the webhook")
+        async with httpx.AsyncClient(timeout=10) as client:
+            wrong = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+            )
+            missing = await client.post(url, json=update)
+            assert (wrong.status_code, missing.status_code) == (403, 403)
+            assert world.messages() == []
+            right = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            )
+            assert right.status_code == 200
+            # answered only once the update went through the handlers: already stored
+            [stored] = world.messages()
+            assert stored.text == "via the webhook"
+            again = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            )
+            assert again.status_code == 200 and len(world.messages()) == 1
+        [ack] = await api.wait_for_texts(JANE, 1)
+        assert ack.startswith("Thanks Jane")
+        assert not api.calls_to("getUpdates")
+    finally:
+        await service.stop()
+        world.rapport.close()
+
+
+async def test_attach_telegram_registers_the_channel_on_the_hub(tmp_path, api) -> None:  # type: ignore[no-untyped-def]
+    world = build_world(tmp_path, api)
+    try:
+        assert world.rapport.services.hub.has("telegram")
+        component = attach_telegram(world.rapport)
+        assert component.name == "telegram" and component.http is None
+    finally:
+        world.rapport.close()
