@@ -98,7 +98,9 @@ def churn(
     ).one()
     inbound, cancellations = _cancellation_signal(session, period, owner_id)
     customers, churned_tagged, churned_inactive = (
-        int(customers), int(churned_tagged), int(churned_inactive)
+        int(customers),
+        int(churned_tagged),
+        int(churned_inactive),
     )
     churned = churned_tagged + churned_inactive
     rate = share(churned, customers)
@@ -124,9 +126,7 @@ def churn(
     )
 
 
-def _cancellation_signal(
-    session: Session, period: Period, owner_id: int | None
-) -> tuple[int, int]:
+def _cancellation_signal(session: Session, period: Period, owner_id: int | None) -> tuple[int, int]:
     statement = select(
         func.count(),
         func.coalesce(func.sum(case((Message.need == CANCELLATION_NEED, 1), else_=0)), 0),

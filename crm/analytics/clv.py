@@ -25,11 +25,11 @@ average profit of the segment's paying customers (segments from the RFM scoring)
 Amounts are integer minor units, rounded half to even.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -158,17 +158,19 @@ def customer_lifetime_value(
             .order_by(paid.c.currency)
         )
     ]
-    rfm = scored_customers(session, as_of=period.end, owner_id=owner_id)
-    segment_rows = session.exec(
-        select(rfm.c.segment, paid.c.currency, func.count(), func.sum(paid.c.total))
-        .join(rfm, rfm.c.contact_id == paid.c.cid)
-        .group_by(rfm.c.segment, paid.c.currency)
-    ).all()
-    by_segment = sorted(
-        (value(segment, currency, int(n), int(total)) for segment, currency, n, total in segment_rows),
-        key=lambda v: (SEGMENTS.index(v.group), v.currency),
-    )
-    top_contacts = list(_top_contacts(session, paid, rfm, top, margin, c, r, d))
+    by_segment, top_rows = _segments_and_top(session, paid, period, owner_id, top, value)
+    top_contacts = [
+        ContactValue(
+            contact_id=cid,
+            name=name,
+            segment=segment,
+            currency=currency,
+            profit_minor=(profit := _profit(total, margin)),
+            simple_clv_minor=_minor(simple_clv(profit, c)),
+            standard_clv_minor=_minor(standard_clv(profit, r, d)),
+        )
+        for cid, name, segment, currency, total in top_rows
+    ]
     return CLVReport(
         period=period,
         margin=margin,
@@ -184,39 +186,61 @@ def customer_lifetime_value(
     )
 
 
-def _top_contacts(
+def _segments_and_top(
     session: Session,
     paid: Subquery,
-    rfm: Subquery,
+    period: Period,
+    owner_id: int | None,
     top: int,
-    margin: float,
-    c: float | None,
-    r: float | None,
-    d: float,
-) -> Iterable[ContactValue]:
-    place = func.row_number().over(
-        partition_by=paid.c.currency,
-        order_by=(paid.c.total.desc(), paid.c.cid),
+    value: Callable[[str, str, int, int], Value],
+) -> tuple[list[Value], list[tuple[int, str, str, str, int]]]:
+    """Per-segment totals and the top contacts per currency, in one query: the RFM
+    scoring behind the segments is the expensive part, so it is evaluated once and the
+    database returns only the first row of each segment/currency and the top rows."""
+    rfm = scored_customers(session, as_of=period.end, owner_id=owner_id)
+    # narrowed to payers by IN (a hashed lookup on both databases) before joining: a
+    # plain join let SQLite rescan the scored customers once per payer
+    payers = (
+        select(rfm.c.contact_id, rfm.c.segment)
+        .where(rfm.c.contact_id.in_(select(paid.c.cid)))
+        .subquery("payers")
     )
-    ranked = select(paid, place.label("place")).subquery("ranked")
-    statement = (
-        select(ranked.c.cid, Contact.name, rfm.c.segment, ranked.c.currency, ranked.c.total)
-        .join(Contact, col(Contact.id) == ranked.c.cid)
-        .outerjoin(rfm, rfm.c.contact_id == ranked.c.cid)
-        .where(ranked.c.place <= top)
-        .order_by(ranked.c.currency, ranked.c.place)
-    )
-    for cid, name, segment, currency, total in session.exec(statement):  # <= top per currency
-        profit = _profit(int(total), margin)
-        yield ContactValue(
-            contact_id=int(cid),
-            name=name,
-            segment=segment,
-            currency=currency,
-            profit_minor=profit,
-            simple_clv_minor=_minor(simple_clv(profit, c)),
-            standard_clv_minor=_minor(standard_clv(profit, r, d)),
+    group = (payers.c.segment, paid.c.currency)
+    joined = (
+        select(
+            paid.c.cid,
+            paid.c.currency,
+            paid.c.total,
+            payers.c.segment,
+            func.row_number()
+            .over(partition_by=paid.c.currency, order_by=(paid.c.total.desc(), paid.c.cid))
+            .label("place"),
+            func.row_number().over(partition_by=group, order_by=paid.c.cid).label("first"),
+            func.count().over(partition_by=group).label("group_n"),
+            func.sum(paid.c.total).over(partition_by=group).label("group_total"),
         )
+        .join(payers, payers.c.contact_id == paid.c.cid)  # every payer has a touch
+        .subquery("joined")
+    )
+    statement = (
+        select(joined, Contact.name)
+        .join(Contact, col(Contact.id) == joined.c.cid)
+        .where(or_(joined.c.place <= top, joined.c.first == 1))
+        .order_by(joined.c.currency, joined.c.place)
+    )
+    by_segment: list[Value] = []
+    top_rows: list[tuple[int, str, str, str, int]] = []
+    for row in session.exec(statement).mappings():  # <= top per currency + one per group
+        if row["first"] == 1:
+            by_segment.append(
+                value(row["segment"], row["currency"], int(row["group_n"]), int(row["group_total"]))
+            )
+        if row["place"] <= top:
+            top_rows.append(
+                (int(row["cid"]), row["name"], row["segment"], row["currency"], int(row["total"]))
+            )
+    by_segment.sort(key=lambda v: (SEGMENTS.index(v.group), v.currency))
+    return by_segment, top_rows
 
 
 def _profit(revenue_minor: int, margin: float) -> int:

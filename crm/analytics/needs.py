@@ -1,6 +1,6 @@
 """What customers ask for, over time, and how well the classifier tags it.
 
-Counts inbound messages per need per local day (or week) of the viewer's time zone.
+Counts inbound messages per need per local day, week or month of the viewer's time zone.
 Bucket boundaries are computed here as local midnights converted to UTC (DST-aware)
 and handed to the database as a CASE over the indexed `sent_at`, so the database
 groups the rows and both SQLite and PostgreSQL bucket identically.
@@ -12,7 +12,7 @@ groups the rows and both SQLite and PostgreSQL bucket identically.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import case, func, select
@@ -25,10 +25,12 @@ from crm.models import Contact, Message
 
 OTHER = "other"
 UNCLASSIFIED = "unclassified"
-AUTO_DAY_LIMIT = 45  # periods up to this many days are shown per day, longer ones per week
-MAX_BUCKETS = 400
+AUTO_DAY_LIMIT = 45  # periods up to this many days are shown per day,
+AUTO_WEEK_LIMIT = 400  # up to this many per week, longer ones per month
+MAX_BUCKETS = 400  # each bucket is one CASE branch evaluated per message
 
-Granularity = Literal["auto", "day", "week"]
+Grain = Literal["day", "week", "month"]
+Granularity = Literal["auto", "day", "week", "month"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class NeedTotal:
 @dataclass(frozen=True)
 class NeedsReport:
     period: Period
-    granularity: Literal["day", "week"]
+    granularity: Grain
     buckets: list[NeedBucket]
     totals: list[NeedTotal]  # most frequent first
     inbound: int
@@ -62,19 +64,31 @@ class NeedsReport:
     note: str | None = None
 
 
-def bucket_starts(period: Period, granularity: Literal["day", "week"]) -> list[datetime]:
-    """UTC starts of each local day/week in the period; the first is the period start."""
+def bucket_starts(period: Period, granularity: Grain) -> list[datetime]:
+    """UTC starts of each local day/week/month in the period; the first is the period
+    start, the others local midnights (weeks start on Monday)."""
     zone = period.zone
     first, last = period.local_dates()
-    day = first + timedelta(days=1)
-    if granularity == "week":
-        day = first + timedelta(days=7 - first.weekday())
     starts = [period.start]
-    step = timedelta(days=7 if granularity == "week" else 1)
+    day = _next_start(first, granularity)
     while day <= last:
         starts.append(local_midnight(day, zone))
-        day += step
+        day = _next_start(day, granularity)
     return starts
+
+
+def _next_start(day: date, granularity: Grain) -> date:
+    if granularity == "day":
+        return day + timedelta(days=1)
+    if granularity == "week":
+        return day + timedelta(days=7 - day.weekday())
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _auto_grain(period: Period) -> Grain:
+    if period.days <= AUTO_DAY_LIMIT:
+        return "day"
+    return "week" if period.days <= AUTO_WEEK_LIMIT else "month"
 
 
 def needs_over_time(
@@ -85,14 +99,10 @@ def needs_over_time(
     owner_id: int | None = None,
 ) -> NeedsReport:
     """Counts per need per bucket, with the classifier's quality signals (module doc)."""
-    grain: Literal["day", "week"] = (
-        ("day" if period.days <= AUTO_DAY_LIMIT else "week")
-        if granularity == "auto"
-        else granularity
-    )
+    grain: Grain = _auto_grain(period) if granularity == "auto" else granularity
     starts = bucket_starts(period, grain)
     if len(starts) > MAX_BUCKETS:
-        raise ValueError(f"that is {len(starts)} {grain}s; pick a shorter period or per week")
+        raise ValueError(f"That is {len(starts)} {grain}s; pick a shorter period.")
     sent = col(Message.sent_at)
     bucket = case(*((sent < s, i) for i, s in enumerate(starts[1:])), else_=len(starts) - 1)
     if len(starts) == 1:
@@ -104,9 +114,7 @@ def needs_over_time(
         case((col(Message.need_corrected), 1), else_=0).label("fixed"),
     ).where(Message.direction == "inbound", in_window(sent, period.start, period.end))
     if owner_id is not None:
-        rows = rows.where(
-            col(Message.contact_id).in_(select(Contact.id).where(owned_by(owner_id)))
-        )
+        rows = rows.where(col(Message.contact_id).in_(select(Contact.id).where(owned_by(owner_id))))
     inbound_rows = rows.subquery("inbound_rows")  # grouped outside: PostgreSQL cannot match
     statement = select(  # a CASE with bound parameters between SELECT and GROUP BY
         inbound_rows.c.bucket,
@@ -143,7 +151,9 @@ def needs_over_time(
     )
     zone = period.zone
     buckets = [
-        NeedBucket(start, start.astimezone(zone).date().isoformat(), counts[i], sum(counts[i].values()))
+        NeedBucket(
+            start, start.astimezone(zone).date().isoformat(), counts[i], sum(counts[i].values())
+        )
         for i, start in enumerate(starts)
     ]
     return NeedsReport(

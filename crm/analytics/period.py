@@ -17,8 +17,10 @@ MAX_DAYS = 3660
 
 EXAMPLES = "this week, last month, this quarter, last 7 days, or 2026-01-01 to 2026-03-31"
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
-_RANGE = re.compile(rf"^(?:from\s+)?({_ISO_DATE})(?:\s*(?:to|until|through|\.\.|–|—)\s*|\s+-\s+)"
-                    rf"({_ISO_DATE})$")
+_RANGE = re.compile(
+    rf"^(?:from\s+)?({_ISO_DATE})(?:\s*(?:to|until|through|\.\.|–|—)\s*|\s+-\s+)"
+    rf"({_ISO_DATE})$"
+)
 _SINGLE = re.compile(rf"^(?:on\s+)?({_ISO_DATE})$")
 _LAST_N = re.compile(r"^(?:the\s+)?(?:last|past|previous)\s+(\d{1,4})\s+(day|week)s?$")
 _NAMED = re.compile(r"^(this|last|previous|current)\s+(week|month|quarter|year)$")

@@ -116,8 +116,9 @@ def pipeline_report(
         .group_by(col(Deal.close_reason))
     ).all()
     closed = [
-        ClosedDeal(d.id or 0, d.title, d.status, d.amount_minor, d.currency, d.close_reason,
-                   d.closed_at)
+        ClosedDeal(
+            d.id or 0, d.title, d.status, d.amount_minor, d.currency, d.close_reason, d.closed_at
+        )
         for d in session.exec(
             select(Deal)
             .where(*closed_where)

@@ -1,0 +1,364 @@
+"""Reports for people: the analytics measures as a few readable lines, rows and a chart.
+
+`run_report` is the one entry point shared by the chat command (`report needs last
+month`) and the CLI (`rapport report needs`). It returns plain text a rep can act on,
+the same figures as rows (CSV/JSON), and a PNG for the reports that have a picture.
+Money is always shown per currency: "$12,000.00 + €1,500.00", never summed across.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from crm import analytics
+from crm.analytics import Period, parse_period
+from crm.deals import Pipeline
+from crm.errors import Invalid
+
+REPORT_NAMES = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "XOF", "XAF"})
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    title: str
+    text: str  # a few plain lines, ready to send
+    rows: list[dict[str, Any]] = field(default_factory=list)  # same figures, tabular
+    chart: bytes | None = None  # PNG for needs, pipeline and segments
+
+
+@dataclass(frozen=True)
+class _Params:
+    period: Period
+    pipeline: Pipeline
+    margin: float
+    discount_rate: float
+    inactive_days: int
+    owner_id: int | None
+
+
+def run_report(
+    session: Session,
+    *,
+    name: str,
+    period_text: str | None,
+    tz: str,
+    now: datetime,
+    pipeline: Pipeline,
+    margin: float = 1.0,
+    discount_rate: float = 0.1,
+    inactive_days: int = 90,
+    owner_id: int | None = None,
+) -> ReportResult:
+    """Runs one report. Raises `Invalid` (shown to the person as is) for an unknown report
+    name or a period it cannot read; `owner_id` narrows every report to one rep's book
+    (their contacts, deals, and conversations assigned to them)."""
+    builder = _BUILDERS.get(name.strip().lower())
+    if builder is None:
+        raise Invalid(
+            "report", f"There is no '{name[:30]}' report. Reports: {', '.join(REPORT_NAMES)}."
+        )
+    try:
+        period = parse_period(period_text, tz=tz, now=now)
+    except ValueError as exc:
+        raise Invalid("period", str(exc)) from None
+    return builder(
+        session, _Params(period, pipeline, margin, discount_rate, inactive_days, owner_id)
+    )
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def money(amount_minor: int, currency: str) -> str:
+    """1200000, USD -> $12,000.00; exact (Decimal), never through a float."""
+    digits = 0 if currency in ZERO_DECIMAL else 2
+    number = f"{Decimal(amount_minor) / (Decimal(10) ** digits):,.{digits}f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
+def amounts(per_currency: Mapping[str, int]) -> str:
+    """{"USD": 100, "EUR": 50} -> "€0.50 + $1.00"; "nothing" when empty."""
+    shown = [money(a, c) for c, a in sorted(per_currency.items())]
+    return " + ".join(shown) if shown else "nothing"
+
+
+def major(amount_minor: int | None, currency: str) -> str | None:
+    """Minor units as an exact decimal string for CSV/JSON ("12000.00")."""
+    if amount_minor is None:
+        return None
+    digits = 0 if currency in ZERO_DECIMAL else 2
+    return f"{Decimal(amount_minor) / (Decimal(10) ** digits):.{digits}f}"
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def duration(seconds: float | None) -> str:
+    """3720 -> "1h 2m"; a response time a person reads at a glance."""
+    if seconds is None:
+        return "n/a"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _lines(*lines: str | None) -> str:
+    return "\n".join(line for line in lines if line)
+
+
+# --- the reports ---------------------------------------------------------------------------
+
+
+def _needs(session: Session, p: _Params) -> ReportResult:
+    from crm.analytics.charts import needs_chart
+
+    report = analytics.needs_over_time(session, period=p.period, owner_id=p.owner_id)
+    top = ", ".join(f"{t.need} {t.count} ({percent(t.share)})" for t in report.totals[:5])
+    text = _lines(
+        f"Customer needs, {p.period.label}: {report.inbound} inbound message"
+        f"{'s' * (report.inbound != 1)}.",
+        f"Most asked: {top}." if top else None,
+        f"Tagged 'other': {percent(report.other_share)} of classified · mean confidence "
+        f"{'n/a' if report.mean_confidence is None else f'{report.mean_confidence:.2f}'} · "
+        f"corrected by reps: {percent(report.correction_rate)}."
+        if report.inbound
+        else None,
+        report.note,
+    )
+    needs = [t.need for t in report.totals]
+    rows = [
+        {"from": b.label, "total": b.total, **{n: b.counts.get(n, 0) for n in needs}}
+        for b in report.buckets
+    ]
+    return ReportResult(f"Needs: {p.period.label}", text, rows, needs_chart(report))
+
+
+def _pipeline(session: Session, p: _Params) -> ReportResult:
+    from crm.analytics.charts import pipeline_chart
+
+    report = analytics.pipeline_report(
+        session, period=p.period, pipeline=p.pipeline, owner_id=p.owner_id
+    )
+    stages = " · ".join(f"{s.stage} {s.deals} ({amounts(s.amounts)})" for s in report.stages)
+    reason = report.lost_reasons[0] if report.lost_reasons else None
+    cycle = report.avg_cycle_days
+    text = _lines(
+        f"Open pipeline: {report.open_deals} deal{'s' * (report.open_deals != 1)}, "
+        f"{amounts(report.open_amounts)}; weighted forecast {amounts(report.forecast)}.",
+        f"By stage: {stages}." if stages else None,
+        f"{p.period.label}: won {report.won} ({amounts(report.won_amounts)}), lost {report.lost}"
+        f" · win rate {percent(report.win_rate)}"
+        + (f" · average cycle {cycle:.1f} days." if cycle is not None else "."),
+        f"Top lost reason: {reason[0]} ({reason[1]})." if reason else None,
+        report.note,
+    )
+    rows = [
+        {
+            "stage": s.stage,
+            "probability": s.probability,
+            "deals": s.deals,
+            "currency": currency,
+            "amount": major(amount, currency),
+            "weighted": major(s.weighted[currency], currency),
+        }
+        for s in report.stages
+        for currency, amount in s.amounts.items()
+    ]
+    return ReportResult(f"Pipeline: {p.period.label}", text, rows, pipeline_chart(report))
+
+
+def _clv(session: Session, p: _Params) -> ReportResult:
+    report = analytics.customer_lifetime_value(
+        session,
+        period=p.period,
+        margin=p.margin,
+        discount_rate=p.discount_rate,
+        inactive_days=p.inactive_days,
+        owner_id=p.owner_id,
+    )
+
+    def clv(value: int | None, currency: str) -> str:
+        return "unbounded" if value is None else money(value, currency)
+
+    per_currency = [
+        f"{v.currency}: {v.customers} paying customer{'s' * (v.customers != 1)}, average "
+        f"profit {money(v.avg_profit_minor, v.currency)} → CLV "
+        f"{clv(v.simple_clv_minor, v.currency)} (simple), "
+        f"{clv(v.standard_clv_minor, v.currency)} (discounted)."
+        for v in report.by_currency
+    ]
+    best = max(report.top_contacts, key=lambda c: c.profit_minor, default=None)
+    text = _lines(
+        f"Customer lifetime value, {p.period.label}: churn {percent(report.churn_rate)}, "
+        f"retention {percent(report.retention_rate)}, margin {percent(report.margin)}.",
+        *per_currency,
+        f"Most valuable: {best.name} ({best.segment or 'unsegmented'}), "
+        f"{money(best.profit_minor, best.currency)} profit this period."
+        if best
+        else None,
+        report.note,
+    )
+    rows = [
+        {
+            "group": v.group,
+            "currency": v.currency,
+            "customers": v.customers,
+            "profit": major(v.profit_minor, v.currency),
+            "avg_profit": major(v.avg_profit_minor, v.currency),
+            "clv_simple": major(v.simple_clv_minor, v.currency),
+            "clv_discounted": major(v.standard_clv_minor, v.currency),
+        }
+        for v in [*report.by_currency, *report.by_segment]
+    ]
+    return ReportResult(f"Customer lifetime value: {p.period.label}", text, rows)
+
+
+def _churn(session: Session, p: _Params) -> ReportResult:
+    r = analytics.churn(
+        session, period=p.period, inactive_days=p.inactive_days, owner_id=p.owner_id
+    )
+    text = _lines(
+        f"Churn, {p.period.label}: {r.churned} of {r.customers_at_start} customers active at "
+        f"the start left ({percent(r.churn_rate)}); retention {percent(r.retention_rate)}.",
+        f"{r.churned_tagged} tagged churned or opted out, {r.churned_inactive} went quiet for "
+        f"{r.inactive_days} days."
+        if r.churned
+        else None,
+        f"Early signal: {r.cancellation_messages} of {r.inbound_messages} inbound messages "
+        f"asked to cancel ({percent(r.cancellation_share)})."
+        if r.inbound_messages
+        else None,
+        r.note,
+    )
+    rows = [
+        {
+            "period": p.period.label,
+            "customers_at_start": r.customers_at_start,
+            "churned": r.churned,
+            "churned_tagged": r.churned_tagged,
+            "churned_inactive": r.churned_inactive,
+            "churn_rate": _rounded(r.churn_rate, 4),
+            "retention_rate": _rounded(r.retention_rate, 4),
+            "inbound_messages": r.inbound_messages,
+            "cancellation_messages": r.cancellation_messages,
+            "cancellation_share": _rounded(r.cancellation_share, 4),
+        }
+    ]
+    return ReportResult(f"Churn: {p.period.label}", text, rows)
+
+
+def _segments(session: Session, p: _Params) -> ReportResult:
+    from crm.analytics.charts import segments_chart
+
+    report = analytics.rfm_segments(
+        session, as_of=p.period.end, owner_id=p.owner_id, members_per_segment=5
+    )
+
+    def names(segment: analytics.Segment, limit: int = 3) -> str:
+        return ", ".join(m.name for m in segment.members[:limit])
+
+    by_name = {s.name: s for s in report.segments}
+    sizes = " · ".join(f"{s.name} {s.size}" for s in report.segments)
+    hints = [
+        f"{verb}: {names(by_name[segment])}."
+        for segment, verb in (
+            ("champions", "Thank your champions"),
+            ("at_risk", "Win back (at risk)"),
+            ("new", "Welcome (new)"),
+        )
+        if by_name[segment].members
+    ]
+    text = _lines(
+        f"Customer segments as of {p.period.end.astimezone(p.period.zone):%Y-%m-%d %H:%M}: "
+        f"{report.customers} customers.",
+        sizes if report.customers else None,
+        *hints,
+        report.note,
+    )
+    rows = [
+        {
+            "segment": s.name,
+            "rule": s.rule,
+            "customers": s.size,
+            "share": _rounded(s.share, 4),
+            "avg_frequency": _rounded(s.avg_frequency, 2),
+            "examples": names(s, 5),
+        }
+        for s in report.segments
+    ]
+    return ReportResult(
+        f"Segments: {report.customers} customers", text, rows, segments_chart(report)
+    )
+
+
+def _inbox(session: Session, p: _Params) -> ReportResult:
+    report = analytics.inbox_performance(session, period=p.period, assignee_id=p.owner_id)
+    o = report.overall
+    slowest = max(
+        (g for g in report.by_rep if g.first_response.median is not None),
+        key=lambda g: g.first_response.median or 0,
+        default=None,
+    )
+    text = _lines(
+        f"Inbox, {p.period.label}: {o.conversations} conversation"
+        f"{'s' * (o.conversations != 1)}, {report.unanswered} still unanswered.",
+        f"First response: median {duration(o.first_response.median)}, p90 "
+        f"{duration(o.first_response.p90)}. Resolution: median {duration(o.resolution.median)}, "
+        f"p90 {duration(o.resolution.p90)}."
+        if o.conversations
+        else None,
+        f"Satisfaction {o.satisfaction_avg:.1f}/5 ({o.satisfaction_count} rating"
+        f"{'s' * (o.satisfaction_count != 1)})."
+        if o.satisfaction_avg is not None
+        else None,
+        f"Slowest first response: {slowest.key} (median {duration(slowest.first_response.median)})."
+        if slowest is not None and len(report.by_rep) > 1
+        else None,
+        report.note,
+    )
+    rows = [
+        {
+            "by": dimension,
+            "key": g.key,
+            "conversations": g.conversations,
+            "answered": g.answered,
+            "closed": g.closed,
+            "first_response_median_s": _rounded(g.first_response.median, 1),
+            "first_response_p90_s": _rounded(g.first_response.p90, 1),
+            "resolution_median_s": _rounded(g.resolution.median, 1),
+            "resolution_p90_s": _rounded(g.resolution.p90, 1),
+            "satisfaction_avg": _rounded(g.satisfaction_avg, 2),
+            "satisfaction_count": g.satisfaction_count,
+        }
+        for dimension, groups in (("all", [o]), ("rep", report.by_rep), ("need", report.by_need))
+        for g in groups
+    ]
+    return ReportResult(f"Inbox: {p.period.label}", text, rows)
+
+
+_BUILDERS: dict[str, Callable[[Session, _Params], ReportResult]] = {
+    "needs": _needs,
+    "pipeline": _pipeline,
+    "clv": _clv,
+    "churn": _churn,
+    "segments": _segments,
+    "inbox": _inbox,
+}

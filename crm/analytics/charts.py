@@ -1,0 +1,109 @@
+"""PNG charts for the reports, as bytes a channel can upload.
+
+Uses `matplotlib.figure.Figure` directly rather than pyplot: no global figure
+registry, no backend selection, safe from worker threads, and nothing leaks between
+reports. Every chart is 800x450 pixels and draws a readable placeholder when there
+is no data, so a caller never has to special-case an empty report.
+"""
+
+from io import BytesIO
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+from crm.analytics.needs import NeedsReport
+from crm.analytics.pipeline import PipelineReport
+from crm.analytics.segments import SegmentsReport
+
+SIZE = (8.0, 4.5)  # inches; at 100 dpi: 800x450
+DPI = 100
+ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "XOF", "XAF"})
+MAX_STACKED_NEEDS = 7  # the rest are drawn together as "(rest)"
+
+
+def major_units(amount_minor: int, currency: str) -> float:
+    """Minor units as a plottable number of major units (charts only, never for sums)."""
+    return amount_minor / (1 if currency in ZERO_DECIMAL else 100)
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _figure(title: str) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    return figure, axes
+
+
+def _placeholder(axes: Axes, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def needs_chart(report: NeedsReport) -> bytes:
+    """Stacked bars: inbound messages per need per day (or week)."""
+    figure, ax = _figure(f"Customer needs per {report.granularity}: {report.period.label}")
+    if not report.inbound:
+        _placeholder(ax, "No inbound messages in this period")
+        return _png(figure)
+    shown = [t.need for t in report.totals[:MAX_STACKED_NEEDS]]
+    rest = [t.need for t in report.totals[MAX_STACKED_NEEDS:]]
+    positions = list(range(len(report.buckets)))
+    bottoms = [0] * len(report.buckets)
+    series = [(need, [b.counts.get(need, 0) for b in report.buckets]) for need in shown]
+    if rest:
+        series.append(("(rest)", [sum(b.counts.get(n, 0) for n in rest) for b in report.buckets]))
+    for name, heights in series:
+        ax.bar(positions, heights, bottom=bottoms, label=name)
+        bottoms = [a + b for a, b in zip(bottoms, heights, strict=True)]
+    step = max(1, len(positions) // 12)
+    ax.set_xticks(positions[::step], [b.label[5:] for b in report.buckets][::step])
+    ax.set_ylabel("inbound messages")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper left", fontsize="small", ncols=2)
+    return _png(figure)
+
+
+def pipeline_chart(report: PipelineReport) -> bytes:
+    """Bars per open stage: amount per currency side by side; deal counts under the stage."""
+    figure, ax = _figure("Open pipeline by stage")
+    currencies = sorted({c for row in report.stages for c in row.amounts})
+    if not report.stages or not currencies:
+        _placeholder(ax, "No open deals")
+        return _png(figure)
+    width = 0.8 / len(currencies)
+    for index, currency in enumerate(currencies):
+        xs = [i + (index - (len(currencies) - 1) / 2) * width for i in range(len(report.stages))]
+        heights = [major_units(row.amounts.get(currency, 0), currency) for row in report.stages]
+        ax.bar(xs, heights, width=width, label=currency)
+    ax.set_xticks(
+        range(len(report.stages)),
+        [
+            f"{r.stage}\n{r.probability}% · {r.deals} deal{'s' * (r.deals != 1)}"
+            for r in report.stages
+        ],
+    )
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel("open amount")
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
+def segments_chart(report: SegmentsReport) -> bytes:
+    """Bars: customers per RFM segment, in the fixed segment order."""
+    figure, ax = _figure(f"Customer segments ({report.customers} customers)")
+    if not report.customers:
+        _placeholder(ax, "No customers yet")
+        return _png(figure)
+    names = [s.name.replace("_", " ") for s in report.segments]
+    bars = ax.bar(names, [s.size for s in report.segments], color="tab:blue")
+    ax.bar_label(bars, padding=2, fontsize="small")
+    ax.set_ylabel("customers")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
