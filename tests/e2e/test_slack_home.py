@@ -134,3 +134,22 @@ async def test_the_home_tabs_new_button_opens_the_menu(world: SlackWorld) -> Non
     await world.click("home_menu", "menu", where="home")
     view = world.standin.last("views.open")["view"]
     assert view["callback_id"] == "rapport:chooser"
+
+
+async def test_two_snooze_buttons_get_unique_ids_and_each_snoozes_by_its_value(
+    world: SlackWorld,
+) -> None:
+    await world.command("remind me to call bob in 1 hour")
+    reminder = Reply(
+        "⏰ call bob",
+        actions=(
+            Action("Snooze 1h", "followup_snooze", "1 1h"),
+            Action("Tomorrow 9:00", "followup_snooze", "1 tomorrow 9:00"),
+        ),
+    )
+    await world.rapport.services.hub.send(OutgoingMessage(Address("slack", REP), reminder))
+    dm = world.standin.last("chat.postMessage")
+    ids = [e["action_id"] for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert ids == ["followup_snooze:1", "followup_snooze:2"]
+    await world.click("followup_snooze:2", "1 tomorrow 9:00", channel="D0ALICE")
+    assert world.standin.responded("r2")[0]["text"].startswith("Snoozed 1 to Tue 3 Mar 09:00")
