@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.parsing import format_when
+from bot.parsing import currency_exponent, format_when
 from channels.base import Action, Card
 from crm.activities import timeline
 from crm.contacts import points_of
@@ -15,12 +15,11 @@ from crm.models import Company, Contact, Deal, FollowUp, Rep
 from crm.validation import format_phone
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
 
 
 def money(amount_minor: int, currency: str) -> str:
     """1200000, USD -> $12,000.00; never goes through a float."""
-    digits = 0 if currency in ZERO_DECIMAL else 2
+    digits = currency_exponent(currency)
     value = Decimal(amount_minor) / (Decimal(10) ** digits)
     number = f"{value:,.{digits}f}"
     symbol = SYMBOLS.get(currency)

@@ -335,7 +335,7 @@ def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
         raise ValueError("Amounts can't be negative.")
     currency = _currency(match["pre"], match["post"], default_currency)
     value = _decimal(match["num"], text) * _MULTIPLIERS.get(match["mult"] or "", 1)
-    minor = value.scaleb(_exponent(currency))
+    minor = value.scaleb(currency_exponent(currency))
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} amounts can't have that many decimals.")
     if minor > MAX_MINOR:
@@ -355,7 +355,8 @@ def _currency(pre: str | None, post: str | None, default: str) -> str:
     return currency
 
 
-def _exponent(currency: str) -> int:
+def currency_exponent(currency: str) -> int:
+    """Digits after the point in the currency's minor unit (JPY 0, USD 2, KWD 3)."""
     if currency in _ZERO_DECIMALS:
         return 0
     return 3 if currency in _THREE_DECIMALS else 2

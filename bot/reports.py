@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.format import money
+from bot.parsing import currency_exponent
 from crm import analytics
 from crm.analytics import Period, parse_period
 from crm.deals import Pipeline
@@ -21,8 +23,6 @@ from crm.errors import Invalid
 
 REPORT_NAMES = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
-ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "XOF", "XAF"})
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,6 @@ def run_report(
 # --- formatting --------------------------------------------------------------------------
 
 
-def money(amount_minor: int, currency: str) -> str:
-    """1200000, USD -> $12,000.00; exact (Decimal), never through a float."""
-    digits = 0 if currency in ZERO_DECIMAL else 2
-    number = f"{Decimal(amount_minor) / (Decimal(10) ** digits):,.{digits}f}"
-    symbol = SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency}"
-
-
 def amounts(per_currency: Mapping[str, int]) -> str:
     """{"USD": 100, "EUR": 50} -> "€0.50 + $1.00"; "nothing" when empty."""
     shown = [money(a, c) for c, a in sorted(per_currency.items())]
@@ -94,7 +86,7 @@ def major(amount_minor: int | None, currency: str) -> str | None:
     """Minor units as an exact decimal string for CSV/JSON ("12000.00")."""
     if amount_minor is None:
         return None
-    digits = 0 if currency in ZERO_DECIMAL else 2
+    digits = currency_exponent(currency)
     return f"{Decimal(amount_minor) / (Decimal(10) ** digits):.{digits}f}"
 
 

@@ -1,11 +1,11 @@
 """Handler modules, registered explicitly (no import-time discovery)."""
 
 from bot.dispatcher import Router
-from bot.handlers import activities, contacts, deals, followups, inbox, misc
+from bot.handlers import activities, contacts, deals, followups, inbox, misc, reports
 
 
 def register_all(router: Router) -> Router:
-    for module in (contacts, activities, deals, followups, inbox, misc):
+    for module in (contacts, activities, deals, followups, inbox, misc, reports):
         module.register(router)
     return router
 
