@@ -155,3 +155,16 @@ async def test_unexpected_errors_are_apologised_not_shown(
     monkeypatch.setattr(handlers, "search_contacts", explode)
     text = await alice.say("find acme")
     assert "Sorry, something went wrong" in text and "database on fire" not in text
+
+
+async def test_report_answers_in_text_and_saves_the_chart_in_the_shell(
+    alice: Transcript, rapport: RapportApp
+) -> None:
+    await alice.say('deal Acme "50 seats" $12,000 stage proposal')
+    text = await alice.say("report pipeline this month")
+    assert "Open pipeline: 1 deal, $12,000.00" in text
+    path = text.rsplit("Chart saved to ", 1)[1].strip()
+    with open(path, "rb") as chart:
+        assert chart.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "Reports: needs, pipeline" in await alice.say("report weather")
+    assert "not a real date" in await alice.say("report churn 2026-01-01 to 2026-02-31")
