@@ -104,6 +104,8 @@ def run() -> None:
 
     try:
         asyncio.run(serve(rapport))
+    except SettingsError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         pass
     finally:
