@@ -2,19 +2,20 @@
 
 It imports only the neutral types and the SDK. Updates become IncomingMessages
 given to `on_message` (texts, files, places, edits, a shared phone number),
-`on_command` (/start, /help...) and `on_action` (inline buttons); whatever they
-answer is rendered back as text plus a keyboard. `send()` is what the hub
-calls for rep replies and follow-ups, with Telegram's errors mapped to
-DeliveryError (blocked -> permanent, and `on_unreachable` is told).
+`on_command` (/start, /help...) and `on_action` (inline buttons, each query
+answered); their answers are rendered as text plus a keyboard. `send()` is what
+the hub calls for rep replies and follow-ups (channels/telegram_send.py).
 
-Reliability: outgoing calls go through AIORateLimiter (30/s overall, 429s
-retried after `retry_after`); updates are handled one at a time
-(`concurrent_updates(False)`), each one awaited to the store before it is
-confirmed (long polling: channels/telegram_connection.py; webhook: put on
-`update_queue` once the secret header matched). A failing store is retried a
-few times before the customer gets an apology; no exception ever reaches a
-customer, and every failure is logged once with the chat and update ids (never
-the message text above DEBUG, never the token).
+Never losing an update: handlers are blocking (PTB's default), so
+`Application.process_update` returns only once `on_message` has stored the
+message. Long polling calls it directly and moves the offset past an update
+only afterwards (PTB's Updater would confirm on its next fetch, before any
+handler ran, hence `.updater(None)`); the webhook queues the update on
+`update_queue` and answers Telegram when a one-slot update processor (so also
+one at a time, like `concurrent_updates(False)`) has finished it. A failing
+store is retried before the customer gets an apology; nobody sees a traceback;
+failures are logged once with chat and update ids, never with message text
+above DEBUG or the token.
 """
 
 import asyncio
@@ -171,7 +172,9 @@ class TelegramChannel:
 
     async def start(self) -> None:
         logging.getLogger("httpx").addFilter(self._redactor)
-        await self._initialize()
+        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        await initialize(self.application, backoff, timeout=self.config.startup_timeout)
+        self._initialized = True
         await self.application.start()
         self._ready = True
         self._background(self._set_commands())
@@ -191,14 +194,6 @@ class TelegramChannel:
             "webhook" if self.webhook_mode else "polling",
             self.application.bot.username,
         )
-
-    async def _initialize(self) -> None:
-        await initialize(
-            self.application,
-            Backoff(self.config.backoff_initial, self.config.backoff_max),
-            timeout=self.config.startup_timeout,
-        )
-        self._initialized = True
 
     def _background(self, job: Awaitable[None]) -> None:
         task = asyncio.ensure_future(job)

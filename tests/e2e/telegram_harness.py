@@ -25,6 +25,38 @@ from tests.standins.telegram_api import TelegramStandIn
 TOKEN = "123:TEST"
 
 
+@dataclass(frozen=True)
+class _Untagged:
+    need: str | None = None
+    confidence: float = 0.0
+
+
+class NoClassifier:
+    """Tags nothing. Service.start() trains the real classifier when none is loaded, which
+    takes tens of seconds; the runner tests do not need it."""
+
+    labels: tuple[str, ...] = ()
+
+    def predict(self, _text: str) -> _Untagged:
+        return _Untagged()
+
+
+def tiny_classifier() -> Any:
+    """A real NeedClassifier trained on a dozen examples (a fraction of a second)."""
+    from crm.needs.classifier import NeedClassifier
+
+    examples = {
+        "pricing": ["how much is it", "what does it cost", "price of the red bike",
+                    "how much does the bike cost"],
+        "order_status": ["where is my order", "my parcel has not arrived",
+                         "when will my order ship", "tracking number please"],
+        "greeting": ["hello", "hi there", "good morning", "hey"],
+    }
+    texts = [text for items in examples.values() for text in items]
+    labels = [label for label, items in examples.items() for _ in items]
+    return NeedClassifier.train(texts, labels, threshold=0.2)
+
+
 def make_settings(tmp_path: Path, api_url: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "RAPPORT_DATA_DIR": str(tmp_path),

@@ -1,6 +1,7 @@
 """The customer side on Telegram, end to end: the real PTB Application polls the Bot API
 stand-in over HTTP, Rapport stores in a fresh SQLite file, and the tests read both."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from crm import followups
 from crm.contacts import ContactInput, create_contact
 from crm.errors import Invalid
 from crm.models import Activity, AuditLog, ChatState, Contact, FollowUp
-from tests.e2e.telegram_harness import TelegramWorld, build_world
+from tests.e2e.telegram_harness import TelegramWorld, build_world, tiny_classifier
 from tests.standins.telegram_api import TelegramStandIn
 
 JANE = 1001
@@ -284,3 +285,40 @@ async def test_a_shared_phone_links_the_chat_to_the_existing_contact(
         assert "merged" in note.text
         actions = session.exec(select(AuditLog.action)).all()
         assert "contact.merge" in actions
+
+
+async def test_a_group_is_served_like_a_private_chat_when_groups_are_allowed(
+    tmp_path, api: TelegramStandIn  # type: ignore[no-untyped-def]
+) -> None:
+    world = await build_world(tmp_path, api, RAPPORT_TELEGRAM_ALLOW_GROUPS=True).start()
+    try:
+        bob = api.user(2002, "Bob", "Stone")
+        api.message(-500, text="We need 10 bikes", chat_type="group", user=bob)
+        [stored] = await world.stored(1)
+        assert stored.external_id == "-500:1"
+        contact = world.contact_of(2002)
+        assert contact is not None and contact.name == "Bob Stone"
+        [ack] = await api.wait_for_texts(-500, 1)
+        assert ack.startswith("Thanks Bob")
+        api.message(-500, text="/mydata", chat_type="group", user=bob)
+        await api.wait_for(lambda: "private chat" in api.texts(-500)[-1])
+        assert not api.documents
+    finally:
+        await world.stop()
+
+
+async def test_with_a_trained_classifier_messages_are_tagged(
+    tmp_path, api: TelegramStandIn  # type: ignore[no-untyped-def]
+) -> None:
+    pytest.importorskip("crm.needs.classifier")
+    world = build_world(tmp_path, api)
+    world.rapport.services.classifier = await asyncio.to_thread(tiny_classifier)
+    await world.start()
+    try:
+        api.message(JANE, text="How much does the red bike cost?")
+        [stored] = await world.stored(1)
+        assert stored.need == "pricing" and stored.need_confidence is not None
+        [ack] = await api.wait_for_texts(JANE, 1)
+        assert "prices" in ack  # the pricing acknowledgement
+    finally:
+        await world.stop()

@@ -8,7 +8,7 @@ import pytest
 
 from bot.runner import Service
 from bot.wiring.telegram import attach_telegram
-from tests.e2e.telegram_harness import build_world
+from tests.e2e.telegram_harness import NoClassifier, build_world
 from tests.standins.telegram_api import TelegramStandIn
 
 JANE = 1001
@@ -24,6 +24,7 @@ async def api():  # type: ignore[no-untyped-def]
 
 async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, api) -> None:  # type: ignore[no-untyped-def]
     world = build_world(tmp_path, api)
+    world.rapport.services.classifier = NoClassifier()
     if importlib.util.find_spec("bot.wiring.scheduler") is not None:
         service = Service(world.rapport)  # the real component list, scheduler included
     else:
@@ -54,6 +55,7 @@ async def test_the_webhook_takes_updates_with_the_right_secret_and_refuses_other
         RAPPORT_TELEGRAM_WEBHOOK_URL="https://rapport.example/telegram/webhook",
         RAPPORT_TELEGRAM_WEBHOOK_SECRET=SECRET,
     )
+    world.rapport.services.classifier = NoClassifier()
     service = Service(world.rapport, components=[world.component])
     try:
         await service.start()
