@@ -23,7 +23,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.routing import Route
 from telegram import BotCommand, Message, Update
@@ -87,10 +87,10 @@ class TelegramCallbacks:
 
 @dataclass(frozen=True)
 class TelegramConfig:
-    token: str
+    token: str = field(repr=False)
     api_url: str | None = None  # e.g. a local Bot API server; default api.telegram.org
     webhook_url: str | None = None  # set: webhook mode; unset: long polling
-    webhook_secret: str | None = None  # unset in webhook mode: a random one per process
+    webhook_secret: str | None = field(default=None, repr=False)  # unset: random per process
     webhook_path: str = "/telegram/webhook"
     allow_groups: bool = False
     rate_per_second: float = 30.0
@@ -158,12 +158,9 @@ class TelegramChannel:
         if names:
             application.add_handler(CommandHandler(names, self._on_command, filters=message))
         application.add_handler(MessageHandler(message & filters.COMMAND, self._on_command))
-        application.add_handler(
-            MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edit)
-        )
-        application.add_handler(
-            MessageHandler(message & ~filters.StatusUpdate.ALL, self._on_message)
-        )
+        edited, content = filters.UpdateType.EDITED_MESSAGE, message & ~filters.StatusUpdate.ALL
+        application.add_handler(MessageHandler(edited, self._on_edit))
+        application.add_handler(MessageHandler(content, self._on_message))
         application.add_handler(CallbackQueryHandler(self._on_callback))
         application.add_error_handler(self._on_error)
         return application
@@ -319,6 +316,9 @@ class TelegramChannel:
         if message is None or incoming is None:
             return
         name, args = command_of(message)
+        addressed = (message.text or "").split(maxsplit=1)[0].partition("@")[2].lower()
+        if addressed and addressed != (self.application.bot.username or "").lower():
+            return  # `/start@another_bot` in a group is not for us
         reply = await self._guarded(
             update, f"command {name}", self.callbacks.on_command(name, args, incoming)
         )

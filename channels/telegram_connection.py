@@ -145,7 +145,10 @@ class WebhookEndpoint:
             return Response(status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return Response(status_code=400)
-        update = Update.de_json(data, self.application.bot)
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError):
+            return Response(status_code=400)
         done = self.processor.expect(update.update_id)
         await self.application.update_queue.put(update)
         try:

@@ -210,3 +210,43 @@ async def test_a_broken_store_gets_an_apology_and_one_log_line_without_secrets(
         assert TOKEN not in text, record.name
         if record.levelno > logging.DEBUG:
             assert "my secret order details" not in text, record.name
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "permanent", "unreachable"),
+    [
+        (400, "Bad Request: chat not found", True, True),
+        (403, "Forbidden: user is deactivated", True, True),
+        (400, "Bad Request: can't parse entities", True, False),
+        (500, "Internal Server Error", False, False),
+    ],
+)
+async def test_send_failures_map_to_permanent_or_temporary(
+    world: TelegramWorld, api: TelegramStandIn, status: int, description: str,
+    permanent: bool, unreachable: bool,
+) -> None:
+    api.message(JANE, text="hello")
+    await world.stored(1)
+    await api.wait_for_texts(JANE, 1)
+    api.fail("sendMessage", status, description=description)
+    result = await world.rapport.services.hub.send(
+        OutgoingMessage(Address("telegram", str(JANE)), Reply("news"))
+    )
+    assert not result.delivered and result.permanent is permanent
+    identity = world.identity(JANE)
+    assert identity is not None and identity.reachable is not unreachable
+
+
+async def test_a_reply_with_a_chart_sends_the_image_then_the_text(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    result = await world.rapport.services.hub.send(
+        OutgoingMessage(
+            Address("telegram", str(JANE)), Reply("Your usage", image=png, image_title="Usage")
+        )
+    )
+    assert result.delivered
+    [photo] = api.calls_to("sendPhoto")
+    assert photo.files["photo"] == png and photo.params["caption"] == "Usage"
+    assert api.texts(JANE) == ["Your usage"]

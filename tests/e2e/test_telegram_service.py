@@ -84,6 +84,10 @@ async def test_the_webhook_takes_updates_with_the_right_secret_and_refuses_other
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
             )
             assert again.status_code == 200 and len(world.messages()) == 1
+            garbage = await client.post(
+                url, content=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            )
+            assert garbage.status_code == 400
         [ack] = await api.wait_for_texts(JANE, 1)
         assert ack.startswith("Thanks Jane")
         assert not api.calls_to("getUpdates")
