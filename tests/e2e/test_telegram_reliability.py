@@ -250,3 +250,16 @@ async def test_a_reply_with_a_chart_sends_the_image_then_the_text(
     [photo] = api.calls_to("sendPhoto")
     assert photo.files["photo"] == png and photo.params["caption"] == "Usage"
     assert api.texts(JANE) == ["Your usage"]
+
+
+async def test_start_up_waits_for_an_unreachable_api(tmp_path, api: TelegramStandIn) -> None:  # type: ignore[no-untyped-def]
+    api.fail("getMe", 500, times=2)
+    world = build_world(tmp_path, api)
+    try:
+        async with asyncio.timeout(10):
+            await world.start()
+        assert len(api.calls_to("getMe")) == 3
+        api.message(JANE, text="hello after a slow start")
+        await world.stored(1)
+    finally:
+        await world.stop()
