@@ -81,15 +81,18 @@ def import_contacts(
 ) -> ImportReport:
     require_admin(actor, "import contacts")
     report = ImportReport(dry_run=dry_run)
-    _headers, rows = read_rows(stream)
-    with store.transaction() as session:
-        for line, row in enumerate(rows, start=2):
-            if line - 1 > MAX_ROWS:
-                report.errors.append((line, f"more than {MAX_ROWS:,} rows; split the file"))
-                break
-            _import_row(session, row, line, report, actor=actor, now=now, region=region)
-        if dry_run:
-            session.rollback()
+    try:
+        _headers, rows = read_rows(stream)
+        with store.transaction() as session:
+            for line, row in enumerate(rows, start=2):
+                if line - 1 > MAX_ROWS:
+                    report.errors.append((line, f"more than {MAX_ROWS:,} rows; split the file"))
+                    break
+                _import_row(session, row, line, report, actor=actor, now=now, region=region)
+            if dry_run:
+                session.rollback()
+    except csv.Error as exc:  # broken quoting or line endings: nothing is imported
+        raise CRMError(f"The file is not valid CSV ({exc}); nothing was imported.") from None
     return report
 
 
