@@ -1,0 +1,171 @@
+"""Outbox state changes the sender needs beyond `crm.followups` (claim and finish).
+
+Every change here is conditional on the caller still holding the claim
+(`claimed_by = worker AND status = 'claimed'`), written as one UPDATE, so a
+worker whose lease ran out and whose row another worker has since claimed can
+never overwrite that worker's outcome.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from crm import followups
+from crm.actors import SYSTEM
+from crm.errors import Conflict, Invalid
+from crm.models import Contact, FollowUp
+
+
+def _held(followup_id: int, worker: str):  # type: ignore[no-untyped-def]
+    return (
+        FollowUp.id == followup_id,
+        FollowUp.claimed_by == worker,
+        FollowUp.status == "claimed",
+    )
+
+
+def lock_claim(session: Session, *, followup_id: int, worker: str) -> FollowUp | None:
+    """The row, locked for this transaction, if `worker` still holds its claim.
+
+    Locking first (FOR UPDATE on PostgreSQL) closes the gap between reading the
+    claim and writing the outcome in which another worker could re-claim the row.
+    """
+    row = session.exec(
+        select(FollowUp)
+        .where(FollowUp.id == followup_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None or row.claimed_by != worker or row.status != "claimed":
+        return None
+    return row
+
+
+def mark_sent(
+    session: Session,
+    *,
+    followup_ids: Sequence[int],
+    worker: str,
+    now: datetime,
+    late_after: timedelta,
+) -> set[int]:
+    """Records many deliveries in one statement; returns the ids this worker still held.
+
+    The set-based twin of `followups.finish(sent=True)`, for the outbox's group
+    commits: the claim check is in the WHERE clause, so an id missing from the
+    result was re-claimed by another worker after this one's lease ran out.
+    """
+    if not followup_ids:
+        return set()
+    result = session.execute(
+        update(FollowUp)
+        .where(
+            col(FollowUp.id).in_(list(followup_ids)),
+            FollowUp.claimed_by == worker,
+            FollowUp.status == "claimed",
+        )
+        .values(
+            status="sent",
+            sent_at=now,
+            claimed_by=None,
+            lease_until=None,
+            last_error=None,
+            updated_at=now,
+            late=or_(col(FollowUp.late), FollowUp.due_at < now - late_after),
+        )
+        .returning(FollowUp.id),
+        execution_options={"synchronize_session": False},
+    )
+    return {row[0] for row in result}
+
+
+def release(
+    session: Session,
+    *,
+    followup_id: int,
+    worker: str,
+    due_at: datetime,
+    now: datetime,
+    reason: str | None = None,
+    late: bool = False,
+    refund: bool = True,
+) -> bool:
+    """Puts a claimed row back to pending at `due_at` (quiet hours, rate limits, a 429).
+
+    `refund` gives back the attempt the claim counted: waiting for a window or a
+    platform's retry_after is not a failed delivery and must not use up retries.
+    """
+    values: dict[str, object] = {
+        "status": "pending",
+        "due_at": due_at,
+        "claimed_by": None,
+        "lease_until": None,
+        "updated_at": now,
+    }
+    if refund:
+        values["attempts"] = FollowUp.attempts - 1
+    if reason is not None:
+        values["last_error"] = reason[:500]
+    if late:
+        values["late"] = True
+    result = session.execute(
+        update(FollowUp).where(*_held(followup_id, worker)).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
+
+
+def skip(session: Session, *, followup_id: int, worker: str, now: datetime, reason: str) -> bool:
+    """Closes a row without sending (e.g. an empty digest): status done, reason kept."""
+    result = session.execute(
+        update(FollowUp)
+        .where(*_held(followup_id, worker))
+        .values(
+            status="done",
+            claimed_by=None,
+            lease_until=None,
+            last_error=reason[:500],
+            updated_at=now,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
+
+
+def rep_to_tell(session: Session, row: FollowUp) -> int | None:
+    """Who hears about a failed customer follow-up: its rep, its author, else the owner."""
+    if row.rep_id is not None:
+        return row.rep_id
+    if row.created_by_id is not None:
+        return row.created_by_id
+    contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    return contact.owner_id if contact else None
+
+
+def notify_failure(session: Session, *, row: FollowUp, reason: str, now: datetime) -> bool:
+    """Queues one notice to the rep (dedupe key `notice:<id>`, so at most one per row)."""
+    rep_id = rep_to_tell(session, row)
+    if rep_id is None:
+        return False
+    contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    who = f"{contact.name} (#{contact.id})" if contact else "the customer"
+    text = (
+        f"Follow-up {row.id} to {who} was not sent: {reason}. "
+        f"It said: \"{row.text[:120]}\". See `followups`."
+    )
+    try:
+        followups.schedule(
+            session,
+            actor=SYSTEM,
+            kind="notice",
+            due_at=now,
+            text=text,
+            now=now,
+            rep_id=rep_id,
+            dedupe_key=f"notice:{row.id}",
+        )
+    except (Conflict, Invalid):
+        return False
+    return True

@@ -1,0 +1,188 @@
+"""A small world for outbox and scheduler tests: services on a real store, a manual clock,
+recording channels on the hub, and helpers to add reps, customers and follow-ups.
+
+The rate limiter runs on a VirtualTime, so no test sleeps for real.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from bot.context import Services
+from bot.outbox import Outbox
+from bot.ratelimit import RateLimiter, VirtualTime, default_limits
+from channels.hub import ChannelHub
+from crm import conversations, followups
+from crm.actors import SYSTEM, Actor
+from crm.clock import ManualClock
+from crm.db import Store
+from crm.deals import Pipeline
+from crm.identities import resolve_customer, resolve_rep
+from crm.models import ChannelIdentity, Contact, ContactPoint, FollowUp, Rep
+from crm.settings import Settings
+from tests.standins.outbox_channels import RecordingChannel
+
+DEFAULTS: dict[str, Any] = {
+    "timezone": "UTC",
+    "business_hours": "Mon-Fri 09:00-17:00",
+    "quiet_hours": "21:00-08:00",
+    "digest_time": "09:00",
+    "stale_deal_days": 14,
+    "unanswered_hours": 4,
+}
+
+
+def make_settings(url: str = "sqlite://", **overrides: Any) -> Settings:
+    values = {**DEFAULTS, **overrides}
+    return Settings(_env_file=None, database_url=url, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class World:
+    services: Services
+    clock: ManualClock
+    vt: VirtualTime
+    channels: dict[str, RecordingChannel] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, store: Store, clock: ManualClock, *, channels: tuple[str, ...] = ("slack", "shell",
+                                                                            "telegram", "email"),
+        **settings: Any,
+    ) -> "World":
+        config = make_settings(str(store.engine.url), **settings)
+        hub = ChannelHub()
+        services = Services(
+            settings=config, store=store, clock=clock, hub=hub, pipeline=Pipeline(config.stages)
+        )
+        world = cls(services, clock, VirtualTime())
+        for name in channels:
+            world.add_channel(RecordingChannel(name, at=world.vt.monotonic))
+        return world
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    def add_channel(self, channel: Any) -> None:
+        self.services.hub.register(channel)
+        self.channels[channel.name] = channel
+
+    def outbox(self, worker: str = "w1", **kwargs: Any) -> Outbox:
+        limiter = kwargs.pop("limiter", None) or RateLimiter(
+            default_limits(self.services.settings.telegram_rate_per_second),
+            monotonic=self.vt.monotonic,
+            sleep=self.vt.sleep,
+        )
+        return Outbox(self.services, worker=worker, limiter=limiter, **kwargs)
+
+    # --- people ---------------------------------------------------------------------------------
+
+    def rep(
+        self,
+        name: str = "Alice",
+        *,
+        tz: str = "UTC",
+        slack: str | None = None,
+        shell: bool = True,
+        email: str | None = None,
+        admin: bool = False,
+    ) -> Actor:
+        now = self.clock.now()
+        with self.store.transaction() as session:
+            first = ("slack", slack) if slack else ("shell", name.lower())
+            rep = resolve_rep(session, channel=first[0], external_id=first[1], name=name,
+                              now=now, timezone=tz, admin=admin)
+            if slack and shell:
+                session.add(ChannelIdentity(channel="shell", external_id=name.lower(),
+                                            rep_id=rep.id, created_at=now))
+            if not shell and not slack:
+                for identity in session.exec(
+                    select(ChannelIdentity).where(ChannelIdentity.rep_id == rep.id)
+                ):
+                    session.delete(identity)
+            rep.email = email
+            session.add(rep)
+            return Actor(kind="rep", id=rep.id, channel=first[0], role=rep.role, name=name,
+                         timezone=tz)
+
+    def customer(
+        self,
+        name: str,
+        *,
+        telegram: str | None = None,
+        email: str | None = None,
+        tz: str | None = None,
+        owner: Actor | None = None,
+        conversation: bool = True,
+    ) -> Contact:
+        """A customer who wrote in on Telegram (an open conversation) or only has an email."""
+        now = self.clock.now()
+        with self.store.transaction() as session:
+            if telegram:
+                contact = resolve_customer(session, channel="telegram", external_id=telegram,
+                                           display_name=name, now=now).contact
+                if conversation:
+                    conversations.record_inbound(session, contact=contact, channel="telegram",
+                                                 chat_id=telegram, text="hello", sent_at=now,
+                                                 now=now, external_id=f"m-{telegram}-0")
+            else:
+                contact = Contact(name=name, created_at=now, updated_at=now)
+                session.add(contact)
+                session.flush()
+            if email:
+                session.add(ContactPoint(contact_id=contact.id, kind="email", value=email,
+                                         created_at=now))
+            contact.timezone = tz
+            contact.owner_id = owner.id if owner else None
+            session.add(contact)
+            session.flush()
+            return contact
+
+    # --- follow-ups -------------------------------------------------------------------------------
+
+    def remind(self, rep: Actor, due: datetime, text: str = "call Jane") -> FollowUp:
+        with self.store.transaction() as session:
+            return followups.schedule(session, actor=rep, kind="reminder", due_at=due, text=text,
+                                      now=self.clock.now(), rep_id=rep.id)
+
+    def follow_up(
+        self, rep: Actor | None, contact: Contact, due: datetime, text: str = "Any news?",
+        *, stop_on_reply: bool = True, kind: str = "customer",
+    ) -> FollowUp:
+        with self.store.transaction() as session:
+            return followups.schedule(
+                session, actor=rep or SYSTEM, kind=kind, due_at=due, text=text,
+                now=self.clock.now(), rep_id=rep.id if rep else None, contact_id=contact.id,
+                stop_on_reply=stop_on_reply,
+            )
+
+    def row(self, followup_id: int | None) -> FollowUp:
+        with self.store.transaction() as session:
+            row = session.get(FollowUp, followup_id)
+            assert row is not None
+            return row
+
+    def rows(self, **where: Any) -> list[FollowUp]:
+        with self.store.transaction() as session:
+            statement = select(FollowUp).order_by(FollowUp.id)
+            for key, value in where.items():
+                statement = statement.where(getattr(FollowUp, key) == value)
+            return list(session.exec(statement).all())
+
+    def update(self, model: type, row_id: int | None, **values: Any) -> None:
+        with self.store.transaction() as session:
+            row = session.get(model, row_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.add(row)
+
+    def get(self, model: type, row_id: int | None) -> Any:
+        with self.store.transaction() as session:
+            return session.get(model, row_id)
+
+    def reps(self) -> list[Rep]:
+        with self.store.transaction() as session:
+            return list(session.exec(select(Rep)).all())
