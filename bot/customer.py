@@ -41,6 +41,7 @@ class InboxEvent:
     new_conversation: bool
     new_contact: bool
     inbox_ref: str | None
+    in_burst: bool = False  # not acknowledged: part of a burst of quick messages
 
 
 InboxSubscriber = Callable[[InboxEvent], Awaitable[None]]
@@ -141,6 +142,7 @@ class CustomerDesk:
                 new_conversation=result.new_conversation,
                 new_contact=resolution.created,
                 inbox_ref=conversation.inbox_ref,
+                in_burst=in_burst,
             )
         return Received(ack, event, duplicate=False)
 

@@ -25,6 +25,8 @@ from crm.models import Contact, Conversation, Message, Rep
 
 logger = logging.getLogger(__name__)
 
+BURST_THREAD_POSTS = 3  # messages of one burst threaded before the rest is only summarised
+
 
 @dataclass(frozen=True)
 class InboxPost:
@@ -50,6 +52,7 @@ class SlackInbox:
         self.dispatcher = dispatcher
         self.channel = channel
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._burst: dict[int, int] = {}  # conversation -> messages threaded in this burst
 
     def _lock(self, conversation_id: int) -> asyncio.Lock:
         """Two quick messages of a new customer must not make two posts (a lock lives
@@ -70,7 +73,32 @@ class SlackInbox:
             if where is None:
                 await self._post(event.conversation_id)
             else:
-                await self._thread(where, event)
+                threaded = self._threaded_in_burst(event)
+                if threaded <= BURST_THREAD_POSTS:
+                    await self._thread(where, event)
+                elif threaded == BURST_THREAD_POSTS + 1:
+                    await self._burst_note(where, event)
+
+    def _threaded_in_burst(self, event: InboxEvent) -> int:
+        """A customer flooding the bot must not flood the reps: of one burst (the messages
+        the desk did not acknowledge) the first few are threaded, then one note says the
+        rest is on the timeline; the next acknowledged message starts afresh."""
+        if not event.in_burst:
+            self._burst.pop(event.conversation_id, None)
+            return 0
+        count = self._burst.get(event.conversation_id, 0) + 1
+        self._burst[event.conversation_id] = count
+        return count
+
+    async def _burst_note(self, where: tuple[str, str], event: InboxEvent) -> None:
+        channel, ts = where
+        note = Reply(
+            f"{event.contact_name} keeps writing; further messages of this burst are stored "
+            f"on the timeline (/crm show #{event.contact_id}) and not posted here."
+        )
+        await self.services.hub.send(
+            OutgoingMessage(Address("slack", channel, thread_id=ts), note, kind="inbox_thread")
+        )
 
     async def _post(self, conversation_id: int) -> None:
         post = await asyncio.to_thread(self._render, conversation_id)

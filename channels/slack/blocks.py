@@ -24,8 +24,14 @@ ACTION_SUFFIX = ":"  # "followup_done:2": a repeated action id made unique in on
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def escape(text: str) -> str:
-    """Slack's three control characters; everything else in mrkdwn is left alone."""
+    """Slack's three control characters; everything else in mrkdwn is left alone. Control
+    characters and bidi overrides (U+202E...), which could disguise what someone wrote,
+    become a visible U+FFFD."""
+    text = _UNSAFE.sub("\ufffd", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -55,7 +61,7 @@ def base_action_id(action_id: str) -> str:
 
 def fallback_text(reply: Reply) -> str:
     """The notification / screen-reader text Slack asks for alongside blocks."""
-    text = reply_as_text(reply, with_actions=False)
+    text = escape(reply_as_text(reply, with_actions=False))  # Slack parses it: no `<!channel>`
     return text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
 
 

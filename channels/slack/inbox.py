@@ -20,7 +20,8 @@ QUOTE_LIMIT = 2800
 def quote(text: str) -> str:
     body = escape(text.strip() or "(no text)")
     if len(body) > QUOTE_LIMIT:
-        body = body[:QUOTE_LIMIT] + "…"
+        body = body[:QUOTE_LIMIT]
+        body += f"… [{len(text):,} characters, cut here; the whole text is on the timeline]"
     return "\n".join(f">{line}" for line in body.splitlines() or [""])
 
 
