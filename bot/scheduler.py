@@ -90,7 +90,8 @@ class Scheduler:
     def add_cron(self, name: str, work: Callable[[], Awaitable[Any]], **cron: str) -> None:
         """For other periodic work (retraining, weekly reports): same options, same shutdown."""
         self.aps.add_job(
-            self._shielded(name, work), CronTrigger(timezone=UTC, **cron), id=name, **JOB_OPTIONS
+            self._shielded(name, work), CronTrigger(timezone=UTC, **cron), id=name, name=name,
+            **JOB_OPTIONS,
         )
 
     def configure(self) -> None:
@@ -102,6 +103,7 @@ class Scheduler:
                 self._shielded(f"rule-{rule.name}", lambda rule=rule: self.run_rule(rule)),
                 CronTrigger(timezone=UTC, **rule.cron),
                 id=f"rule-{rule.name}",
+                name=f"rule-{rule.name}",
                 next_run_time=now,
                 **JOB_OPTIONS,
             )
@@ -109,6 +111,7 @@ class Scheduler:
             self._shielded("outbox-tick", self.tick),
             IntervalTrigger(seconds=self.services.settings.tick_seconds, timezone=UTC),
             id="outbox-tick",
+            name="outbox-tick",
             next_run_time=now,
             **JOB_OPTIONS,
         )

@@ -17,6 +17,7 @@ from crm.models import Contact, Conversation, FollowUp
 
 PREFIX = "survey:"
 ANSWER_WINDOW = timedelta(days=3)
+REPEAT_WINDOW = timedelta(minutes=10)
 LOOKBACK = timedelta(days=2)  # conversations closed longer ago are not surveyed late
 SCORE = re.compile(r"^\D{0,20}?([1-5])(?:\s*(?:/|out of|of)\s*5)?\D{0,30}$", re.IGNORECASE)
 WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
@@ -66,7 +67,8 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
 
     Called by the customer flow for every inbound message before it is treated
     as a new request; True means the message was the answer (thank them, do not
-    open a conversation for it).
+    open a conversation for it). The same answer repeated within REPEAT_WINDOW
+    (a re-delivered update) is True again without changing anything.
     """
     score = parse_score(text)
     if score is None:
@@ -76,7 +78,7 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
         .where(
             FollowUp.contact_id == contact_id,
             FollowUp.kind == "survey",
-            FollowUp.status == "sent",
+            col(FollowUp.status).in_(("sent", "done")),
             col(FollowUp.sent_at) >= now - ANSWER_WINDOW,
         )
         .order_by(col(FollowUp.sent_at).desc())
@@ -84,7 +86,13 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
     if survey is None or not (survey.dedupe_key or "").startswith(PREFIX):
         return False
     conversation = session.get(Conversation, int(survey.dedupe_key.removeprefix(PREFIX)))
-    if conversation is None or conversation.satisfaction is not None:
+    if conversation is None:
+        return False
+    if survey.status == "done":
+        # The same answer again within minutes (a re-delivered update, a double tap) is
+        # still the answer, not a new request; anything later is a new message.
+        return conversation.satisfaction == score and now - survey.updated_at <= REPEAT_WINDOW
+    if conversation.satisfaction is not None:
         return False
     conversation.satisfaction = score
     survey.status, survey.updated_at = "done", now

@@ -5,12 +5,17 @@ tick, which sends whatever fell due during downtime, can reach them all) and
 stopped first.
 """
 
+import logging
+
 from bot.app import RapportApp
 from bot.scheduler import Scheduler
 from bot.wiring import Component
 
 
 def attach_scheduler(rapport: RapportApp) -> Component:
+    # APScheduler logs "Running job ... executed successfully" at INFO for every tick (every
+    # few seconds); Rapport's own tick logs only when it did something.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = Scheduler(rapport.services, rapport.outbox)
 
     async def start() -> None:

@@ -206,7 +206,11 @@ async def test_survey_is_asked_once_after_closing_and_the_answer_is_stored(store
     with store.transaction() as session:
         assert not record_survey_answer(session, jane.id, "thanks, bye", clock.now())
         assert record_survey_answer(session, jane.id, "I'd give it a 4!", clock.now())
-        assert not record_survey_answer(session, jane.id, "5", clock.now())
+        assert record_survey_answer(session, jane.id, "4", clock.now())  # a re-delivery
+        assert not record_survey_answer(session, jane.id, "5", clock.now())  # not a new score
+    clock.advance(hours=1)
+    with store.transaction() as session:
+        assert not record_survey_answer(session, jane.id, "4", clock.now())  # a new message
     assert world.get(Conversation, conversation.id).satisfaction == 4
 
 
