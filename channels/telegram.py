@@ -51,6 +51,7 @@ from channels.base import (
 )
 from channels.http import HttpRoutes
 from channels.telegram_connection import (
+    REDACTED_LOGGERS,
     Backoff,
     ConfirmingProcessor,
     Poller,
@@ -118,6 +119,9 @@ class TelegramChannel:
         self.callbacks = callbacks
         self.webhook_secret = config.webhook_secret or secrets.token_urlsafe(32)
         self.processor = ConfirmingProcessor()
+        self._redactor = TokenRedactor(config.token, self.webhook_secret)
+        for name in REDACTED_LOGGERS:  # PTB logs the API URL (token inside) while building
+            logging.getLogger(name).addFilter(self._redactor)
         self.application = self._build()
         self.sender = Sender(
             self.application.bot,
@@ -125,7 +129,6 @@ class TelegramChannel:
             on_unreachable=callbacks.on_unreachable,
         )
         self.poller: Poller | None = None
-        self._redactor = TokenRedactor(config.token)
         self._initialized = False
         self._ready = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -168,7 +171,8 @@ class TelegramChannel:
     # --- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        logging.getLogger("httpx").addFilter(self._redactor)
+        for name in REDACTED_LOGGERS:
+            logging.getLogger(name).addFilter(self._redactor)
         backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
         await initialize(self.application, backoff, timeout=self.config.startup_timeout)
         self._initialized = True
@@ -233,7 +237,8 @@ class TelegramChannel:
         if self._initialized:
             await self.application.shutdown()
             self._initialized = False
-        logging.getLogger("httpx").removeFilter(self._redactor)
+        for name in REDACTED_LOGGERS:
+            logging.getLogger(name).removeFilter(self._redactor)
 
     # --- webhook ---------------------------------------------------------------------
 

@@ -58,17 +58,25 @@ class Backoff:
         self.failures = 0
 
 
-class TokenRedactor(logging.Filter):
-    """httpx logs every request URL at INFO, and the Bot API puts the token in the URL."""
+REDACTED_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
 
-    def __init__(self, token: str) -> None:
+
+class TokenRedactor(logging.Filter):
+    """httpx logs every request URL at INFO, and the Bot API puts the token in the URL;
+    PTB logs every call's parameters at DEBUG, setWebhook's secret_token included."""
+
+    def __init__(self, token: str, *secrets: str) -> None:
         super().__init__()
         self.token = token
+        self.secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), None
+        redacted = message.replace(self.token, "<token>")
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "<secret>")
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
