@@ -19,6 +19,7 @@ from channels.base import IncomingMessage, Reply
 from crm import conversations, followups
 from crm.conversations import Attachment
 from crm.identities import resolve_customer
+from crm.surveys import record_survey_answer
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,10 @@ class CustomerDesk:
                 now=now,
                 region=settings.default_phone_region,
             )
+            if record_survey_answer(session, resolution.contact.id, text, now):
+                # A 1-5 answer to the satisfaction survey is stored on the surveyed
+                # conversation; it does not open a new inbox conversation.
+                return Received(Reply("Thank you for your feedback!"), None, duplicate=False)
             result = conversations.record_inbound(
                 session,
                 contact=resolution.contact,

@@ -8,6 +8,7 @@ stopped first.
 import logging
 
 from bot.app import RapportApp
+from bot.periodic import post_weekly_summary, retrain_classifier
 from bot.scheduler import Scheduler
 from bot.wiring import Component
 
@@ -17,6 +18,17 @@ def attach_scheduler(rapport: RapportApp) -> Component:
     # few seconds); Rapport's own tick logs only when it did something.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = Scheduler(rapport.services, rapport.outbox)
+    settings, services = rapport.settings, rapport.services
+    if settings.weekly_report_enabled and settings.slack_reports_channel:
+        scheduler.add_cron(
+            "weekly-report",
+            lambda: post_weekly_summary(services),
+            day_of_week="mon",
+            hour="8",
+            minute="0",
+        )
+    if settings.retrain_enabled:
+        scheduler.add_cron("retrain", lambda: retrain_classifier(services), hour="2", minute="30")
 
     async def start() -> None:
         scheduler.start()

@@ -1,0 +1,95 @@
+"""The channel-neutral customer flow: store, classify, acknowledge once per burst, route,
+stop-on-reply, and survey answers landing on the conversation."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.app import RapportApp
+from bot.customer import InboxEvent
+from channels.base import Address, IncomingMessage
+from crm import conversations, followups, migrate
+from crm.actors import SYSTEM
+from crm.models import Conversation, FollowUp, Message
+from crm.settings import Settings
+from crm.surveys import survey_key
+
+
+@pytest.fixture
+def rapport(db_url, tmp_path, clock) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
+    app = RapportApp.build(
+        Settings(RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url), clock=clock
+    )
+    migrate.upgrade(app.store.engine)
+    yield app
+    app.close()
+
+
+def incoming(text: str, n: int, chat: str = "42", name: str = "Carol King") -> IncomingMessage:
+    return IncomingMessage(
+        address=Address("telegram", chat), sender_id=chat, sender_name=name, text=text,
+        message_id=f"{chat}:{n}",
+    )
+
+
+async def test_a_burst_is_stored_fully_acknowledged_once_and_routed(rapport, clock) -> None:  # type: ignore[no-untyped-def]
+    events: list[InboxEvent] = []
+
+    async def inbox(event: InboxEvent) -> None:
+        events.append(event)
+
+    rapport.desk.subscribe(inbox)
+    first = await rapport.desk.receive(incoming("hi there", 1))
+    assert first.ack is not None and "Carol" in first.ack.text
+    clock.advance(seconds=20)
+    second = await rapport.desk.receive(incoming("are you open on sunday?", 2))
+    assert second.ack is None  # same burst: not acknowledged again
+    again = await rapport.desk.receive(incoming("hi there", 1))  # a re-delivery
+    assert again.duplicate and again.ack is None
+    clock.advance(minutes=10)
+    assert (await rapport.desk.receive(incoming("hello?", 3))).ack is not None
+    with rapport.store.transaction() as session:
+        assert len(session.exec(select(Message)).all()) == 3
+        assert len(session.exec(select(Conversation)).all()) == 1
+    assert [e.new_conversation for e in events] == [True, False, False]
+
+
+async def test_writing_in_cancels_pending_follow_ups(rapport, clock) -> None:  # type: ignore[no-untyped-def]
+    await rapport.desk.receive(incoming("hello", 1))
+    with rapport.store.transaction() as session:
+        contact_id = session.exec(select(Message)).one().contact_id
+        followups.schedule(
+            session, actor=SYSTEM, kind="customer", due_at=clock.now() + timedelta(days=2),
+            text="How is the trial?", contact_id=contact_id, now=clock.now(),
+        )
+        followups.schedule(
+            session, actor=SYSTEM, kind="customer", due_at=clock.now() + timedelta(days=2),
+            text="Renewal reminder", contact_id=contact_id, now=clock.now(),
+            stop_on_reply=False,
+        )
+    await rapport.desk.receive(incoming("quick question", 2))
+    with rapport.store.transaction() as session:
+        states = {f.text: f.status for f in session.exec(select(FollowUp))}
+    assert states == {"How is the trial?": "cancelled", "Renewal reminder": "pending"}
+
+
+async def test_a_survey_answer_is_stored_on_the_closed_conversation(rapport, clock, admin) -> None:  # type: ignore[no-untyped-def]
+    await rapport.desk.receive(incoming("my order is late", 1))
+    with rapport.store.transaction() as session:
+        conversation = session.exec(select(Conversation)).one()
+        conversations.close(session, actor=admin, conversation_id=conversation.id, now=clock.now())
+        survey = followups.schedule(
+            session, actor=SYSTEM, kind="survey", due_at=clock.now(), text="1-5?",
+            contact_id=conversation.contact_id, now=clock.now(),
+            dedupe_key=survey_key(conversation.id),
+        )
+        survey.status, survey.sent_at = "sent", clock.now()
+        session.add(survey)
+    clock.advance(minutes=5)
+    answer = await rapport.desk.receive(incoming("5", 2))
+    assert answer.ack is not None and "Thank you" in answer.ack.text and answer.event is None
+    with rapport.store.transaction() as session:
+        rows = session.exec(select(Conversation)).all()
+        assert [(c.status, c.satisfaction) for c in rows] == [("closed", 5)]  # no new one

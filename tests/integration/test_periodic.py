@@ -1,0 +1,87 @@
+"""The weekly summary (posted once, whatever the number of workers) and nightly retraining."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import select
+
+from bot.app import RapportApp
+from bot.periodic import post_weekly_summary, retrain_classifier
+from channels.base import OutgoingMessage, SendResult
+from crm import conversations, migrate
+from crm.clock import ManualClock
+from crm.identities import resolve_customer
+from crm.models import NeedCorrection
+from crm.settings import Settings
+
+
+class RecordingSlack:
+    name = "slack"
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        self.sent.append(message)
+        return SendResult(delivered=True, external_id=str(len(self.sent)))
+
+
+@pytest.fixture
+def rapport(tmp_path, clock) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_SLACK_REPORTS_CHANNEL="C0REPORTS"
+    )
+    app = RapportApp.build(settings, clock=clock)
+    migrate.upgrade(app.store.engine)
+    yield app
+    app.close()
+
+
+async def test_weekly_summary_is_posted_once_per_week_with_charts(
+    rapport: RapportApp, clock: ManualClock
+) -> None:
+    slack = RecordingSlack()
+    rapport.services.hub.register(slack)
+    second_worker = RapportApp.build(rapport.settings, clock=clock)
+    second_worker.services.hub.register(slack)
+    assert await post_weekly_summary(rapport.services) == 3
+    assert await post_weekly_summary(second_worker.services) == 0  # same ISO week: skipped
+    second_worker.close()
+    titles = [m.reply.text.splitlines()[0] for m in slack.sent]
+    assert [t.split(":")[0] for t in titles] == ["Pipeline", "Needs", "Inbox"]
+    assert all(m.address.chat_id == "C0REPORTS" and m.reply.public for m in slack.sent)
+    assert slack.sent[0].reply.image is not None  # the pipeline chart
+    clock.advance(days=7)
+    assert await post_weekly_summary(rapport.services) == 3
+
+
+async def test_nothing_is_posted_without_slack(rapport: RapportApp) -> None:
+    assert await post_weekly_summary(rapport.services) == 0
+
+
+@pytest.mark.slow
+async def test_nightly_retraining_learns_reps_corrections(rapport: RapportApp, clock) -> None:  # type: ignore[no-untyped-def]
+    with rapport.store.transaction() as session:
+        who = resolve_customer(
+            session, channel="shell", external_id="c", display_name="Carol", now=clock.now()
+        )
+        result = conversations.record_inbound(
+            session, contact=who.contact, channel="shell", chat_id="c",
+            text="my parcel from you has been sitting in customs for a week",
+            sent_at=clock.now(), now=clock.now(), need="other", need_confidence=0.2,
+        )
+        session.add(NeedCorrection(message_id=result.message.id, text=result.message.text,
+                                   old_need="other", new_need="order_status",
+                                   created_at=clock.now()))
+    assert await retrain_classifier(rapport.services) is True
+    assert rapport.services.classifier is not None
+    with rapport.store.transaction() as session:
+        assert len(session.exec(select(NeedCorrection)).all()) == 1
+    prediction = rapport.services.classifier.predict(
+        "my parcel from you has been sitting in customs for a week"
+    )
+    assert prediction.need == "order_status"
