@@ -11,6 +11,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
+class Unavailable(Exception):
+    """A callback cannot do its work for now (the store is unreachable): the channel keeps
+    the message unconfirmed and tries again, instead of apologising and dropping it."""
+
+
 @dataclass(frozen=True)
 class Address:
     """Where a message comes from or goes to: `(telegram, "12345")`, `(slack, "C01", ts)`."""

@@ -48,6 +48,7 @@ from channels.base import (
     OutgoingMessage,
     Reply,
     SendResult,
+    Unavailable,
 )
 from channels.http import HttpRoutes
 from channels.telegram_connection import (
@@ -117,6 +118,8 @@ class TelegramChannel:
     def __init__(self, config: TelegramConfig, callbacks: TelegramCallbacks) -> None:
         self.config = config
         self.callbacks = callbacks
+        self._closing = asyncio.Event()
+        self._held: set[int] = set()  # update ids not stored when the channel stopped
         self.webhook_secret = config.webhook_secret or secrets.token_urlsafe(32)
         self.processor = ConfirmingProcessor()
         self._redactor = TokenRedactor(config.token, self.webhook_secret)
@@ -171,6 +174,8 @@ class TelegramChannel:
     # --- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._closing.clear()
+        self._held.clear()
         for name in REDACTED_LOGGERS:
             logging.getLogger(name).addFilter(self._redactor)
         backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
@@ -188,6 +193,7 @@ class TelegramChannel:
                 timeout=self.config.poll_timeout,
                 backoff=Backoff(self.config.backoff_initial, self.config.backoff_max),
                 allowed_updates=ALLOWED_UPDATES,
+                held=self._held.__contains__,
             )
             self.poller.start()
         logger.info(
@@ -225,6 +231,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         """Stops polling (confirming what was handled), drains the queue, closes HTTP."""
         self._ready = False
+        self._closing.set()  # a message waiting for the store is left unconfirmed
         if self.poller is not None:
             await self.poller.stop()
             self.poller = None
@@ -297,9 +304,28 @@ class TelegramChannel:
         get an apology (and the failure is logged with its traceback, once).
         """
         backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
-        for attempt in range(1, self.config.store_attempts + 1):
+        attempt, waited = 0, False
+        while attempt < self.config.store_attempts:
+            attempt += 1
             try:
-                return await self.callbacks.on_message(incoming)
+                reply = await self.callbacks.on_message(incoming)
+                if waited:
+                    logger.info("telegram message stored after a store outage update_id=%s",
+                                _ids(update)[0])  # fmt: skip
+                return reply
+            except Unavailable as exc:  # the store is down: hold the update, no apology
+                update_id, chat_id = _ids(update)
+                if not waited:
+                    logger.warning(
+                        "telegram message waits for the store update_id=%s chat_id=%s error=%s",
+                        update_id, chat_id, exc,
+                    )
+                waited, attempt = True, attempt - 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), timeout=backoff.next())
+                if self._closing.is_set():
+                    self._held.add(update_id)
+                    return None
             except Exception as exc:  # noqa: BLE001 - the boundary: retry, then apologise
                 update_id, chat_id = _ids(update)
                 if attempt == self.config.store_attempts:

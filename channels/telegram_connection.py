@@ -215,9 +215,11 @@ class Poller:
         timeout: float = 25,
         backoff: Backoff | None = None,
         allowed_updates: list[str] | None = None,
+        held: Callable[[int], bool] | None = None,
     ) -> None:
         self.bot = bot
         self.process = process
+        self.held = held  # an update the handlers could not store: not confirmed
         self.timeout = timeout
         self.backoff = backoff or Backoff()
         self.allowed_updates = allowed_updates
@@ -325,4 +327,6 @@ class Poller:
                 await self.process(update)
             except Exception:  # noqa: BLE001 - one bad update must not stop polling
                 logger.exception("telegram update crashed update_id=%s", update.update_id)
+            if self.held is not None and self.held(update.update_id):
+                return  # fetched again next time (or by the next process)
             self.offset = update.update_id + 1

@@ -12,10 +12,12 @@ confirms the update to Telegram.
 import asyncio
 import logging
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from bot.app import RapportApp
 from bot.customer_commands import COMMANDS, SHARE_PHONE, CustomerCommands, DataExport
 from bot.wiring import Component
-from channels.base import Address, DeliveryError, IncomingMessage, Reply
+from channels.base import Address, DeliveryError, IncomingMessage, Reply, Unavailable
 from channels.telegram import TelegramCallbacks, TelegramChannel, TelegramConfig
 from crm.identities import mark_unreachable
 
@@ -60,7 +62,10 @@ def attach_telegram(
             return None
         if message.phone is not None:
             return await commands.share_phone(message)
-        received = await rapport.desk.receive(message)
+        try:
+            received = await rapport.desk.receive(message)
+        except (OperationalError, InterfaceError) as exc:  # the database is unreachable
+            raise Unavailable(type(exc).__name__) from exc
         if not received.duplicate:
             await commands.reachable_again(message)
         return received.ack
