@@ -1,0 +1,118 @@
+"""Saving and loading need models safely: a ``.skops`` file plus ``.json`` metadata.
+
+The scikit-learn pipeline goes to ``path`` with ``skops.io`` (deflate-compressed: the TF-IDF
+vocabularies dominate the size) and the metadata to ``path.with_suffix('.json')``, each
+written to a temporary file and renamed into place.  Loading refuses, with
+:class:`ModelLoadError`: a missing model or metadata file, unreadable metadata, a model
+saved with another scikit-learn version, a file whose SHA-256 differs from the one recorded
+(corrupt or swapped), and any type outside scikit-learn / numpy / scipy / ``crm.needs``
+(``skops.io.get_untrusted_types`` is checked before anything is loaded, so a model file
+cannot run arbitrary code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+import skops
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "crm.needs.")
+REQUIRED_KEYS = ("kind", "threshold", "labels", "versions", "model_sha256")
+
+
+class ModelLoadError(Exception):
+    """A saved model cannot be used: missing, corrupt, untrusted or from another version."""
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "skops": skops.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def metadata_path(path: Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def dump_model(pipeline: Pipeline, metadata: dict, path: Path) -> dict:
+    """Write the pipeline and its metadata; returns the metadata as written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
+    os.replace(tmp, path)
+    written = {**metadata, "versions": library_versions(), "model_sha256": file_sha256(path)}
+    meta_path = metadata_path(path)
+    tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
+    tmp_meta.write_text(json.dumps(written, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp_meta, meta_path)
+    return written
+
+
+def read_metadata(path: Path) -> dict:
+    """The checked metadata of the model at ``path`` (before touching the model file)."""
+    path = Path(path)
+    meta_path = metadata_path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"no model file at {path}")
+    if not meta_path.is_file():
+        raise ModelLoadError(f"model metadata {meta_path} is missing")
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        missing = [k for k in REQUIRED_KEYS if k not in metadata]
+        if missing:
+            raise KeyError(", ".join(missing))
+        metadata["threshold"] = float(metadata["threshold"])
+        saved_sklearn = metadata["versions"]["sklearn"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"model metadata {meta_path} is unreadable: {exc}") from exc
+    if saved_sklearn != sklearn.__version__:
+        raise ModelLoadError(
+            f"{path} was trained with scikit-learn {saved_sklearn}, this is "
+            f"{sklearn.__version__}; retrain it (rapport classifier train)"
+        )
+    if file_sha256(path) != metadata["model_sha256"]:
+        raise ModelLoadError(f"{path} does not match its metadata (corrupt or replaced)")
+    return metadata
+
+
+def load_pipeline(path: Path, metadata: dict) -> Pipeline:
+    """Load the pipeline, trusting only scikit-learn/numpy/scipy/crm.needs types."""
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises many kinds on a bad archive
+        raise ModelLoadError(f"{path} is not a readable skops file: {exc}") from exc
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if refused:
+        raise ModelLoadError(f"{path} contains untrusted types: {', '.join(refused)}")
+    try:
+        pipeline = sio.load(path, trusted=untrusted)
+    except Exception as exc:
+        raise ModelLoadError(f"{path} could not be loaded: {exc}") from exc
+    if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "classes_"):
+        raise ModelLoadError(f"{path} does not hold a fitted need classifier pipeline")
+    if [str(c) for c in pipeline.classes_] != list(metadata.get("labels", [])):
+        raise ModelLoadError(f"{path}: labels differ from its metadata")
+    return pipeline
