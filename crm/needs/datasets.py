@@ -127,8 +127,11 @@ def stratified_split(
     rest = [i for i, y in enumerate(labels) if counts[y] >= 2]
     rest_labels = [labels[i] for i in rest]
     n_test = max(int(round(len(rest) * test_size)), len(set(rest_labels)))
-    if len(rest) - n_test < len(set(rest_labels)):
-        raise DatasetError("not enough examples per label for a held-out split")
+    if len(set(rest_labels)) < 2 or len(rest) - n_test < len(set(rest_labels)):
+        raise DatasetError(
+            "not enough examples for a held-out split (need two or more labels with at "
+            "least two examples each)"
+        )
     train_idx, test_idx = train_test_split(
         rest, test_size=n_test, stratify=rest_labels, random_state=random_state
     )

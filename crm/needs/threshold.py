@@ -14,7 +14,7 @@ between 0.20 and 0.30, so the chosen threshold is 0.25-0.30 (about 10% of in-sco
 messages abstain; out-of-scope recall ~0.9).  On Banking77 (77 intents, 10k rows) it picks
 0.325 for ``default``, 0.375 for ``nb`` and 0.50 for ``embeddings``.  The band stops a
 small or odd training set from producing a threshold that never, or nearly always,
-abstains; with too few examples per label for cross-validation ``DEFAULT_THRESHOLD``
+abstains; when fewer than two labels have two or more examples ``DEFAULT_THRESHOLD``
 (0.30) is used.
 """
 
@@ -34,13 +34,20 @@ HOLDOUT_ABOVE = 4000
 
 
 def out_of_fold(clf, X, labels: list[str], random_state: int):  # noqa: N803
-    """Out-of-fold probabilities ``(proba, classes, gold)``, or None with too little data."""
-    y = np.asarray(labels)
-    min_count = min(Counter(labels).values())
-    if min_count < 2:
+    """Out-of-fold probabilities ``(proba, classes, gold)``, or None with too little data.
+
+    Labels with a single example (say a brand-new need from one correction) are left out
+    of this estimate rather than disabling it.
+    """
+    counts = Counter(labels)
+    keep = np.array([counts[y] >= 2 for y in labels])
+    y = np.asarray(labels)[keep]
+    if len(set(y)) < 2:
         return None
-    if len(labels) > HOLDOUT_ABOVE:
-        idx = np.arange(len(labels))
+    X = X[np.flatnonzero(keep)] if not keep.all() else X  # noqa: N806
+    min_count = min(counts[label] for label in set(y))
+    if len(y) > HOLDOUT_ABOVE:
+        idx = np.arange(len(y))
         train_idx, test_idx = train_test_split(
             idx, test_size=0.2, stratify=y, random_state=random_state
         )

@@ -173,6 +173,15 @@ def test_two_labels_work() -> None:
     assert_same([clf.predict(t) for t in texts], clf.predict_many(texts))
 
 
+def test_a_label_with_one_example_does_not_disable_the_threshold_search() -> None:
+    texts, labels = sample(6)
+    clf = NeedClassifier.train([*texts, "my dog ate the router"], [*labels, "pets"])
+    assert "pets" in clf.labels
+    assert clf.metadata["metrics"]["threshold_source"] == "out-of-fold routing utility"
+    tiny = NeedClassifier.train(["hi", "price?"], ["greeting", "pricing"])
+    assert tiny.threshold == classifier_module.DEFAULT_THRESHOLD
+
+
 def test_training_input_errors() -> None:
     with pytest.raises(DatasetError, match="two distinct labels"):
         NeedClassifier.train(["a", "b"], ["x", "x"])

@@ -136,3 +136,5 @@ def test_stratified_split_is_seeded_and_keeps_every_label() -> None:
     train_x, train_y, test_x, test_y = first
     assert sorted(Counter(test_y).values()) == [5, 5]
     assert "solo" in train_x and not set(train_x) & set(test_x)
+    with pytest.raises(DatasetError, match="not enough examples"):
+        stratified_split(["a", "b", "c"], ["x", "y", "z"])
