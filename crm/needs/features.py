@@ -40,7 +40,8 @@ import importlib.util
 import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 from scipy import sparse
@@ -128,6 +129,60 @@ def _sentence_model(device: str):
         return model
 
 
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if before != n:
+            torch.set_num_threads(before)
+
+
+_DIRECT_OK: dict[int, bool] = {}
+
+
+def _encode_direct(model, text: str) -> np.ndarray:
+    import torch
+
+    transformer = model[0].auto_model
+    with torch.inference_mode():
+        batch = model.tokenizer(
+            [text],
+            padding=True,
+            truncation=True,
+            max_length=model.max_seq_length,
+            return_tensors="pt",
+        )
+        hidden = transformer(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+
+def _encode_one(model, text: str) -> np.ndarray:
+    ok = _DIRECT_OK.get(id(model))
+    if ok is None:
+        probe = "Where is my new card? It still hasn't arrived."
+        try:
+            reference = model.encode(
+                [probe], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+            ok = bool(np.allclose(_encode_direct(model, probe), reference, atol=1e-5))
+        except Exception:  # an incompatible sentence-transformers layout: use encode
+            ok = False
+        _DIRECT_OK[id(model)] = ok
+    if ok:
+        return _encode_direct(model, text)
+    return model.encode(
+        [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+
+
 class SentenceEmbedder(TransformerMixin, BaseEstimator):
     """Stateless transformer: text -> L2-normalised all-MiniLM-L6-v2 sentence embedding.
 
@@ -137,9 +192,12 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     a clear error).  The class lives in ``crm.needs`` and holds only plain attributes, so
     ``skops`` can load it once its type is trusted (the classifier trusts ``crm.needs.*``).
 
-    Latency: one message takes ~9-10 ms with torch's default 2 threads on an idle 2-core
-    machine, ~14 ms with one thread; under heavy CPU contention ``torch.set_num_threads(1)``
-    keeps p99 steady (~25 ms instead of hundreds of ms with 2 spinning threads).
+    Latency: a single message is encoded on one torch thread, straight through the
+    tokenizer and the BERT encoder (mean pooling + L2 norm, as the model's own pipeline
+    does; checked against ``encode`` once, which is used instead if they differ).  On a
+    2-core machine that is ~11 ms with light load; two threads are ~9 ms when the machine
+    is idle but collapse under CPU contention (p50 > 100 ms with a load average of 5,
+    against ~15 ms on one thread).  Batches (training, ``predict_many``) use ``encode``.
     """
 
     n_dims = 384
@@ -155,9 +213,9 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     def transform(self, X):  # noqa: N803
         model = _sentence_model(self.device)
         texts = list(X)
-        if len(texts) == 1:  # single messages (the bot's case) are encoded one at a time
-            with _MODEL_LOCK:
-                vectors = self._encode(model, texts)
+        if len(texts) == 1:  # one message (the bot's case): see "Latency" above
+            with _MODEL_LOCK, _torch_threads(1):
+                vectors = _encode_one(model, texts[0])
         else:
             vectors = self._encode(model, texts)
         return np.asarray(vectors, dtype=np.float64)
