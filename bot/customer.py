@@ -10,7 +10,7 @@ acknowledged twice.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.acks import Acknowledgements
@@ -74,6 +74,9 @@ class CustomerDesk:
     async def receive(self, message: IncomingMessage) -> Received:
         """Stores and classifies one customer message; returns the acknowledgement to send."""
         text = message.text or (message.attachment.caption if message.attachment else "") or ""
+        if "\x00" in text or "\x00" in (message.sender_name or ""):  # PostgreSQL refuses NUL
+            text = text.replace("\x00", "")
+            message = replace(message, sender_name=(message.sender_name or "").replace("\x00", ""))
         need, confidence = await asyncio.to_thread(self.classify, text)
         received = await asyncio.to_thread(self._store, message, text, need, confidence)
         if received.event is not None:

@@ -106,7 +106,8 @@ def _import_row(
     now: datetime,
     region: str,
 ) -> None:
-    clean = {k: (v or "").strip() for k, v in row.items() if k}
+    # NUL is refused by PostgreSQL text columns; a spreadsheet export can carry one
+    clean = {k: (v or "").replace("\x00", "").strip() for k, v in row.items() if k}
     if not any(clean.values()):
         return
     data = ContactInput(

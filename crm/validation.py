@@ -75,7 +75,7 @@ def check_timezone(text: str) -> str:
     name = text.strip()
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise Invalid(
             "timezone", f"'{name[:60]}' is not a time zone. Use a name like Europe/Paris."
         ) from None
