@@ -17,23 +17,8 @@ from crm.actors import Actor
 from crm.clock import Clock
 from crm.db import Store
 from crm.deals import Pipeline
+from crm.needs.labels import DEFAULT_NEEDS
 from crm.settings import Settings
-
-DEFAULT_NEEDS = (
-    "pricing",
-    "purchase",
-    "order_status",
-    "technical_support",
-    "billing",
-    "refund",
-    "cancellation",
-    "complaint",
-    "feedback",
-    "account",
-    "human_agent",
-    "greeting",
-    "other",
-)
 
 
 @dataclass

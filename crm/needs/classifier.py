@@ -40,7 +40,7 @@ from crm.needs.datasets import (
     text_digest,
     text_digests,
 )
-from crm.needs.evaluation import OTHER, EvaluationResult, score
+from crm.needs.evaluation import EvaluationResult, score
 from crm.needs.features import (
     EMBEDDINGS_INSTALL_HINT,
     KINDS,
@@ -50,6 +50,7 @@ from crm.needs.features import (
     build_pipeline,
     embeddings_available,
 )
+from crm.needs.labels import DEFAULT_NEEDS, OTHER
 from crm.needs.persistence import (
     ModelLoadError,
     dump_model,
@@ -83,21 +84,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_NEEDS: tuple[str, ...] = (
-    "pricing",
-    "purchase",
-    "order_status",
-    "technical_support",
-    "billing",
-    "refund",
-    "cancellation",
-    "complaint",
-    "feedback",
-    "account",
-    "human_agent",
-    "greeting",
-    "other",
-)
 MODEL_FILE = Path("models") / "needs.skops"
 FORMAT_VERSION = 1
 _PROBE_TEXTS = ("hello", "How much does the PRO plan cost?? thx", "")

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-OTHER = "other"
+from crm.needs.labels import OTHER
 
 
 @dataclass(frozen=True)
