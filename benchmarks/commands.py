@@ -140,7 +140,13 @@ def main() -> None:
     args = parser.parse_args()
     runs: list[tuple[str, str | None, Callable[[], None] | None]] = [("SQLite", None, None)]
     if args.postgres:
+        from crm import migrate
+        from crm.db import make_engine
+
         url, drop = scratch_postgres(args.postgres)
+        engine = make_engine(url)
+        migrate.upgrade(engine)  # PostgreSQL is migrated on purpose, as `rapport db upgrade`
+        engine.dispose()
         runs.append(("PostgreSQL", url, drop))
     for label, url, drop in runs:
         try:

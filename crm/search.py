@@ -73,8 +73,9 @@ def _stages(session: Session, query: str, tokens: list[str]):  # type: ignore[no
     """Ever wider nets, each tried only when the narrower one caught nothing good:
     every word literally, any word literally, shared trigrams, then everyone."""
     yield lambda: _candidates(session, and_(*[_like(t) for t in tokens]))
-    if len(tokens) > 1:
-        yield lambda: _candidates(session, or_(*[_like(t) for t in tokens if len(t) >= 2]))
+    words = [t for t in tokens if len(t) >= 2]
+    if len(tokens) > 1 and words:  # or_() of nothing is an error in SQLAlchemy 2.1
+        yield lambda: _candidates(session, or_(*[_like(t) for t in words]))
     if grams := _trigrams(tokens):
         yield lambda: _candidates(session, or_(*[_like(g) for g in grams]))
     yield lambda: _typo_candidates(session, query.lower())
