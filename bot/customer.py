@@ -17,7 +17,7 @@ from bot.acks import Acknowledgements
 from bot.context import Services
 from channels.base import IncomingMessage, Reply
 from crm import conversations, followups
-from crm.conversations import Attachment
+from crm.conversations import VAGUE_NEEDS, Attachment
 from crm.identities import resolve_customer
 from crm.surveys import record_survey_answer
 
@@ -126,10 +126,16 @@ class CustomerDesk:
                 return Received(None, None, duplicate=True)
             followups.cancel_on_reply(session, contact_id=resolution.contact.id, now=now)
             conversation = result.conversation
+            # A burst gets one acknowledgement, unless a message in it brings a new,
+            # specific need ("hi" ... "my card was charged twice"): that deserves its own.
+            new_topic = (
+                need is not None and need not in VAGUE_NEEDS and need != result.previous_need
+            )
             in_burst = (
                 conversation.last_ack_at is not None
                 and now - conversation.last_ack_at < BURST_WINDOW
                 and not result.new_conversation
+                and not new_topic
             )
             ack = None
             if not in_burst:

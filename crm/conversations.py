@@ -17,6 +17,7 @@ from crm.errors import Invalid, NotFound
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
 
 MAX_MESSAGE = 20_000
+VAGUE_NEEDS = frozenset({"greeting", "other"})  # say little about what the customer wants
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class InboundResult:
     conversation: Conversation
     new_conversation: bool
     duplicate: bool  # the same external message was already stored
+    previous_need: str | None = None  # the conversation's need before this message
 
 
 @dataclass(frozen=True)
@@ -117,13 +119,16 @@ def record_inbound(
         existing = find_message(session, channel=channel, external_id=external_id)
         assert existing is not None
         return InboundResult(existing, conversation, False, True)
+    previous_need = conversation.need
     conversation.chat_id = chat_id
     conversation.last_message_at = max(conversation.last_message_at, sent_at)
-    if need is not None and (conversation.need is None or new_conversation):
+    sharper = previous_need in VAGUE_NEEDS and need is not None and need not in VAGUE_NEEDS
+    if need is not None and (previous_need is None or new_conversation or sharper):
+        # "hi" then "how much is it?": the conversation is about pricing, not a greeting.
         conversation.need, conversation.need_confidence = need, need_confidence
     contact.last_activity_at = max(filter(None, [contact.last_activity_at, sent_at]))
     session.add_all([conversation, contact])
-    return InboundResult(message, conversation, new_conversation, False)
+    return InboundResult(message, conversation, new_conversation, False, previous_need)
 
 
 def set_message_need(

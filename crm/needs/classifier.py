@@ -296,7 +296,10 @@ def load_or_train(
     try:
         return NeedClassifier.load(path)
     except ModelLoadError as exc:
-        logger.warning("need classifier: %s; training a new one from the shipped data", exc)
+        if path.exists():
+            logger.warning("need classifier: %s; training a new one from the shipped data", exc)
+        else:  # the first start: expected, not a problem
+            logger.info("need classifier: no model yet; training one from the shipped data")
     texts, labels = _gather(extra_examples)
     classifier = NeedClassifier.train(texts, labels)
     classifier.metadata["sources"] = ["shipped"] + (["extra_examples"] if extra_examples else [])

@@ -93,3 +93,30 @@ async def test_a_survey_answer_is_stored_on_the_closed_conversation(rapport, clo
     with rapport.store.transaction() as session:
         rows = session.exec(select(Conversation)).all()
         assert [(c.status, c.satisfaction) for c in rows] == [("closed", 5)]  # no new one
+
+
+async def test_a_new_specific_need_inside_a_burst_gets_its_own_acknowledgement(
+    rapport, clock  # type: ignore[no-untyped-def]
+) -> None:
+    class Scripted:
+        """A stand-in for the classifier with fixed answers, to pin the burst rule."""
+
+        labels = ("greeting", "pricing", "other")
+
+        def predict(self, text: str):  # type: ignore[no-untyped-def]
+            from crm.needs.classifier import Prediction
+
+            need = "pricing" if "price" in text else "greeting"
+            return Prediction(need=need, confidence=0.9, alternatives=((need, 0.9),))
+
+    rapport.services.classifier = Scripted()
+    assert (await rapport.desk.receive(incoming("hi!", 1))).ack is not None
+    clock.advance(seconds=10)
+    assert (await rapport.desk.receive(incoming("hello??", 2))).ack is None
+    clock.advance(seconds=10)
+    pricing = await rapport.desk.receive(incoming("what is the price of pro?", 3))
+    assert pricing.ack is not None and "prices" in pricing.ack.text
+    clock.advance(seconds=10)
+    assert (await rapport.desk.receive(incoming("and the price of team?", 4))).ack is None
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Conversation)).one().need == "pricing"
