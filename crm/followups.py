@@ -271,3 +271,26 @@ def finish(
         followup.status, followup.last_error = "failed", (error or "failed")[:500]
     session.add(followup)
     return followup
+
+
+def release_claims(session: Session, *, workers: list[str], now: datetime) -> int:
+    """Makes rows claimed by the given (dead) workers claimable at once, instead of
+    after their lease; a restarted process uses it for its own machine's dead pids."""
+    if not workers:
+        return 0
+    result = session.execute(
+        update(FollowUp)
+        .where(FollowUp.status == "claimed", col(FollowUp.claimed_by).in_(workers))
+        .values(status="pending", claimed_by=None, lease_until=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def claim_holders(session: Session, *, prefix: str) -> list[str]:
+    """Distinct workers whose name starts with `prefix` holding claims right now."""
+    rows = session.exec(
+        select(FollowUp.claimed_by)
+        .where(FollowUp.status == "claimed", col(FollowUp.claimed_by).startswith(prefix))
+        .distinct()
+    ).all()
+    return [row for row in rows if row]

@@ -5,10 +5,12 @@ tick, which sends whatever fell due during downtime, can reach them all) and
 stopped first.
 """
 
+import asyncio
 import logging
 
 from bot.app import RapportApp
 from bot.periodic import post_weekly_summary, retrain_classifier
+from bot.recovery import release_dead_local_claims
 from bot.scheduler import Scheduler
 from bot.wiring import Component
 
@@ -31,6 +33,7 @@ def attach_scheduler(rapport: RapportApp) -> Component:
         scheduler.add_cron("retrain", lambda: retrain_classifier(services), hour="2", minute="30")
 
     async def start() -> None:
+        await asyncio.to_thread(release_dead_local_claims, services)
         scheduler.start()
 
     async def stop() -> None:
