@@ -168,3 +168,48 @@ async def test_report_answers_in_text_and_saves_the_chart_in_the_shell(
         assert chart.read(8) == b"\x89PNG\r\n\x1a\n"
     assert "Reports: needs, pipeline" in await alice.say("report weather")
     assert "not a real date" in await alice.say("report churn 2026-01-01 to 2026-02-31")
+
+
+async def test_inbox_assign_retag_reply_and_close(alice: Transcript, rapport: RapportApp) -> None:
+    from channels.base import Address, IncomingMessage, OutgoingMessage, SendResult
+    from crm.models import Conversation, Message, NeedCorrection
+
+    class RecordingTelegram:
+        name = "telegram"
+        sent: list[OutgoingMessage] = []
+
+        async def start(self) -> None: ...
+
+        async def stop(self) -> None: ...
+
+        async def send(self, message: OutgoingMessage) -> SendResult:
+            self.sent.append(message)
+            return SendResult(delivered=True, external_id="tg-1")
+
+    telegram = RecordingTelegram()
+    rapport.services.hub.register(telegram)
+    await rapport.desk.receive(
+        IncomingMessage(
+            Address("telegram", "555"),
+            "555",
+            "Carol King",
+            "my card was charged twice",
+            message_id="555:1",
+        )
+    )
+    listing = await alice.say("inbox")
+    assert "1. [untagged] Carol King via telegram" in listing and "unassigned" in listing
+    assert "assigned to Alice" in await alice.say("assign 1")
+    assert "now tagged billing" in await alice.say("retag 1 billing")
+    assert "not a need" in await alice.say("retag 1 gossip")
+    text = await alice.say("reply 1 Sorry about that, refunding now")
+    assert "✓ Delivered." in text
+    assert telegram.sent[0].address == Address("telegram", "555")
+    assert "Closed conversation 1" in await alice.say("close 1")
+    assert "empty" in await alice.say("inbox")
+    with rapport.store.transaction() as session:
+        conversation = session.exec(select(Conversation)).one()
+        assert conversation.need == "billing" and conversation.first_response_at is not None
+        outbound = session.exec(select(Message).where(Message.direction == "outbound")).one()
+        assert (outbound.delivery, outbound.external_id) == ("delivered", "tg-1")
+        assert session.exec(select(NeedCorrection)).one().new_need == "billing"
