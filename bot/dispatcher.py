@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot.commands import CloseDeal, Command, Help, ParseError
+from bot.commands import CloseDeal, Command, ParseError
 from bot.context import HandlerContext, Outcome, Services
 from bot.format import candidates_text
 from bot.grammar import USAGE, parse
@@ -22,7 +22,8 @@ from channels.base import Action, Address, Reply
 from crm.actors import Actor
 from crm.conversations import mark_delivery
 from crm.errors import Ambiguous, CRMError, Invalid
-from crm.models import ChatState, Rep
+from crm.models import Rep
+from crm.self_service import chat_state, update_chat_state
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,7 @@ class Dispatcher:
         try:
             return await self._handle(actor, text, address)
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise
-            logger.exception("command failed actor=%s channel=%s", actor.label, actor.channel)
-            return Reply(
-                "Sorry, something went wrong on our side; nothing was changed. "
-                "Please try again, or type `help`.",
-                ok=False,
-            )
+            return self._apology(actor, "Please try again, or type `help`.")
 
     async def _handle(self, actor: Actor, text: str, address: Address | None) -> Reply:
         text = await asyncio.to_thread(self._resolve_pick, actor, text)
@@ -84,8 +80,14 @@ class Dispatcher:
         try:
             return await self._run_command(actor, command, address, None)
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise
-            logger.exception("command failed actor=%s channel=%s", actor.label, actor.channel)
-            return Reply("Sorry, something went wrong on our side; nothing was changed.", ok=False)
+            return self._apology(actor)
+
+    @staticmethod
+    def _apology(actor: Actor, hint: str = "") -> Reply:
+        """Called from inside an `except`: logs the traceback once, never shows it."""
+        logger.exception("command failed actor=%s channel=%s", actor.label, actor.channel)
+        text = "Sorry, something went wrong on our side; nothing was changed."
+        return Reply(f"{text} {hint}" if hint else text, ok=False)
 
     async def _run_command(
         self, actor: Actor, command: Command, address: Address | None, text: str | None
@@ -183,14 +185,16 @@ class Dispatcher:
         ids: list[int | None] = getattr(exc, "ids", [])
         listing: str = getattr(exc, "listing", "")
         channel, chat_id = self._state_key(actor)
-        now = self.services.clock.now()
         with self.services.store.transaction() as session:
-            state = session.exec(
-                select(ChatState).where(ChatState.channel == channel, ChatState.chat_id == chat_id)
-            ).first() or ChatState(channel=channel, chat_id=chat_id, updated_at=now)
-            state.data = {"pending": text, "ref": exc.ref, "ids": ids}
-            state.updated_at = now
-            session.add(state)
+            update_chat_state(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                now=self.services.clock.now(),
+                pending=text,
+                ref=exc.ref,
+                ids=ids,
+            )
         actions = tuple(Action(f"{n}", PICK_ACTION, str(n)) for n in range(1, min(len(ids), 5) + 1))
         return Reply(
             f"{exc} Nothing was done. Which one?\n{listing}\n"
@@ -206,25 +210,20 @@ class Dispatcher:
             return text
         channel, chat_id = self._state_key(actor)
         with self.services.store.transaction() as session:
-            state = session.exec(
-                select(ChatState).where(ChatState.channel == channel, ChatState.chat_id == chat_id)
-            ).first()
-            if state is None or not state.data.get("pending"):
+            state = chat_state(session, channel, chat_id)
+            if state is None or not (state.data or {}).get("pending"):
                 return text
-            data = dict(state.data)
-            state.data = {}
-            session.add(state)
+            data = update_chat_state(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                now=self.services.clock.now(),
+                pending=None,
+                ref=None,
+                ids=None,
+            )
         ids, ref, pending = data.get("ids") or [], data.get("ref"), data["pending"]
         index = int(stripped) - 1
         if not 0 <= index < len(ids) or not ref or ids[index] is None:
             return text
         return pending.replace(ref, f"#{ids[index]}", 1)
-
-
-def help_reply(topic: str | None = None) -> Reply:
-    from bot.grammar import help_text
-
-    return Reply(help_text(topic))
-
-
-__all__ = ["Dispatcher", "Router", "Help", "help_reply"]
