@@ -19,6 +19,7 @@ from channels.base import IncomingMessage, Reply
 from crm import conversations, followups
 from crm.conversations import VAGUE_NEEDS, Attachment
 from crm.identities import resolve_customer
+from crm.self_service import mark_reachable
 from crm.surveys import record_survey_answer
 
 logger = logging.getLogger(__name__)
@@ -77,11 +78,15 @@ class CustomerDesk:
         if "\x00" in text or "\x00" in (message.sender_name or ""):  # PostgreSQL refuses NUL
             text = text.replace("\x00", "")
             message = replace(message, sender_name=(message.sender_name or "").replace("\x00", ""))
-        need, confidence = await asyncio.to_thread(self.classify, text)
-        received = await asyncio.to_thread(self._store, message, text, need, confidence)
+        received = await asyncio.to_thread(self._classify_and_store, message, text)
         if received.event is not None:
             await self._route(received.event)
         return received
+
+    def _classify_and_store(self, message: IncomingMessage, text: str) -> Received:
+        """One worker-thread hop for both: each hop costs the event loop a wake-up."""
+        need, confidence = self.classify(text)
+        return self._store(message, text, need, confidence)
 
     def _store(
         self, message: IncomingMessage, text: str, need: str | None, confidence: float | None
@@ -105,6 +110,8 @@ class CustomerDesk:
                 now=now,
                 region=settings.default_phone_region,
             )
+            if not resolution.identity.reachable:  # they had blocked the bot; now they write
+                mark_reachable(session, identity=resolution.identity, now=now)
             if record_survey_answer(session, resolution.contact.id, text, now):
                 # A 1-5 answer to the satisfaction survey is stored on the surveyed
                 # conversation; it does not open a new inbox conversation.

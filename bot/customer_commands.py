@@ -31,7 +31,6 @@ from crm.self_service import (
     chat_state,
     first_delivery,
     link_shared_phone,
-    mark_reachable,
     open_requests,
     record_edit,
     update_chat_state,
@@ -336,14 +335,3 @@ class CustomerCommands:
     def _first_delivery(self, channel: str, event_id: str) -> bool:
         with self.services.store.transaction() as session:
             return first_delivery(session, source=channel, event_id=event_id, now=self._now)
-
-    async def reachable_again(self, message: IncomingMessage) -> None:
-        """A customer who had blocked us wrote again, so replies can reach them again."""
-        await asyncio.to_thread(self._reachable_again, message)
-
-    def _reachable_again(self, message: IncomingMessage) -> None:
-        with self.services.store.transaction() as session:
-            mark_reachable(
-                session, channel=message.address.channel, external_id=message.sender_id,
-                now=self._now,
-            )

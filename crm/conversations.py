@@ -73,52 +73,56 @@ def record_inbound(
     need: str | None = None,
     need_confidence: float | None = None,
 ) -> InboundResult:
-    """Stores a customer's message on their open conversation (opening one if needed)."""
-    if external_id is not None:
-        existing = find_message(session, channel=channel, external_id=external_id)
-        if existing is not None:
-            return InboundResult(
-                existing, get_conversation(session, existing.conversation_id), False, True
-            )
+    """Stores a customer's message on their open conversation (opening one if needed).
+
+    A re-delivered message (same channel and external id) is not looked up first: the
+    unique constraint refuses its insert inside a savepoint, which also takes back a
+    conversation opened for it. Every inbound message runs this, and the look-up would
+    cost a round trip on each of them to catch the rare re-delivery.
+    """
     attachment = attachment or Attachment()
     conversation = open_conversation(session, contact_id=contact.id, channel=channel)
     new_conversation = conversation is None
-    if conversation is None:
-        conversation = Conversation(
-            contact_id=contact.id,
-            channel=channel,
-            chat_id=chat_id,
-            opened_at=now,
-            last_message_at=sent_at,
-        )
-        session.add(conversation)
-        session.flush()
-    message = Message(
-        conversation_id=conversation.id,
-        contact_id=contact.id,
-        channel=channel,
-        external_id=external_id,
-        direction="inbound",
-        kind=attachment.kind,
-        text=text[:MAX_MESSAGE],
-        file_id=attachment.file_id,
-        file_size=attachment.file_size,
-        need=need,
-        need_confidence=need_confidence,
-        delivery="received",
-        sent_at=sent_at,
-        created_at=now,
-    )
     try:
         with session.begin_nested():
+            if conversation is None:
+                conversation = Conversation(
+                    contact_id=contact.id,
+                    channel=channel,
+                    chat_id=chat_id,
+                    opened_at=now,
+                    last_message_at=sent_at,
+                )
+                session.add(conversation)
+                session.flush()
+            message = Message(
+                conversation_id=conversation.id,
+                contact_id=contact.id,
+                channel=channel,
+                external_id=external_id,
+                direction="inbound",
+                kind=attachment.kind,
+                text=text[:MAX_MESSAGE],
+                file_id=attachment.file_id,
+                file_size=attachment.file_size,
+                need=need,
+                need_confidence=need_confidence,
+                delivery="received",
+                sent_at=sent_at,
+                created_at=now,
+            )
             session.add(message)
             session.flush()
     except IntegrityError:
-        # A concurrent worker stored the same delivery first: it is a duplicate.
-        assert external_id is not None
+        # Stored before (a re-delivery), maybe by a concurrent worker: a duplicate.
+        if external_id is None:
+            raise
         existing = find_message(session, channel=channel, external_id=external_id)
-        assert existing is not None
-        return InboundResult(existing, conversation, False, True)
+        if existing is None:
+            raise
+        return InboundResult(
+            existing, get_conversation(session, existing.conversation_id), False, True
+        )
     previous_need = conversation.need
     conversation.chat_id = chat_id
     conversation.last_message_at = max(conversation.last_message_at, sent_at)

@@ -20,6 +20,7 @@ from crm.identities import find_identity, identities_of, link_identity_to, resol
 from crm.merge import merge_contacts
 from crm.models import (
     Activity,
+    ChannelIdentity,
     ChatState,
     Contact,
     ContactPoint,
@@ -147,16 +148,19 @@ def _note(session: Session, link: PhoneLink, channel: str, now: datetime) -> Non
     )
 
 
-def mark_reachable(session: Session, *, channel: str, external_id: str, now: datetime) -> bool:
-    """A customer we had marked unreachable (blocked us) wrote again: they unblocked."""
-    identity = find_identity(session, channel, external_id)
-    if identity is None or identity.reachable:
+def mark_reachable(session: Session, *, identity: ChannelIdentity, now: datetime) -> bool:
+    """A customer we had marked unreachable (blocked us) wrote again: they unblocked.
+
+    Called by the inbound flow with the identity it resolved, inside the same
+    transaction that stores the message.
+    """
+    if identity.reachable:
         return False
     identity.reachable, identity.unreachable_reason = True, None
     session.add(identity)
     audit.record(
         session, actor=SYSTEM, action="identity.reachable", entity_type="contact",
-        entity_id=identity.contact_id, at=now, after={"channel": channel},
+        entity_id=identity.contact_id, at=now, after={"channel": identity.channel},
     )
     return True
 

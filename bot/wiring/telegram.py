@@ -66,8 +66,6 @@ def attach_telegram(
             received = await rapport.desk.receive(message)
         except (OperationalError, InterfaceError) as exc:  # the database is unreachable
             raise Unavailable(type(exc).__name__) from exc
-        if not received.duplicate:
-            await commands.reachable_again(message)
         return received.ack
 
     async def on_command(name: str, _args: str, message: IncomingMessage) -> Reply | None:

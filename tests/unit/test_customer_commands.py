@@ -287,7 +287,7 @@ async def test_a_customer_who_writes_again_is_reachable_again(
         mark_unreachable(session, channel="telegram", external_id=JANE, reason="blocked",
                          now=clock.now())
     clock.advance(timedelta(days=1))
-    await commands.reachable_again(said("back"))
+    await rapport.desk.receive(said("back"))
     with rapport.store.transaction() as session:
         identity = find_identity(session, "telegram", JANE)
         assert identity is not None and identity.reachable and identity.unreachable_reason is None
