@@ -15,7 +15,8 @@ handler ran, hence `.updater(None)`); the webhook queues the update on
 one at a time, like `concurrent_updates(False)`) has finished it. A failing
 store is retried before the customer gets an apology; nobody sees a traceback;
 failures are logged once with chat and update ids, never with message text
-above DEBUG or the token.
+above DEBUG or the token. An answer lost to a 5xx or a refused connection is
+sent again in the background (channels/telegram_retry.py).
 """
 
 import asyncio
@@ -62,6 +63,7 @@ from channels.telegram_connection import (
     retrying,
 )
 from channels.telegram_render import CHANNEL, command_of, incoming_from, parse_callback_data
+from channels.telegram_retry import ReplyRetrier, retry_delays
 from channels.telegram_send import OnUnreachable, Sender
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,9 @@ class TelegramConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     store_attempts: int = 3
+    reply_retries: int = 3  # an answer to the customer after a 5xx or a refused connection
+    reply_retry_initial: float = 1.0  # then doubling: 1 s, 2 s, 4 s
+    reply_retry_max: float = 4.0
     startup_timeout: float = 60.0
     webhook_wait: float = 45.0  # answer Telegram within its ~60 s, after the update is handled
     phone_action: str = "share_phone"  # a Reply action with this id asks for the phone
@@ -407,11 +412,19 @@ class TelegramChannel:
     async def _reply(
         self, address: Address, reply: Reply, *, remove_keyboard: bool = False
     ) -> None:
-        """An answer to something the customer did; a failure is logged, never raised."""
-        try:
-            await self.sender.deliver(address, reply, remove_keyboard=remove_keyboard)
-        except DeliveryError as exc:
-            logger.warning("telegram reply not sent chat_id=%s error=%s", address.chat_id, exc)
+        """An answer to something the customer did; a failure is logged, never raised.
+
+        A 5xx or a refused connection is retried in the background, so the
+        update is confirmed without waiting out the backoff (telegram_retry.py).
+        """
+        config = self.config
+        retrier = ReplyRetrier(
+            self.sender,
+            self.sender.prepare(address, reply, remove_keyboard=remove_keyboard),
+            retry_delays(config.reply_retries, config.reply_retry_initial, config.reply_retry_max),
+        )
+        if await retrier.send():
+            self._background(retrier.retry())
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         if not self._ready:

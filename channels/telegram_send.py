@@ -4,11 +4,15 @@ Every call goes through the bot's AIORateLimiter (configured by the adapter),
 which spaces requests and retries a 429 after its `retry_after`; what is left
 after the retries becomes a DeliveryError the hub turns into a SendResult:
 blocked or vanished chats are permanent (and `on_unreachable` is told, so the
-contact is marked unreachable), network trouble is temporary.
+contact is marked unreachable), network trouble is temporary. Answers to
+something the customer did are also retried after a 5xx or a refused
+connection (channels/telegram_retry.py), resuming a `Delivery` where it failed.
 """
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 
 from telegram import Bot, Message, ReplyKeyboardRemove
 from telegram.error import (
@@ -36,6 +40,29 @@ def chat_ref(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
+@dataclass
+class Delivery:
+    """A Reply's Bot API calls, remembering how far they got.
+
+    A retry after a transient failure (channels/telegram_retry.py) resumes at
+    the call that failed, so an image or a chunk Telegram already took is not
+    sent twice.
+    """
+
+    chat_id: str
+    calls: list[Callable[[], Awaitable[Message]]]
+    done: int = 0
+    first: Message | None = None
+
+    async def run(self) -> Message | None:
+        """Makes the calls not made yet; a failing one raises its TelegramError."""
+        while self.done < len(self.calls):
+            sent = await self.calls[self.done]()
+            self.first = self.first or sent
+            self.done += 1
+        return self.first
+
+
 class Sender:
     def __init__(
         self, bot: Bot, *, phone_action: str, on_unreachable: OnUnreachable | None = None
@@ -44,13 +71,11 @@ class Sender:
         self.phone_action = phone_action
         self.on_unreachable = on_unreachable
 
-    async def deliver(
+    def prepare(
         self, address: Address, reply: Reply, *, remove_keyboard: bool = False
-    ) -> Message | None:
-        """Sends a Reply: its image, then its text in chunks, the keyboard on the last one.
-
-        Returns the first message sent (its id identifies the delivery).
-        """
+    ) -> Delivery:
+        """Renders a Reply into its Bot API calls: its image, then its text in chunks,
+        the keyboard on the last one."""
         chat_id = chat_ref(address.chat_id)
         thread = int(address.thread_id) if (address.thread_id or "").isdigit() else None
         private = isinstance(chat_id, int) and chat_id > 0
@@ -60,27 +85,34 @@ class Sender:
             markup = phone_keyboard(rendered.phone_button)
         elif markup is None and remove_keyboard:
             markup = ReplyKeyboardRemove()
-        first: Message | None = None
+        calls: list[Callable[[], Awaitable[Message]]] = []
+        if reply.image is not None:
+            calls.append(partial(
+                self.bot.send_photo,
+                chat_id=chat_id,
+                photo=reply.image,
+                caption=(reply.image_title or "")[:CAPTION_LIMIT] or None,
+                message_thread_id=thread,
+            ))  # fmt: skip
+        for index, chunk in enumerate(rendered.chunks):
+            last = index == len(rendered.chunks) - 1
+            calls.append(partial(
+                self.bot.send_message,
+                chat_id=chat_id,
+                text=chunk,
+                reply_markup=markup if last else None,  # type: ignore[arg-type]
+                message_thread_id=thread,
+            ))  # fmt: skip
+        return Delivery(address.chat_id, calls)
+
+    async def deliver(
+        self, address: Address, reply: Reply, *, remove_keyboard: bool = False
+    ) -> Message | None:
+        """Sends a Reply; returns the first message sent (its id identifies the delivery)."""
         try:
-            if reply.image is not None:
-                first = await self.bot.send_photo(
-                    chat_id=chat_id,
-                    photo=reply.image,
-                    caption=(reply.image_title or "")[:CAPTION_LIMIT] or None,
-                    message_thread_id=thread,
-                )
-            for index, chunk in enumerate(rendered.chunks):
-                last = index == len(rendered.chunks) - 1
-                sent = await self.bot.send_message(
-                    chat_id=chat_id,
-                    text=chunk,
-                    reply_markup=markup if last else None,  # type: ignore[arg-type]
-                    message_thread_id=thread,
-                )
-                first = first or sent
+            return await self.prepare(address, reply, remove_keyboard=remove_keyboard).run()
         except TelegramError as exc:
             raise await self.failure(address.chat_id, exc) from exc
-        return first
 
     async def edit(self, message: Message, reply: Reply) -> bool:
         """Replaces a message's text and buttons; False when it cannot (the caller sends)."""

@@ -6,8 +6,9 @@ test needs: a queue of updates served by a long-polling getUpdates that honours
 `offset` (confirmed updates are dropped), the messages the bot sent, the webhook.
 Every call is recorded. Failures are programmable per method: 429 with
 `parameters.retry_after`, 403 "bot was blocked by the user" (or a blocked chat),
-500, a dropped connection, and `go_away()` / `come_back()` which really close
-and reopen the listening socket on the same port.
+500, a dropped connection, a late answer (`slow`: the call takes effect, the
+answer comes after the client's read timeout), and `go_away()` / `come_back()`
+which really close and reopen the listening socket on the same port.
 """
 
 import asyncio
@@ -79,6 +80,7 @@ class TelegramStandIn:
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.port = 0
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._changed: asyncio.Event | None = None
@@ -134,6 +136,10 @@ class TelegramStandIn:
         }.get(status, "Internal Server Error")
         for _ in range(times):
             self._failures[method].append(Failure(status, text, retry_after, drop))
+
+    def slow(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The call succeeds (a message is really sent) but its answer comes `seconds` late."""
+        self._delays[method].extend([seconds] * times)
 
     def block(self, chat_id: int) -> None:
         """The user blocked the bot: every send to the chat is a 403 from now on."""
@@ -271,6 +277,8 @@ class TelegramStandIn:
             result = await api(params, files)
         except ApiError as exc:
             return self._error(exc.status, exc.description)
+        if self._delays[method]:
+            await asyncio.sleep(self._delays[method].popleft())
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
