@@ -153,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     render(rows, console, title=title)
     if not embeddings_available() and "embeddings" not in kinds:
-        console.print("embeddings: not installed (pip install 'rapport-crm[embeddings]')")
+        hint = "embeddings: not installed (pip install 'rapport-crm[embeddings]')"
+        console.print(hint, markup=False)  # rich would read [embeddings] as a style tag
     return 0
 
 

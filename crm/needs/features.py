@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -72,14 +73,40 @@ def embeddings_available() -> bool:
     )
 
 
+_APOSTROPHES = re.compile(r"['\u2019`\u00b4]")
+_DIGITS = re.compile(r"\d")
+
+
+def fold_text(text: str) -> str:
+    """What both TF-IDF blocks see: lower case, no apostrophes, every digit a ``0``.
+
+    Customers write "dont", "don't" and "don\u2019t" for one word, and "2 weeks" and
+    "3 weeks" for one idea; folding them lets each example teach the others.  Chosen by
+    5-fold cross-validation on Banking77's *train* split (``benchmarks/classifier_selection.py``):
+    +0.15 points over no folding, ahead of apostrophes only (+0.12) and of adding a
+    Snowball stemmer (+0.12).
+    """
+    return _DIGITS.sub("0", _APOSTROPHES.sub("", text.lower()))
+
+
 def _word_tfidf(min_df: int = 1) -> TfidfVectorizer:
     return TfidfVectorizer(
-        ngram_range=(1, 2), sublinear_tf=True, token_pattern=_TOKEN_PATTERN, min_df=min_df
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        token_pattern=_TOKEN_PATTERN,
+        min_df=min_df,
+        preprocessor=fold_text,
     )
 
 
 def _char_tfidf(min_df: int = 2) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True, min_df=min_df)
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 5),
+        sublinear_tf=True,
+        min_df=min_df,
+        preprocessor=fold_text,
+    )
 
 
 def build_pipeline(kind: str, *, random_state: int = 0) -> Pipeline:
