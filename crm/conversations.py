@@ -8,6 +8,8 @@ a re-delivered update is recognised and stored once.
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -75,51 +77,51 @@ def record_inbound(
 ) -> InboundResult:
     """Stores a customer's message on their open conversation (opening one if needed).
 
-    A re-delivered message (same channel and external id) is not looked up first: the
-    unique constraint refuses its insert inside a savepoint, which also takes back a
-    conversation opened for it. Every inbound message runs this, and the look-up would
-    cost a round trip on each of them to catch the rare re-delivery.
+    A re-delivered message (same channel and external id) is not looked up first: its
+    insert does nothing on the unique constraint (``ON CONFLICT DO NOTHING``), and a
+    conversation opened for it is taken back. Every inbound message runs this; a
+    look-up, or a savepoint around the insert, would cost round trips on each of them
+    to catch the rare re-delivery.
     """
     attachment = attachment or Attachment()
     conversation = open_conversation(session, contact_id=contact.id, channel=channel)
     new_conversation = conversation is None
-    try:
-        with session.begin_nested():
-            if conversation is None:
-                conversation = Conversation(
-                    contact_id=contact.id,
-                    channel=channel,
-                    chat_id=chat_id,
-                    opened_at=now,
-                    last_message_at=sent_at,
-                )
-                session.add(conversation)
-                session.flush()
-            message = Message(
-                conversation_id=conversation.id,
-                contact_id=contact.id,
-                channel=channel,
-                external_id=external_id,
-                direction="inbound",
-                kind=attachment.kind,
-                text=text[:MAX_MESSAGE],
-                file_id=attachment.file_id,
-                file_size=attachment.file_size,
-                need=need,
-                need_confidence=need_confidence,
-                delivery="received",
-                sent_at=sent_at,
-                created_at=now,
-            )
-            session.add(message)
-            session.flush()
-    except IntegrityError:
-        # Stored before (a re-delivery), maybe by a concurrent worker: a duplicate.
-        if external_id is None:
-            raise
+    if conversation is None:
+        conversation = Conversation(
+            contact_id=contact.id,
+            channel=channel,
+            chat_id=chat_id,
+            opened_at=now,
+            last_message_at=sent_at,
+        )
+        session.add(conversation)
+        session.flush()
+    message = _insert_unless_stored(
+        session,
+        Message(
+            conversation_id=conversation.id,
+            contact_id=contact.id,
+            channel=channel,
+            external_id=external_id,
+            direction="inbound",
+            kind=attachment.kind,
+            text=text[:MAX_MESSAGE],
+            file_id=attachment.file_id,
+            file_size=attachment.file_size,
+            need=need,
+            need_confidence=need_confidence,
+            delivery="received",
+            sent_at=sent_at,
+            created_at=now,
+        ),
+    )
+    if message is None:  # stored before (a re-delivery), maybe by a concurrent worker
+        assert external_id is not None  # only a non-null external id can conflict
+        if new_conversation:
+            session.delete(conversation)
         existing = find_message(session, channel=channel, external_id=external_id)
-        if existing is None:
-            raise
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise IntegrityError("message insert", None, Exception("conflict without a row"))
         return InboundResult(
             existing, get_conversation(session, existing.conversation_id), False, True
         )
@@ -133,6 +135,33 @@ def record_inbound(
     contact.last_activity_at = max(filter(None, [contact.last_activity_at, sent_at]))
     session.add_all([conversation, contact])
     return InboundResult(message, conversation, new_conversation, False, previous_need)
+
+
+def _insert_unless_stored(session: Session, message: Message) -> Message | None:
+    """INSERT ... ON CONFLICT (channel, external_id) DO NOTHING RETURNING the row.
+
+    None when the message was already stored. PostgreSQL and SQLite 3.35+ speak this
+    (the row comes back as a persistent ORM object); an older SQLite library takes
+    the slower way, a savepoint around a plain insert.
+    """
+    dialect = session.get_bind().dialect
+    if not dialect.insert_returning:  # SQLite before 3.35
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:
+            return None
+        return message
+    insert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+    columns = Message.__table__.columns  # type: ignore[attr-defined]
+    values = {c.key: getattr(message, c.key) for c in columns if c.key != "id"}
+    statement = (
+        insert(Message)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(Message)
+    )
+    return session.scalars(statement, [values]).first()
 
 
 def set_message_need(

@@ -319,3 +319,37 @@ def test_customer_resolution_dedupes_messages_and_stops_followups(store, rep, cl
     with store.transaction() as session:
         assert session.exec(select(FollowUp)).one().status == "cancelled"
         assert len(session.exec(select(ChannelIdentity)).all()) == 2  # rep's shell + telegram
+
+
+def _inbound(session, contact, clock, external_id):  # type: ignore[no-untyped-def]
+    return conversations.record_inbound(
+        session, contact=contact, channel="telegram", chat_id="778", text="where is it?",
+        sent_at=clock.now(), now=clock.now(), external_id=external_id,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("old_sqlite", [False, True], ids=["on-conflict", "savepoint"])
+def test_a_redelivery_after_the_conversation_closed_opens_nothing(  # type: ignore[no-untyped-def]
+    store, clock, old_sqlite, monkeypatch
+):
+    """The insert's conflict is the duplicate check; a conversation opened for a
+    re-delivered message is taken back (and SQLite < 3.35 takes the savepoint path)."""
+    if old_sqlite:
+        monkeypatch.setattr(store.engine.dialect, "insert_returning", False)
+    with store.transaction() as session:
+        jane = identities.resolve_customer(
+            session, channel="telegram", external_id="778", display_name="Jane", now=clock.now()
+        ).contact
+        first = _inbound(session, jane, clock, "m-1")
+        first.conversation.status = "closed"
+        session.add(first.conversation)
+    with store.transaction() as session:
+        again = _inbound(session, jane, clock, "m-1")
+        assert again.duplicate and again.message.id == first.message.id
+        assert again.conversation.id == first.conversation.id
+    with store.transaction() as session:
+        assert [c.status for c in session.exec(select(conversations.Conversation))] == ["closed"]
+        assert len(session.exec(select(conversations.Message)).all()) == 1
+        fresh = _inbound(session, jane, clock, "m-2")  # a new message opens a new one
+        assert fresh.new_conversation and not fresh.duplicate
+        assert fresh.message.delivery == "received" and fresh.message.edits == []
