@@ -11,7 +11,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from bot.acks import Acknowledgements
 from bot.context import Services
@@ -19,6 +21,7 @@ from channels.base import IncomingMessage, Reply
 from crm import conversations, followups
 from crm.conversations import VAGUE_NEEDS, Attachment
 from crm.identities import resolve_customer
+from crm.inbound import KnownCustomer, known_customer
 from crm.self_service import mark_reachable
 from crm.surveys import record_survey_answer
 
@@ -92,7 +95,6 @@ class CustomerDesk:
         self, message: IncomingMessage, text: str, need: str | None, confidence: float | None
     ) -> Received:
         now = self.services.clock.now()
-        settings = self.services.settings
         attachment = None
         if message.attachment is not None:
             attachment = Attachment(
@@ -101,15 +103,8 @@ class CustomerDesk:
                 file_size=message.attachment.size,
             )
         with self.services.store.transaction() as session:
-            resolution = resolve_customer(
-                session,
-                channel=message.address.channel,
-                external_id=message.sender_id,
-                display_name=message.sender_name,
-                phone=message.phone,
-                now=now,
-                region=settings.default_phone_region,
-            )
+            known = self._customer(session, message, now)
+            resolution = known.resolution
             if not resolution.identity.reachable:  # they had blocked the bot; now they write
                 mark_reachable(session, identity=resolution.identity, now=now)
             if record_survey_answer(session, resolution.contact.id, text, now):
@@ -128,10 +123,12 @@ class CustomerDesk:
                 attachment=attachment,
                 need=need,
                 need_confidence=confidence,
+                open_now=known.conversation if known.found else conversations.LOOK_UP,
             )
             if result.duplicate:
                 return Received(None, None, duplicate=True)
-            followups.cancel_on_reply(session, contact_id=resolution.contact.id, now=now)
+            if known.followups_to_stop or not known.found:
+                followups.cancel_on_reply(session, contact_id=resolution.contact.id, now=now)
             conversation = result.conversation
             # A burst gets one acknowledgement, unless a message in it brings a new,
             # specific need ("hi" ... "my card was charged twice"): that deserves its own.
@@ -166,6 +163,23 @@ class CustomerDesk:
                 in_burst=in_burst,
             )
         return Received(ack, event, duplicate=False)
+
+    def _customer(self, session: Session, message: IncomingMessage, now: datetime) -> KnownCustomer:
+        """Who wrote: one query for a returning customer, else resolve (create) them."""
+        address = message.address
+        known = known_customer(session, channel=address.channel, external_id=message.sender_id)
+        if known is not None:
+            return known
+        resolution = resolve_customer(
+            session,
+            channel=address.channel,
+            external_id=message.sender_id,
+            display_name=message.sender_name,
+            phone=message.phone,
+            now=now,
+            region=self.services.settings.default_phone_region,
+        )
+        return KnownCustomer(resolution, None, followups_to_stop=True, found=False)
 
     async def _route(self, event: InboxEvent) -> None:
         for subscriber in self.subscribers:

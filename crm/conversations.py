@@ -6,7 +6,7 @@ a re-delivered update is recognised and stored once.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -19,6 +19,8 @@ from crm.errors import Invalid, NotFound
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
 
 MAX_MESSAGE = 20_000
+LOOK_UP = object()  # record_inbound: find the open conversation yourself
+ACTIVITY_RESOLUTION = timedelta(minutes=1)  # contact.last_activity_at is kept to the minute
 VAGUE_NEEDS = frozenset({"greeting", "other"})  # say little about what the customer wants
 
 
@@ -74,8 +76,12 @@ def record_inbound(
     attachment: Attachment | None = None,
     need: str | None = None,
     need_confidence: float | None = None,
+    open_now: Conversation | None | object = LOOK_UP,
 ) -> InboundResult:
     """Stores a customer's message on their open conversation (opening one if needed).
+
+    `open_now` is the contact's open conversation on `channel` (None: there is none)
+    when the caller already fetched it (crm.inbound does, in its one query).
 
     A re-delivered message (same channel and external id) is not looked up first: its
     insert does nothing on the unique constraint (``ON CONFLICT DO NOTHING``), and a
@@ -84,7 +90,12 @@ def record_inbound(
     to catch the rare re-delivery.
     """
     attachment = attachment or Attachment()
-    conversation = open_conversation(session, contact_id=contact.id, channel=channel)
+    conversation = (
+        open_conversation(session, contact_id=contact.id, channel=channel)
+        if open_now is LOOK_UP
+        else open_now
+    )
+    assert conversation is None or isinstance(conversation, Conversation)
     new_conversation = conversation is None
     if conversation is None:
         conversation = Conversation(
@@ -132,8 +143,12 @@ def record_inbound(
     if need is not None and (previous_need is None or new_conversation or sharper):
         # "hi" then "how much is it?": the conversation is about pricing, not a greeting.
         conversation.need, conversation.need_confidence = need, need_confidence
-    contact.last_activity_at = max(filter(None, [contact.last_activity_at, sent_at]))
-    session.add_all([conversation, contact])
+    last = contact.last_activity_at
+    if last is None or sent_at - last >= ACTIVITY_RESOLUTION:
+        # A chatty customer would otherwise rewrite their contact row on every line.
+        contact.last_activity_at = sent_at
+        session.add(contact)
+    session.add(conversation)
     return InboundResult(message, conversation, new_conversation, False, previous_need)
 
 

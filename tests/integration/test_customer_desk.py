@@ -120,3 +120,42 @@ async def test_a_new_specific_need_inside_a_burst_gets_its_own_acknowledgement(
     assert (await rapport.desk.receive(incoming("and the price of team?", 4))).ack is None
     with rapport.store.transaction() as session:
         assert session.exec(select(Conversation)).one().need == "pricing"
+
+
+async def test_a_returning_customer_is_found_with_their_open_conversation_in_one_query(  # type: ignore[no-untyped-def]
+    rapport, clock
+) -> None:
+    """crm.inbound.known_customer: identity, contact, the open conversation on this
+    channel (not a closed one, not another channel's) and the stop-on-reply flag."""
+    from sqlalchemy import event
+
+    from crm.inbound import known_customer
+
+    with rapport.store.transaction() as session:
+        assert known_customer(session, channel="telegram", external_id="42") is None
+    await rapport.desk.receive(incoming("hello", 1))
+    with rapport.store.transaction() as session:
+        first = session.exec(select(Conversation)).one()
+        first.status = "closed"
+        session.add(first)
+    await rapport.desk.receive(incoming("me again", 2))  # opens a second conversation
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, sql, ...)
+    event.listen(rapport.store.engine, "before_cursor_execute", listener)
+    try:
+        with rapport.store.transaction() as session:
+            known = known_customer(session, channel="telegram", external_id="42")
+    finally:
+        event.remove(rapport.store.engine, "before_cursor_execute", listener)
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == statements[-1:]
+    assert known is not None and known.resolution.contact.name == "Carol King"
+    assert known.conversation is not None and known.conversation.id != first.id
+    assert known.conversation.status == "open" and not known.followups_to_stop
+    with rapport.store.transaction() as session:
+        followups.schedule(
+            session, actor=SYSTEM, kind="customer", due_at=clock.now() + timedelta(days=2),
+            text="How is the trial?", contact_id=known.resolution.contact.id, now=clock.now(),
+        )
+        again = known_customer(session, channel="telegram", external_id="42")
+        assert again is not None and again.followups_to_stop
+        assert known_customer(session, channel="slack", external_id="42") is None
