@@ -129,12 +129,15 @@ class SlackChannel:
         await self.upload_image(target, reply)
         return SendResult(delivered=True, external_id=target)
 
-    async def upload_image(self, channel_id: str, reply: Reply) -> None:
+    async def upload_image(
+        self, channel_id: str, reply: Reply, *, thread_ts: str | None = None
+    ) -> None:
         """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""
         assert reply.image is not None
         title = reply.image_title or "chart"
         await self.client.files_upload_v2(
             channel=channel_id,
+            thread_ts=thread_ts,
             content=reply.image,
             filename=f"{title.replace(' ', '-').lower()[:60] or 'chart'}.png",
             title=title,

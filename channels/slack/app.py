@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.adapter import SlackChannel
 from channels.slack.callbacks import Callbacks
+from channels.slack.direct import DirectMessages, in_direct_message
 from channels.slack.home import HOME_MENU
 from channels.slack.listeners import Listeners, deliver_to_url
 from channels.slack.modals import CALLBACK_PREFIX, CHOOSE_PREFIX, CONTACT_SEARCH
@@ -79,6 +80,9 @@ def build_app(
         logger=logging.getLogger("channels.slack.bolt"),
     )
     listeners = Listeners(channel=channel, callbacks=callbacks, stages=config.deal_stages)
+    direct = DirectMessages(
+        channel=channel, callbacks=callbacks, publish_home=listeners.publish_home
+    )
 
     async def only_our_team(body: dict[str, Any], next: Any) -> BoltResponse | None:
         team = requester_team(body)
@@ -130,5 +134,7 @@ def build_app(
     app.view(re.compile(f"^{re.escape(CALLBACK_PREFIX)}"))(listeners.on_submit)
     app.shortcut(config.shortcut_callback_id)(listeners.on_log_shortcut)
     app.event("app_home_opened")(listeners.on_home_opened)
+    # bolt runs the first listener that matches: IMs are commands, the rest inbox threads.
+    app.event("message", matchers=[in_direct_message])(direct.on_message)
     app.event("message")(listeners.on_message)
     return app

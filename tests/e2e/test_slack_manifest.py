@@ -1,5 +1,6 @@
 """slack-manifest.yml agrees with the code: the command, the shortcut's callback id,
-the events the app listens to, one request URL for everything, the scopes it needs."""
+the events the app listens to (DMs included), one request URL for everything, the
+scopes it needs."""
 
 from pathlib import Path
 
@@ -22,9 +23,13 @@ def test_the_manifest_matches_what_the_app_listens_to() -> None:
     assert command["command"] == config.command
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", config.shortcut_callback_id)
     assert features["app_home"]["home_tab_enabled"] is True
+    # Reps type commands in their DM with Rapport: the Messages tab must accept text.
+    assert features["app_home"]["messages_tab_enabled"] is True
+    assert features["app_home"]["messages_tab_read_only_enabled"] is False
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "message.channels",
+        "message.im",
     }
     urls = {
         command["url"],
@@ -37,6 +42,7 @@ def test_the_manifest_matches_what_the_app_listens_to() -> None:
         "commands",
         "chat:write",
         "channels:history",
+        "im:history",
         "users:read",
         "im:write",
         "files:write",
