@@ -280,14 +280,16 @@ class AuditLog(SQLModel, table=True):
 
 
 class ProcessedEvent(SQLModel, table=True):
-    """External event ids already handled (Slack retries, Telegram re-deliveries)."""
+    """External event ids already handled (Slack retries, Telegram re-deliveries) and the
+    once-only keys of periodic jobs. `at` is indexed because crm.housekeeping deletes
+    old rows by it every night."""
 
     __table_args__ = (UniqueConstraint("source", "event_id", name="uq_processed_source_event"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)
     event_id: str = Field(max_length=200)
-    at: datetime = _when()
+    at: datetime = _when(index=True)
 
 
 class ChatState(SQLModel, table=True):

@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 from bot.app import RapportApp
-from bot.periodic import post_weekly_summary, retrain_classifier
+from bot.periodic import post_weekly_summary, prune_dedupe_keys, retrain_classifier
 from bot.recovery import release_dead_local_claims
 from bot.scheduler import Scheduler
 from bot.wiring import Component
@@ -31,6 +31,9 @@ def attach_scheduler(rapport: RapportApp) -> Component:
         )
     if settings.retrain_enabled:
         scheduler.add_cron("retrain", lambda: retrain_classifier(services), hour="2", minute="30")
+    scheduler.add_cron(
+        "prune-dedupe-keys", lambda: prune_dedupe_keys(services), hour="3", minute="15"
+    )
 
     async def start() -> None:
         await asyncio.to_thread(release_dead_local_claims, services)
