@@ -3,20 +3,25 @@
 Two stages keep it fast at 100k contacts: the database narrows the field with
 substring matches on the denormalised `search_text` column, and rapidfuzz ranks
 what is left. Only when nothing matches literally (a typo) do we rank every
-contact's search text, in the process, with rapidfuzz's C implementation.
+contact's name, in the process, with rapidfuzz's C implementation; above
+FULL_PASS_CONTACTS contacts that last pass keeps to names starting with the
+query's first letter (a query matching nobody took ~4 s at 1M contacts, now a
+fraction of that; a typo in the very first letter of a name with no three
+letters in common with it is then not found, and the rep gets "no contact").
 """
 
 import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlmodel import Session, and_, col, or_, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from crm.errors import Ambiguous, Invalid, NotFound
 from crm.models import Contact, ContactPoint
 from crm.validation import normalise_email, normalise_phone
 
 PREFILTER_LIMIT = 400
+FULL_PASS_CONTACTS = 100_000
 FUZZY_CUTOFF = 62.0
 ID_REF = re.compile(r"^#?(\d{1,12})$")
 PHONEISH = re.compile(r"^\+?[\d\s().-]{7,}$")
@@ -59,14 +64,25 @@ def _trigrams(tokens: list[str]) -> list[str]:
 
 def _typo_candidates(session: Session, query: str) -> list[Candidate]:
     """Last resort for a query sharing no three letters with anyone: rapidfuzz's C
-    scorer over every contact's name (short strings keep this pass cheap)."""
-    rows = session.exec(select(Contact.id, Contact.name)).all()
+    scorer over every contact's name (short strings keep this pass cheap); on a large
+    store only over names with the query's first letter (see the module docstring)."""
+    statement = select(Contact.id, Contact.name)
+    if _larger_than(session, FULL_PASS_CONTACTS) and query.strip():
+        first = _escape_like(query.strip()[0])
+        statement = statement.where(col(Contact.search_text).like(f"{first}%", escape="\\"))
+    rows = session.exec(statement).all()
     names = {row[0]: row[1].lower() for row in rows}
     best = process.extract(query, names, scorer=fuzz.WRatio, limit=50, score_cutoff=55)
     keep = [key for _name, _score, key in best]
     if not keep:
         return []
     return _candidates(session, col(Contact.id).in_(keep))
+
+
+def _larger_than(session: Session, n: int) -> bool:
+    """About more than n contacts: the highest id, read off the primary key's index."""
+    highest = session.exec(select(func.max(Contact.id))).one()
+    return (highest or 0) > n
 
 
 def _stages(session: Session, query: str, tokens: list[str]):  # type: ignore[no-untyped-def]

@@ -353,3 +353,23 @@ def test_a_redelivery_after_the_conversation_closed_opens_nothing(  # type: igno
         fresh = _inbound(session, jane, clock, "m-2")  # a new message opens a new one
         assert fresh.new_conversation and not fresh.duplicate
         assert fresh.message.delivery == "received" and fresh.message.edits == []
+
+
+def test_the_last_resort_typo_pass_keeps_to_the_first_letter_on_a_large_store(  # type: ignore[no-untyped-def]
+    store, rep, clock, monkeypatch
+):
+    """"jhon" shares no three letters with "John Smith": only the last-resort pass over
+    names finds it. Above FULL_PASS_CONTACTS that pass reads only names starting with the
+    query's first letter, so "ojhn" (first letter wrong) is found on a small store only."""
+    import crm.search
+
+    add(store, rep, clock, "John Smith", ["john@globex.com"])
+    add(store, rep, clock, "Hannah Jones", ["hannah@initech.com"])
+    with store.transaction() as session:
+        assert search_contacts(session, "jhon")[0].contact.name == "John Smith"
+        assert search_contacts(session, "ojhn")[0].contact.name == "John Smith"
+    monkeypatch.setattr(crm.search, "FULL_PASS_CONTACTS", 1)  # this store now counts as large
+    with store.transaction() as session:
+        assert search_contacts(session, "jhon")[0].contact.name == "John Smith"
+        assert search_contacts(session, "ojhn") == []
+        assert search_contacts(session, "zzzzqqq") == []
