@@ -35,6 +35,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape_entities(text: str) -> str:
+    """Slack sends `&`, `<` and `>` typed by a person as entities (in messages and in
+    slash-command text alike); commands must see what was typed ("Acme & Co")."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def plain_from_slack(text: str) -> str:
     """What a person meant: `<https://x|label>` -> `label (https://x)`, `<@U1>` -> `@U1`,
     entities unescaped. Used before a rep's words are relayed to a customer."""
@@ -50,8 +56,7 @@ def plain_from_slack(text: str) -> str:
             return f"{label} ({target})"
         return target
 
-    unwrapped = _LINK.sub(unwrap, text)
-    return unwrapped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape_entities(_LINK.sub(unwrap, text))
 
 
 def base_action_id(action_id: str) -> str:

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from channels.base import Reply
 from channels.slack.adapter import SlackChannel, api_error
-from channels.slack.blocks import fallback_text, reply_blocks
+from channels.slack.blocks import fallback_text, reply_blocks, unescape_entities
 from channels.slack.callbacks import Callbacks, Who
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,7 @@ def command_text(raw: str) -> str:
 
     Links (`<mailto:...|...>`) are left for the grammar, which unwraps them for
     `/crm` too."""
-    text = raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return _SLASH_CRM.sub("", text, count=1).strip()
+    return _SLASH_CRM.sub("", unescape_entities(raw), count=1).strip()
 
 
 class DirectMessages:

@@ -22,6 +22,7 @@ from channels.slack.blocks import (
     option,
     plain_from_slack,
     reply_blocks,
+    unescape_entities,
 )
 from channels.slack.callbacks import Answer, Callbacks, Who
 from channels.slack.home import home_view
@@ -154,7 +155,7 @@ class Listeners:
     async def on_command(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
         who = who_of(body)
-        text = str(body.get("text") or "").strip()
+        text = unescape_entities(str(body.get("text") or "")).strip()
         response_url = body.get("response_url")
         meta = pack_meta({"response_url": response_url, "channel": who.channel_id})
         if not text:

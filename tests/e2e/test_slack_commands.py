@@ -168,3 +168,11 @@ async def test_find_results_have_buttons_that_show_the_card(world: SlackWorld) -
     assert card["text"].startswith("#1 Jane Doe (Acme)") and "contact_log_call" in buttons(
         card["blocks"]
     )
+
+
+async def test_slack_entities_in_command_text_are_read_as_typed(world: SlackWorld) -> None:
+    """Slack sends a typed `&` as `&amp;` in slash-command text: the contact must be
+    called "Jane & Co", not "Jane &amp; Co"."""
+    await world.command("add Jane &amp; Co jane@acme.com")
+    with world.rapport.store.transaction() as session:
+        assert [c.name for c in session.exec(select(Contact))] == ["Jane & Co"]
