@@ -105,8 +105,7 @@ class CustomerDesk:
         with self.services.store.transaction() as session:
             known = self._customer(session, message, now)
             resolution = known.resolution
-            if not resolution.identity.reachable:  # they had blocked the bot; now they write
-                mark_reachable(session, identity=resolution.identity, now=now)
+            mark_reachable(session, identity=resolution.identity, now=now)  # if they had blocked us
             if record_survey_answer(session, resolution.contact.id, text, now):
                 # A 1-5 answer to the satisfaction survey is stored on the surveyed
                 # conversation; it does not open a new inbox conversation.
@@ -127,7 +126,7 @@ class CustomerDesk:
             )
             if result.duplicate:
                 return Received(None, None, duplicate=True)
-            if known.followups_to_stop or not known.found:
+            if known.followups_to_stop:
                 followups.cancel_on_reply(session, contact_id=resolution.contact.id, now=now)
             conversation = result.conversation
             # A burst gets one acknowledgement, unless a message in it brings a new,

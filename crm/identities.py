@@ -47,18 +47,9 @@ def resolve_customer(
 ) -> CustomerResolution:
     """The contact behind a channel user, creating or linking one as needed.
 
-    The common case, a customer who wrote before, is one joined look-up with no
-    savepoint (this runs for every inbound message); only creating or linking takes
-    the savepoint that lets a race with another worker retry.
+    The inbound hot path finds a returning customer with crm.inbound.known_customer
+    first and comes here only when that found nobody.
     """
-    known = session.exec(
-        select(ChannelIdentity, Contact)
-        .join(Contact, Contact.id == ChannelIdentity.contact_id)  # type: ignore[arg-type]
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    ).first()
-    if known is not None:
-        identity, contact = known
-        return CustomerResolution(contact, identity, created=False, linked=False)
     for attempt in range(2):
         try:
             with session.begin_nested():
