@@ -19,7 +19,8 @@ from crm import migrate
 from crm.clock import ManualClock
 from crm.models import Message
 from tests.e2e.telegram_harness import NoClassifier, make_settings
-from tests.standins.private_postgres import PrivatePostgres
+from tests.standins.polling import wait
+from tests.standins.private_postgres import PrivatePostgres, running_private_postgres
 from tests.standins.telegram_api import TelegramStandIn
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -30,16 +31,7 @@ OUTAGE_SECONDS = 3.0
 
 @pytest.fixture
 def postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres()
-    if reason := server.why_unavailable():
-        pytest.skip(f"no private PostgreSQL: {reason}")
-    try:
-        server.init()
-    except Exception as exc:  # noqa: BLE001 - say why and skip, as the brief asks
-        server.destroy()
-        pytest.skip(f"a private PostgreSQL could not be started: {exc}")
-    yield server
-    server.destroy()
+    yield from running_private_postgres()
 
 
 @pytest.fixture
@@ -47,13 +39,6 @@ async def api():  # type: ignore[no-untyped-def]
     stand_in = await TelegramStandIn().start()
     yield stand_in
     await stand_in.stop()
-
-
-async def wait(check: Any, timeout: float) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (result := check()):
-            await asyncio.sleep(0.05)
-        return result
 
 
 def confirmed(api: TelegramStandIn) -> int:

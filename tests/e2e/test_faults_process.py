@@ -17,6 +17,7 @@ from crm.actors import SYSTEM
 from crm.identities import resolve_customer
 from crm.models import FollowUp, Message
 from tests.e2e.telegram_harness import TOKEN, make_settings
+from tests.standins.polling import wait
 from tests.standins.rapport_process import RapportProcess, save_tiny_classifier
 from tests.standins.telegram_api import TelegramStandIn
 
@@ -64,13 +65,6 @@ def child_env(data: Path, api: TelegramStandIn) -> dict[str, str]:
         "RAPPORT_HTTP_PORT": "0",
         "RAPPORT_TICK_SECONDS": "0.5",
     }
-
-
-async def wait(check: Any, timeout: float) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (result := check()):
-            await asyncio.sleep(0.05)
-        return result
 
 
 async def test_sigkill_mid_traffic_loses_no_confirmed_update_and_sends_due_followups(

@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from sqlmodel import Session, select
 from crm import migrate
 from crm.models import Conversation, Message, ProcessedEvent
 from tests.e2e.telegram_harness import TOKEN
+from tests.standins.polling import wait
 from tests.standins.rapport_process import RapportProcess, save_tiny_classifier
 from tests.standins.slack_api import TEAM_ID, SlackStandin
 from tests.standins.slack_harness import INBOX, REP, SECRET, signed_headers
@@ -48,13 +48,6 @@ async def slack() -> AsyncIterator[SlackStandin]:
     stand_in.add_user(REP, "Alice Martin", "Europe/Paris")
     yield stand_in
     await stand_in.stop()
-
-
-async def wait(check: Any, timeout: float) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (result := check()):
-            await asyncio.sleep(0.05)
-        return result
 
 
 async def healthy(client: httpx.AsyncClient, url: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from crm.models import AuditLog, Contact, Rep
-from tests.standins.slack_harness import ADMIN, DEALS, REP, SlackWorld
+from tests.standins.slack_harness import ADMIN, DEALS, REP, SlackWorld, answer_with_a_chart
 
 
 @pytest.fixture
@@ -142,14 +142,7 @@ async def test_an_ambiguous_name_offers_numbered_buttons_that_finish_the_command
 async def test_a_chart_is_uploaded_to_the_reps_dm_with_files_upload_v2(
     world: SlackWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from channels.base import Reply
-
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
-
-    async def chart(actor, text, address=None):  # type: ignore[no-untyped-def]
-        return Reply("Pipeline by stage", image=png, image_title="Pipeline")
-
-    monkeypatch.setattr(world.rapport.dispatcher, "handle", chart)
+    png = answer_with_a_chart(world.rapport, monkeypatch)
     await world.command("report pipeline")
     assert world.standin.last("conversations.open")["users"] == REP
     assert list(world.standin.uploads.values()) == [png]

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from crm.models import AuditLog, Contact, ContactPoint, ProcessedEvent
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
-from tests.standins.slack_harness import ADMIN, REP, SlackWorld
+from tests.standins.slack_harness import ADMIN, REP, SlackWorld, answer_with_a_chart
 
 REP_DM = "D0ALICE"  # the stand-in's IM id for U0ALICE
 ADMIN_DM = "D0ROOT"
@@ -162,14 +162,7 @@ async def test_an_ambiguous_name_in_a_dm_is_finished_by_typing_the_number(
 async def test_a_chart_asked_for_in_a_dm_is_uploaded_into_that_dm(
     world: SlackWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from channels.base import Reply
-
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
-
-    async def chart(actor, text, address=None):  # type: ignore[no-untyped-def]
-        return Reply("Pipeline by stage", image=png, image_title="Pipeline")
-
-    monkeypatch.setattr(world.rapport.dispatcher, "handle", chart)
+    png = answer_with_a_chart(world.rapport, monkeypatch)
     await world.event(dm("report pipeline"), event_id="EvChart")
     assert list(world.standin.uploads.values()) == [png]
     complete = world.standin.last("files.completeUploadExternal")

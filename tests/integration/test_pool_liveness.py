@@ -15,23 +15,14 @@ from sqlalchemy.exc import OperationalError
 
 from crm import db
 from crm.db import Store, make_engine
-from tests.standins.private_postgres import PrivatePostgres
+from tests.standins.private_postgres import PrivatePostgres, running_private_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture
 def server() -> Iterator[PrivatePostgres]:
-    postgres = PrivatePostgres()
-    if reason := postgres.why_unavailable():
-        pytest.skip(f"no private PostgreSQL: {reason}")
-    try:
-        postgres.init()
-    except Exception as exc:  # noqa: BLE001 - say why and skip
-        postgres.destroy()
-        pytest.skip(f"a private PostgreSQL could not be started: {exc}")
-    yield postgres
-    postgres.destroy()
+    yield from running_private_postgres()
 
 
 def one(store: Store) -> int:

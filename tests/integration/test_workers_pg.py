@@ -24,6 +24,7 @@ from sqlmodel import SQLModel, select
 from crm.db import Store, make_engine
 from crm.identities import resolve_rep
 from crm.models import FollowUp
+from tests.standins.polling import wait_until
 from tests.standins.recording_sink import RecordingSink
 
 pytestmark = pytest.mark.postgres
@@ -109,14 +110,6 @@ def finish(workers: list[subprocess.Popen[str]], timeout: float) -> list[str]:
     return outputs
 
 
-def wait_until(condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.01)
-
-
 def freeze_holding_claims(worker: subprocess.Popen[str], watcher: Engine) -> None:
     """SIGSTOPs the worker at a moment it holds committed claims (a batch in flight), so the
     SIGKILL that follows always strands claims that only a lease expiry can free."""
@@ -154,7 +147,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_are_counted(pg_url
     watcher = make_engine(pg_url)
     with RecordingSink(delay=0.002) as sink:
         workers = [spawn(pg_url, sink, f"w{i}", lease=3) for i in range(WORKERS)]
-        wait_until(lambda: sink.per_worker()["w0"] >= 50 and sink.count() >= 400, timeout=30)
+        wait_until(
+            lambda: sink.per_worker()["w0"] >= 50 and sink.count() >= 400, timeout=30, interval=0.01
+        )
         freeze_holding_claims(workers[0], watcher)
         os.kill(workers[0].pid, signal.SIGKILL)
         killed_at = sink.count()

@@ -9,7 +9,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def _binaries() -> Path | None:
@@ -68,3 +71,18 @@ class PrivatePostgres:
         with contextlib.suppress(Exception):
             self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def running_private_postgres() -> Iterator[PrivatePostgres]:
+    """Body of a fixture: a started private server, destroyed afterwards; the test is
+    skipped, saying why, where one cannot be started here."""
+    server = PrivatePostgres()
+    if reason := server.why_unavailable():
+        pytest.skip(f"no private PostgreSQL: {reason}")
+    try:
+        server.init()
+    except Exception as exc:  # noqa: BLE001 - say why and skip
+        server.destroy()
+        pytest.skip(f"a private PostgreSQL could not be started: {exc}")
+    yield server
+    server.destroy()

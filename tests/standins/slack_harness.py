@@ -26,7 +26,14 @@ from bot.context import DEFAULT_NEEDS
 from bot.customer import Received
 from bot.runner import Service
 from bot.wiring.slack import attach_slack
-from channels.base import Address, DeliveryError, IncomingMessage, OutgoingMessage, SendResult
+from channels.base import (
+    Address,
+    DeliveryError,
+    IncomingMessage,
+    OutgoingMessage,
+    Reply,
+    SendResult,
+)
 from crm.clock import ManualClock
 from crm.settings import Settings
 from tests.standins.slack_api import TEAM_ID, SlackStandin
@@ -64,6 +71,20 @@ class KeywordClassifier:
         if "refund" in lowered:
             return Prediction("refund", 0.91)
         return Prediction("other", 0.40)
+
+
+CHART_PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+
+
+def answer_with_a_chart(rapport: RapportApp, monkeypatch: Any) -> bytes:
+    """Every command answers with a chart (as `report pipeline` does once there is data);
+    returns the image bytes to look for in the stand-in's uploads."""
+
+    async def chart(actor, text, address=None):  # type: ignore[no-untyped-def]
+        return Reply("Pipeline by stage", image=CHART_PNG, image_title="Pipeline")
+
+    monkeypatch.setattr(rapport.dispatcher, "handle", chart)
+    return CHART_PNG
 
 
 class FakeTelegram:
