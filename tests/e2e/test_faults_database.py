@@ -34,17 +34,6 @@ def postgres() -> Iterator[PrivatePostgres]:
     yield from running_private_postgres()
 
 
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    stand_in = await TelegramStandIn().start()
-    yield stand_in
-    await stand_in.stop()
-
-
-def confirmed(api: TelegramStandIn) -> int:
-    return max([o or 0 for o in api.offsets], default=0) - 1
-
-
 async def test_a_postgres_restart_mid_traffic_loses_nothing_and_recovers_quietly(
     tmp_path: Path, api: TelegramStandIn, postgres: PrivatePostgres
 ) -> None:
@@ -66,7 +55,7 @@ async def test_a_postgres_restart_mid_traffic_loses_nothing_and_recovers_quietly
     try:
         for n in range(40):
             pushed.append(api.message(CHATS[n % len(CHATS)], text=f"before {n}"))
-        await wait(lambda: confirmed(api) >= pushed[-1]["update_id"], 15)
+        await wait(lambda: api.last_confirmed() >= pushed[-1]["update_id"], 15)
         postgres.stop("immediate")  # a crash, not a polite shutdown
         for n in range(60):
             pushed.append(api.message(CHATS[n % len(CHATS)], text=f"during {n}"))
@@ -74,7 +63,7 @@ async def test_a_postgres_restart_mid_traffic_loses_nothing_and_recovers_quietly
         postgres.start()
         for n in range(20):
             pushed.append(api.message(CHATS[n % len(CHATS)], text=f"after {n}"))
-        await wait(lambda: confirmed(api) >= pushed[-1]["update_id"], 40)
+        await wait(lambda: api.last_confirmed() >= pushed[-1]["update_id"], 40)
         expected = {f"{u['message']['chat']['id']}:{u['message']['message_id']}" for u in pushed}
         counts = stored()
         missing = expected - set(counts)
@@ -104,12 +93,12 @@ async def test_stopping_while_the_database_is_down_leaves_the_update_unconfirmed
         await asyncio.sleep(1.0)  # the handler is waiting for the store
         async with asyncio.timeout(10):
             await component.stop()  # returns promptly, without confirming the update
-        assert confirmed(api) < update["update_id"]
+        assert api.last_confirmed() < update["update_id"]
         assert api.texts(CHATS[0]) == []  # no apology
         postgres.start()
         component = attach_telegram(rapport, poll_timeout=1)
         await component.start()
-        await wait(lambda: confirmed(api) >= update["update_id"], 15)
+        await wait(lambda: api.last_confirmed() >= update["update_id"], 15)
         with rapport.store.transaction() as session:
             [stored] = session.exec(select(Message).where(Message.direction == "inbound")).all()
         assert stored.text == "sent while the database is down"

@@ -27,18 +27,6 @@ WRITERS = range(5001, 5021)  # 20 customers writing
 WAITING = range(9001, 9007)  # 6 customers with follow-ups due (3 overdue, 3 due mid-run)
 
 
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    stand_in = await TelegramStandIn().start()
-    yield stand_in
-    await stand_in.stop()
-
-
-def confirmed(api: TelegramStandIn) -> int:
-    """The highest update id the bot confirmed (asked for an offset past it)."""
-    return max([o or 0 for o in api.offsets], default=0) - 1
-
-
 def seed_followups(rapport: RapportApp, now: datetime) -> None:
     with rapport.store.transaction() as session:
         for n, chat in enumerate(WAITING):
@@ -90,9 +78,9 @@ async def test_sigkill_mid_traffic_loses_no_confirmed_update_and_sends_due_follo
         for n in range(150):
             pushed.append(api.message(WRITERS[n % len(WRITERS)], text=f"message {n}"))
             await asyncio.sleep(0.002)
-        await wait(lambda: confirmed(api) >= pushed[40]["update_id"], 20)
+        await wait(lambda: api.last_confirmed() >= pushed[40]["update_id"], 20)
         process.kill()  # SIGKILL: no shutdown, no last getUpdates
-        at_kill = confirmed(api)
+        at_kill = api.last_confirmed()
         for n in range(150, 250):  # the customers keep writing while Rapport is down
             pushed.append(api.message(WRITERS[n % len(WRITERS)], text=f"message {n}"))
         stored_at_kill = stored()
@@ -102,7 +90,7 @@ async def test_sigkill_mid_traffic_loses_no_confirmed_update_and_sends_due_follo
                 assert stored_at_kill[f"{message['chat']['id']}:{message['message_id']}"] == 1
 
         process.start()
-        await wait(lambda: confirmed(api) >= pushed[-1]["update_id"], 30)
+        await wait(lambda: api.last_confirmed() >= pushed[-1]["update_id"], 30)
         expected = {f"{u['message']['chat']['id']}:{u['message']['message_id']}" for u in pushed}
         await wait(lambda: set(stored()) == expected, 10)
         assert all(count == 1 for count in stored().values())

@@ -22,13 +22,6 @@ WEBHOOK_SECRET = "hostile-test-webhook-secret-value"
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[TelegramStandIn]:
-    stand_in = await TelegramStandIn().start()
-    yield stand_in
-    await stand_in.stop()
-
-
-@pytest.fixture
 async def world(tmp_path: Path, api: TelegramStandIn) -> AsyncIterator[TelegramWorld]:
     world = await build_world(tmp_path, api).start()
     yield world

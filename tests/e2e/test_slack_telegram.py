@@ -18,15 +18,6 @@ CHAT = 4242
 
 
 @pytest.fixture
-async def api() -> AsyncIterator["telegram_api.TelegramStandIn"]:
-    standin = await telegram_api.TelegramStandIn().start()
-    try:
-        yield standin
-    finally:
-        await standin.stop()
-
-
-@pytest.fixture
 async def world(tmp_path: Path, api) -> AsyncIterator[SlackWorld]:  # type: ignore[no-untyped-def]
     async with SlackWorld.running(tmp_path, telegram_api=api) as running:
         yield running

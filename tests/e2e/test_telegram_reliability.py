@@ -21,13 +21,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 
 
 @pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    stand_in = await TelegramStandIn().start()
-    yield stand_in
-    await stand_in.stop()
-
-
-@pytest.fixture
 async def world(tmp_path, api):  # type: ignore[no-untyped-def]
     world = await build_world(tmp_path, api).start()
     yield world
@@ -36,7 +29,7 @@ async def world(tmp_path, api):  # type: ignore[no-untyped-def]
 
 async def confirmed(api: TelegramStandIn, update: dict) -> None:
     await api.wait_for(
-        lambda: max([o or 0 for o in api.offsets], default=0) > update["update_id"]
+        lambda: api.last_confirmed() >= update["update_id"]
     )
 
 

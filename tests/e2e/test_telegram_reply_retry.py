@@ -25,13 +25,6 @@ RETRY_LOGGER = "channels.telegram_retry"
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[TelegramStandIn]:
-    stand_in = await TelegramStandIn().start()
-    yield stand_in
-    await stand_in.stop()
-
-
 async def started(tmp_path: Path, api: TelegramStandIn, **timing: Any) -> TelegramWorld:
     """The real channel, with reply retries after 0.1 s, 0.2 s, 0.4 s unless told."""
     world = build_world(tmp_path, api)
@@ -49,7 +42,7 @@ async def world(tmp_path: Path, api: TelegramStandIn) -> AsyncIterator[TelegramW
 
 async def confirmed(api: TelegramStandIn, update: dict, timeout: float = 5.0) -> None:
     await api.wait_for(
-        lambda: max([o or 0 for o in api.offsets], default=0) > update["update_id"], timeout
+        lambda: api.last_confirmed() >= update["update_id"], timeout
     )
 
 

@@ -4,22 +4,13 @@ the webhook served by Rapport's own HTTP server (right secret in, wrong secret 4
 import importlib.util
 
 import httpx
-import pytest
 
 from bot.runner import Service
 from bot.wiring.telegram import attach_telegram
 from tests.e2e.telegram_harness import NoClassifier, build_world
-from tests.standins.telegram_api import TelegramStandIn
 
 JANE = 1001
 SECRET = "s3cret-webhook-token"
-
-
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    stand_in = await TelegramStandIn().start()
-    yield stand_in
-    await stand_in.stop()
 
 
 async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, api) -> None:  # type: ignore[no-untyped-def]

@@ -16,9 +16,9 @@ def wait_until(check: Callable[[], Any], timeout: float, interval: float = 0.05)
     raise TimeoutError(f"not within {timeout} s")
 
 
-async def wait(check: Callable[[], Any], timeout: float) -> Any:
+async def wait(check: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
     """The same inside an event loop (the stand-ins and Rapport run on it meanwhile)."""
     async with asyncio.timeout(timeout):
         while not (result := check()):
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(interval)
         return result

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.standins.polling import wait
+
 JSON_KEYS = {"reply_markup", "allowed_updates", "entities", "commands", "link_preview_options"}
 INT_KEYS = {"chat_id", "offset", "limit", "timeout", "message_id", "message_thread_id"}
 BOT_USER = {
@@ -225,10 +227,11 @@ class TelegramStandIn:
 
     async def wait_for(self, check: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Polls `check` until it returns something truthy (bounded by `timeout`)."""
-        async with asyncio.timeout(timeout):
-            while not (result := check()):
-                await asyncio.sleep(0.01)
-            return result
+        return await wait(check, timeout, interval=0.01)
+
+    def last_confirmed(self) -> int:
+        """The highest update id the bot confirmed (it asked for an offset past it)."""
+        return max([o or 0 for o in self.offsets], default=0) - 1
 
     async def wait_for_texts(self, chat_id: int, count: int, timeout: float = 5.0) -> list[str]:
         await self.wait_for(lambda: len(self.texts(chat_id)) >= count, timeout)
