@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.app import RapportApp
 from bot.customer import InboxEvent
+from bot.runner import Service
 from bot.wiring import Component
 from bot.wiring.telegram import attach_telegram
 from channels.telegram import TelegramChannel
@@ -141,3 +142,19 @@ def build_world(tmp_path: Path, api: TelegramStandIn, **settings: Any) -> Telegr
 
     rapport.desk.subscribe(record)
     return world
+
+
+def webhook_service(
+    tmp_path: Path, api: TelegramStandIn, secret: str
+) -> tuple[TelegramWorld, Service]:
+    """Rapport in webhook mode (the Telegram channel behind Rapport's own HTTP server),
+    with no classifier; start the service, then POST to /telegram/webhook on
+    `service.http.port`."""
+    world = build_world(
+        tmp_path,
+        api,
+        RAPPORT_TELEGRAM_WEBHOOK_URL="https://rapport.example/telegram/webhook",
+        RAPPORT_TELEGRAM_WEBHOOK_SECRET=secret,
+    )
+    world.rapport.services.classifier = NoClassifier()
+    return world, Service(world.rapport, components=[world.component])

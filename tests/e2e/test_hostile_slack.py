@@ -7,14 +7,20 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import func, select
 
 from bot.slack_inbox import BURST_THREAD_POSTS
 from crm.models import Message
-from tests.standins.slack_harness import INBOX, REP, SECRET, SlackWorld, signed_headers
+from tests.standins.slack_harness import (
+    INBOX,
+    REP,
+    SECRET,
+    SlackWorld,
+    block_texts,
+    signed_headers,
+)
 
 HOSTILE = (
     "<!channel> <!here> <@U123> <#C999> <http://evil.example|click> "
@@ -30,16 +36,6 @@ async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
         yield running
 
 
-def texts(blocks: list[dict[str, Any]]) -> list[str]:
-    found = []
-    for block in blocks:
-        if isinstance(block.get("text"), dict):
-            found.append(block["text"]["text"])
-        found.extend(f["text"] for f in block.get("fields", []))
-        found.extend(e["text"] for e in block.get("elements", []) if isinstance(e.get("text"), str))
-    return found
-
-
 def assert_inert(*parts: str) -> None:
     for part in parts:
         for bad in FORBIDDEN:
@@ -52,19 +48,19 @@ async def test_injection_in_customer_text_and_name_is_inert_in_post_thread_and_c
     await world.customer_writes(HOSTILE, name=NAME)
     post = world.standin.last("chat.postMessage")
     assert post["channel"] == INBOX
-    assert_inert(post["text"], *texts(post["blocks"]))
-    assert "&lt;!channel&gt;" in "\n".join(texts(post["blocks"]))
-    assert "&amp;amp;" in "\n".join(texts(post["blocks"]))  # shown as typed, not unescaped
+    assert_inert(post["text"], *block_texts(post["blocks"]))
+    assert "&lt;!channel&gt;" in "\n".join(block_texts(post["blocks"]))
+    assert "&amp;amp;" in "\n".join(block_texts(post["blocks"]))  # shown as typed, not unescaped
 
     await world.customer_writes("second: " + HOSTILE, name=NAME)
     thread = world.standin.last("chat.postMessage")
     assert "thread_ts" in thread
-    assert_inert(thread["text"], *texts(thread["blocks"]))
+    assert_inert(thread["text"], *block_texts(thread["blocks"]))
 
     await world.command("show #1", key="card")
     [card] = world.standin.responded("card")
-    assert_inert(card.get("text", ""), *texts(card["blocks"]))
-    assert any("&lt;@U123&gt;" in t for t in texts(card["blocks"]))  # the timeline shows it
+    assert_inert(card.get("text", ""), *block_texts(card["blocks"]))
+    assert any("&lt;@U123&gt;" in t for t in block_texts(card["blocks"]))  # the timeline shows it
 
 
 async def test_an_oversized_customer_message_is_cut_with_a_note_within_slack_limits(
@@ -74,7 +70,7 @@ async def test_an_oversized_customer_message_is_cut_with_a_note_within_slack_lim
     await world.customer_writes(long, name="Jane Doe")
     post = world.standin.last("chat.postMessage")
     assert len(post["text"]) <= 3000
-    sections = texts(post["blocks"])
+    sections = block_texts(post["blocks"])
     assert all(len(t) <= 3000 for t in sections) and len(post["blocks"]) <= 50
     assert any("cut here" in t and "timeline" in t for t in sections)
     with world.rapport.store.transaction() as session:

@@ -11,9 +11,13 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.runner import Service
 from crm.models import Contact
-from tests.e2e.telegram_harness import TOKEN, NoClassifier, TelegramWorld, build_world
+from tests.e2e.telegram_harness import (
+    TOKEN,
+    TelegramWorld,
+    build_world,
+    webhook_service,
+)
 from tests.standins.telegram_api import TelegramStandIn
 
 JANE, BOB = 1001, 2002
@@ -92,14 +96,7 @@ async def test_a_forged_webhook_is_refused_and_logged_and_no_secret_is_logged(
     tmp_path: Path, api: TelegramStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    world = build_world(
-        tmp_path,
-        api,
-        RAPPORT_TELEGRAM_WEBHOOK_URL="https://rapport.example/telegram/webhook",
-        RAPPORT_TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
-    world.rapport.services.classifier = NoClassifier()
-    service = Service(world.rapport, components=[world.component])
+    world, service = webhook_service(tmp_path, api, WEBHOOK_SECRET)
     try:
         await service.start()
         assert service.http is not None

@@ -7,7 +7,7 @@ import httpx
 
 from bot.runner import Service
 from bot.wiring.telegram import attach_telegram
-from tests.e2e.telegram_harness import NoClassifier, build_world
+from tests.e2e.telegram_harness import NoClassifier, build_world, webhook_service
 
 JANE = 1001
 SECRET = "s3cret-webhook-token"
@@ -40,14 +40,7 @@ async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, a
 async def test_the_webhook_takes_updates_with_the_right_secret_and_refuses_others(
     tmp_path, api  # type: ignore[no-untyped-def]
 ) -> None:
-    world = build_world(
-        tmp_path,
-        api,
-        RAPPORT_TELEGRAM_WEBHOOK_URL="https://rapport.example/telegram/webhook",
-        RAPPORT_TELEGRAM_WEBHOOK_SECRET=SECRET,
-    )
-    world.rapport.services.classifier = NoClassifier()
-    service = Service(world.rapport, components=[world.component])
+    world, service = webhook_service(tmp_path, api, SECRET)
     try:
         await service.start()
         assert service.http is not None

@@ -73,6 +73,17 @@ class KeywordClassifier:
         return Prediction("other", 0.40)
 
 
+def block_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    """Every text a person sees in Block Kit blocks: sections, fields, context elements."""
+    found = []
+    for block in blocks:
+        if isinstance(block.get("text"), dict):
+            found.append(block["text"]["text"])
+        found.extend(f["text"] for f in block.get("fields", []))
+        found.extend(e["text"] for e in block.get("elements", []) if isinstance(e.get("text"), str))
+    return found
+
+
 CHART_PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 
 

@@ -10,6 +10,7 @@ from channels.base import Card, Reply
 from channels.slack.blocks import escape, fallback_text, reply_blocks
 from channels.slack.inbox import QUOTE_LIMIT, inbox_blocks, quote
 from channels.telegram_render import TEXT_LIMIT, split_text, utf16_len
+from tests.standins.slack_harness import block_texts
 
 UNSAFE = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 NASTY = st.text(
@@ -19,16 +20,6 @@ NASTY = st.text(
     ),
     max_size=600,
 )
-
-
-def all_texts(blocks: list[dict]) -> list[str]:
-    found = []
-    for block in blocks:
-        if isinstance(block.get("text"), dict):
-            found.append(block["text"]["text"])
-        found.extend(f["text"] for f in block.get("fields", []))
-        found.extend(e["text"] for e in block.get("elements", []) if isinstance(e.get("text"), str))
-    return found
 
 
 @given(NASTY)
@@ -46,7 +37,7 @@ def test_an_inbox_post_built_from_customer_text_is_inert_and_within_limits(
     reply = Reply(f"Customer message from {name}", cards=(Card(title=name, fields=(
         ("Recent", f"{words}\n{words}"), ("Name", name)), footer=name),))  # fmt: skip
     blocks = inbox_blocks(reply, {"quote": words})
-    for text in [*all_texts(blocks), fallback_text(reply)]:
+    for text in [*block_texts(blocks), fallback_text(reply)]:
         unquoted = re.sub(r"^>", "", text, flags=re.MULTILINE)  # a quote's own markup
         assert not UNSAFE.search(unquoted)
         assert len(text) <= 3000
@@ -62,7 +53,7 @@ def test_an_oversized_quote_is_cut_with_a_note() -> None:
 def test_a_long_reply_to_a_rep_is_split_into_sections_not_cut() -> None:
     long = "\n".join(f"line {n} " + "z" * 80 for n in range(400))  # ~36k characters
     blocks = reply_blocks(Reply(long))
-    sections = all_texts(blocks)
+    sections = block_texts(blocks)
     assert len(sections) > 10 and all(len(s) <= 3000 for s in sections)
     assert "".join(sections).replace("\n", "") == long.replace("\n", "")
 
