@@ -14,14 +14,14 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import Services
 from bot.reports import run_report
 from channels.base import Address, OutgoingMessage, Reply
 from crm.conversations import corrections
 from crm.housekeeping import prune_processed_events
-from crm.models import ProcessedEvent
+from crm.self_service import first_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +35,8 @@ def _claim_once(services: Services, source: str, key: str) -> bool:
     if source not in ONCE_ONLY_SOURCES:
         # An unlisted source would be pruned like a re-delivery key, after a few days.
         raise ValueError(f"once-only source {source!r} is missing from ONCE_ONLY_SOURCES")
-    try:
-        with services.store.transaction() as session:
-            session.add(ProcessedEvent(source=source, event_id=key, at=services.clock.now()))
-    except IntegrityError:
-        return False
-    return True
+    with services.store.transaction() as session:
+        return first_delivery(session, source=source, event_id=key, now=services.clock.now())
 
 
 def _weekly_replies(services: Services) -> list[Reply]:

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy.exc import IntegrityError
-
 from bot import commands as cmd
 from bot.format import contact_line
 from bot.grammar import parse
@@ -25,8 +23,9 @@ from bot.slack_inbox import SlackInbox
 from channels.base import Address, Reply
 from crm.actors import Actor
 from crm.identities import find_identity
-from crm.models import Contact, Message, ProcessedEvent
+from crm.models import Contact, Message
 from crm.search import ID_REF, search_contacts
+from crm.self_service import first_delivery
 
 if TYPE_CHECKING:
     from bot.app import RapportApp
@@ -115,16 +114,10 @@ class SlackBridge:
 
     def _claim_event(self, event_id: str) -> bool:
         """The unique (source, event_id) row is the lock: a retry fails to insert it."""
-        try:
-            with self.services.store.transaction() as session:
-                session.add(
-                    ProcessedEvent(
-                        source="slack", event_id=event_id[:200], at=self.services.clock.now()
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        with self.services.store.transaction() as session:
+            return first_delivery(
+                session, source="slack", event_id=event_id, now=self.services.clock.now()
+            )
 
     # --- commands and buttons --------------------------------------------------------------
 
