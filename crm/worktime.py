@@ -26,14 +26,20 @@ def zone_name(preferred: str | None, fallback: str) -> str:
     return fallback
 
 
+QUIET_HOURS_OFF = frozenset({"", "off", "none", "no"})
+
+
 def parse_quiet_hours(text: str) -> QuietHours:
-    """`21:00-08:00` -> QuietHours; raises ValueError naming the expected shape."""
+    """`21:00-08:00` -> QuietHours; `off` -> never quiet (a 24/7 business, or a test run
+    at night). Raises ValueError naming the expected shape."""
+    if text.strip().lower() in QUIET_HOURS_OFF:
+        return QuietHours(time(0, 0), time(0, 0))  # an empty window: nothing is quiet
     try:
         start_text, end_text = (part.strip() for part in text.split("-"))
         start = time.fromisoformat(start_text.zfill(5))
         end = time.fromisoformat(end_text.zfill(5))
     except ValueError:
-        raise ValueError(f"'{text}' is not like '21:00-08:00'") from None
+        raise ValueError(f"'{text}' is not like '21:00-08:00' (or 'off')") from None
     return QuietHours(start, end)
 
 

@@ -52,6 +52,9 @@ def child_env(data: Path, api: TelegramStandIn) -> dict[str, str]:
         "RAPPORT_HTTP_HOST": "127.0.0.1",
         "RAPPORT_HTTP_PORT": "0",
         "RAPPORT_TICK_SECONDS": "0.5",
+        # The child runs on the real clock: without this, a run after 21:00 UTC would hold
+        # the customer follow-ups for the morning and the test would wait for them in vain.
+        "RAPPORT_QUIET_HOURS": "off",
     }
 
 

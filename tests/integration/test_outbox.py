@@ -122,6 +122,30 @@ async def test_quiet_hours_release_follows_the_dst_change_in_paris(store, clock)
     assert await outbox.tick() == 1
 
 
+async def test_quiet_hours_off_sends_a_customer_follow_up_in_the_night(store, clock):  # type: ignore[no-untyped-def]
+    world = world_of(store, clock, quiet_hours="off")
+    alice = world.rep("Alice")
+    jean = world.customer("Jean", telegram="6004", tz="Europe/Paris", owner=alice)
+    due = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 03:00 in Paris
+    row = world.follow_up(alice, jean, due, "We open early tomorrow")
+    clock.set(due)
+    assert await world.outbox().tick() == 1
+    assert world.row(row.id).status == "sent"
+    assert [m.text for m in world.channels["telegram"].sent] == ["We open early tomorrow"]
+
+
+async def test_unreadable_quiet_hours_fall_back_to_the_default_night(store, clock, caplog):  # type: ignore[no-untyped-def]
+    world = world_of(store, clock, quiet_hours="nights")
+    alice = world.rep("Alice")
+    jean = world.customer("Jean", telegram="6005", owner=alice)
+    due = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
+    row = world.follow_up(alice, jean, due)
+    clock.set(due)
+    assert await world.outbox().tick() == 0
+    assert world.row(row.id).due_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    assert "'nights' is not like '21:00-08:00' (or 'off')" in caplog.text
+
+
 async def test_a_customer_in_utc_uses_the_business_zone_for_quiet_hours(store, clock):  # type: ignore[no-untyped-def]
     world = world_of(store, clock, timezone="America/New_York")
     alice = world.rep("Alice")
