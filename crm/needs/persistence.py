@@ -13,18 +13,48 @@ cannot run arbitrary code).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import platform
+import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import scipy
 import sklearn
 import skops
-import skops.io as sio
 from sklearn.pipeline import Pipeline
+
+# sklearn's vendored array-api adapter for torch: importing it imports all of torch.
+_TORCH_ADAPTER = "sklearn.externals.array_api_compat.torch"
+
+
+def _import_skops_io() -> ModuleType:
+    """``import skops.io`` without importing torch as a side effect.
+
+    skops lists its trusted types with ``sklearn.utils.all_estimators()``, which walks
+    every scikit-learn package, the vendored torch adapter included; with torch installed
+    (the ``embeddings`` extra) that import alone cost ~0.8 s and ~180 MiB of memory in every
+    Rapport process, even one that only ever uses the default TF-IDF model.  The adapter
+    is hidden while skops builds its list (the walk skips a package that fails to import,
+    and skips ``externals`` anyway: the list is the same, 208 types on scikit-learn 1.9),
+    then unhidden, so anything that needs it later imports it normally.  An embeddings
+    model still loads torch, lazily, when it first encodes a message.
+    """
+    if "skops.io" in sys.modules or _TORCH_ADAPTER in sys.modules:
+        return importlib.import_module("skops.io")
+    sys.modules[_TORCH_ADAPTER] = None  # type: ignore[assignment] - makes its import fail
+    try:
+        return importlib.import_module("skops.io")
+    finally:
+        if sys.modules.get(_TORCH_ADAPTER, 0) is None:
+            del sys.modules[_TORCH_ADAPTER]
+
+
+sio = _import_skops_io()
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "crm.needs.")
 REQUIRED_KEYS = ("kind", "threshold", "labels", "versions", "model_sha256")
