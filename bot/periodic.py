@@ -1,9 +1,9 @@
 """Periodic work beyond the outbox: the weekly summary, the nightly retraining and the
 nightly pruning of old dedupe keys.
 
-Several workers may run the same cron job; the weekly summary is posted once
-because the first worker to record `(weekly-report, <ISO week>)` in the
-ProcessedEvent table wins and the others see the unique key taken. Such once-only
+Several workers may run the same cron job; each report of the weekly summary is
+posted once because the first worker to record `(weekly-report, <ISO week>:<report>)`
+in the ProcessedEvent table wins and the others see the unique key taken. Such once-only
 keys share the table with the re-delivery keys of Slack and Telegram, which are
 pruned after a few days: their sources are listed in ONCE_ONLY_SOURCES so the
 pruning keeps them long enough (see crm.housekeeping).
@@ -21,7 +21,7 @@ from bot.reports import run_report
 from channels.base import Address, OutgoingMessage, Reply
 from crm.conversations import corrections
 from crm.housekeeping import prune_processed_events
-from crm.self_service import first_delivery
+from crm.self_service import delivered_before, first_delivery, forget_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,28 @@ def _claim_once(services: Services, source: str, key: str) -> bool:
         return first_delivery(session, source=source, event_id=key, now=services.clock.now())
 
 
-def _weekly_replies(services: Services) -> list[Reply]:
+def _claim_weekly_reports(services: Services, week: str) -> list[str]:
+    """The reports of `week` this worker is to post (each claimed for it, once)."""
+    with services.store.transaction() as session:
+        if delivered_before(session, source=WEEKLY_REPORT_SOURCE, event_id=week):
+            return []  # posted whole by a version that claimed the week at once
+    return [
+        name
+        for name in WEEKLY_REPORTS
+        if _claim_once(services, WEEKLY_REPORT_SOURCE, f"{week}:{name}")
+    ]
+
+
+def _give_back(services: Services, week: str, name: str) -> None:
+    with services.store.transaction() as session:
+        forget_delivery(session, source=WEEKLY_REPORT_SOURCE, event_id=f"{week}:{name}")
+
+
+def _weekly_replies(services: Services, names: list[str]) -> list[Reply]:
     settings, now = services.settings, services.clock.now()
     replies = []
     with services.store.transaction() as session:
-        for name in WEEKLY_REPORTS:
+        for name in names:
             result = run_report(
                 session,
                 name=name,
@@ -67,22 +84,40 @@ def _weekly_replies(services: Services) -> list[Reply]:
 
 
 async def post_weekly_summary(services: Services) -> int:
-    """Posts last week's pipeline, needs and inbox reports to the reports channel, once."""
+    """Posts last week's pipeline, needs and inbox reports to the reports channel, once.
+
+    Runs hourly on Monday morning (bot/wiring/scheduler.py). A report whose post fails for
+    a reason that may pass (Slack down, rate limited) gives its claim back, so the next
+    run posts just the missing ones; a permanent refusal (say, the bot was removed from
+    the channel) keeps the claim and is logged as an error, since retrying cannot help.
+    Returns how many reports this call posted.
+    """
     channel = services.settings.slack_reports_channel
     if not channel or not services.hub.has("slack"):
         return 0
     week = services.clock.now().strftime("%G-W%V")
-    if not await asyncio.to_thread(_claim_once, services, WEEKLY_REPORT_SOURCE, week):
+    names = await asyncio.to_thread(_claim_weekly_reports, services, week)
+    if not names:
         return 0
+    try:
+        replies = await asyncio.to_thread(_weekly_replies, services, names)
+    except Exception:
+        for name in names:  # nothing was posted: the next run tries them all again
+            await asyncio.to_thread(_give_back, services, week, name)
+        raise
     posted = 0
-    for reply in await asyncio.to_thread(_weekly_replies, services):
+    for name, reply in zip(names, replies, strict=True):
         result = await services.hub.send(
             OutgoingMessage(Address("slack", channel), reply, kind="notice")
         )
         if result.delivered:
             posted += 1
+        elif result.permanent:
+            logger.error("weekly %s report not posted, not retried error=%s", name, result.error)
         else:
-            logger.warning("weekly summary not posted error=%s", result.error)
+            logger.warning("weekly %s report not posted, retried next hour error=%s",
+                           name, result.error)  # fmt: skip
+            await asyncio.to_thread(_give_back, services, week, name)
     return posted
 
 

@@ -176,6 +176,29 @@ def first_delivery(session: Session, *, source: str, event_id: str, now: datetim
     return True
 
 
+def delivered_before(session: Session, *, source: str, event_id: str) -> bool:
+    """Whether `first_delivery` has already taken this key (without taking it)."""
+    return (
+        session.exec(
+            select(ProcessedEvent.id).where(
+                ProcessedEvent.source == source, ProcessedEvent.event_id == event_id[:200]
+            )
+        ).first()
+        is not None
+    )
+
+
+def forget_delivery(session: Session, *, source: str, event_id: str) -> None:
+    """Gives a key taken by `first_delivery` back, so that the next attempt may take it:
+    for once-only work that failed for a reason that may pass."""
+    for row in session.exec(
+        select(ProcessedEvent).where(
+            ProcessedEvent.source == source, ProcessedEvent.event_id == event_id[:200]
+        )
+    ):
+        session.delete(row)
+
+
 def chat_state(session: Session, channel: str, chat_id: str) -> ChatState | None:
     return session.exec(
         select(ChatState).where(ChatState.channel == channel, ChatState.chat_id == chat_id)

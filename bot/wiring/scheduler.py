@@ -26,7 +26,7 @@ def attach_scheduler(rapport: RapportApp) -> Component:
             "weekly-report",
             lambda: post_weekly_summary(services),
             day_of_week="mon",
-            hour="8",
+            hour="8-20",  # hourly: a report that failed to post is retried (bot.periodic)
             minute="0",
         )
     if settings.retrain_enabled:

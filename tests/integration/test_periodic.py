@@ -11,7 +11,7 @@ from channels.base import OutgoingMessage, SendResult
 from crm import conversations, migrate
 from crm.clock import ManualClock
 from crm.identities import resolve_customer
-from crm.models import NeedCorrection
+from crm.models import NeedCorrection, ProcessedEvent
 from crm.settings import Settings
 
 
@@ -57,6 +57,58 @@ async def test_weekly_summary_is_posted_once_per_week_with_charts(
     assert slack.sent[0].reply.image is not None  # the pipeline chart
     clock.advance(days=7)
     assert await post_weekly_summary(rapport.services) == 3
+
+
+class FlakySlack(RecordingSlack):
+    """Refuses posts whose text starts with one of `failing` (a report title), as told."""
+
+    def __init__(self, failing: tuple[str, ...], *, permanent: bool = False) -> None:
+        super().__init__()
+        self.failing, self.permanent = failing, permanent
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        if message.reply.text.startswith(self.failing):
+            error = "channel_not_found" if self.permanent else "HTTP 503"
+            return SendResult(delivered=False, error=error, permanent=self.permanent)
+        return await super().send(message)
+
+
+async def test_a_report_that_failed_to_post_is_posted_by_the_next_run_and_only_it(
+    rapport: RapportApp, clock: ManualClock
+) -> None:
+    slack = FlakySlack(failing=("Needs",))
+    rapport.services.hub.register(slack)
+    assert await post_weekly_summary(rapport.services) == 2  # Slack refused "Needs" (503)
+    slack.failing = ()  # Slack is back
+    clock.advance(hours=1)
+    assert await post_weekly_summary(rapport.services) == 1
+    assert await post_weekly_summary(rapport.services) == 0  # the whole week is posted now
+    titles = [m.reply.text.split(":")[0] for m in slack.sent]
+    assert titles == ["Pipeline", "Inbox", "Needs"]
+
+
+async def test_a_permanent_refusal_is_logged_and_not_retried(
+    rapport: RapportApp, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack = FlakySlack(failing=("Inbox",), permanent=True)
+    rapport.services.hub.register(slack)
+    assert await post_weekly_summary(rapport.services) == 2
+    clock.advance(hours=1)
+    assert await post_weekly_summary(rapport.services) == 0
+    assert "weekly inbox report not posted, not retried error=channel_not_found" in caplog.text
+
+
+async def test_a_week_claimed_whole_by_an_earlier_version_is_not_posted_again(
+    rapport: RapportApp,
+) -> None:
+    slack = RecordingSlack()
+    rapport.services.hub.register(slack)
+    week = rapport.services.clock.now().strftime("%G-W%V")
+    with rapport.store.transaction() as session:
+        session.add(ProcessedEvent(source="weekly-report", event_id=week,
+                                   at=rapport.services.clock.now()))  # fmt: skip
+    assert await post_weekly_summary(rapport.services) == 0
+    assert slack.sent == []
 
 
 async def test_nothing_is_posted_without_slack(rapport: RapportApp) -> None:
