@@ -19,6 +19,16 @@ from crm.errors import Invalid, NotFound
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
 
 MAX_MESSAGE = 20_000
+CUT_MARK = "\n[… cut: the customer's message was longer than 20,000 characters]"
+
+
+def stored_text(text: str) -> str:
+    """What is kept of a customer's text: all of it up to MAX_MESSAGE characters, else its
+    start with CUT_MARK, so the rep knows there was more (Telegram caps a message at 4,096
+    characters; the cap guards the store against other channels)."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return text[: MAX_MESSAGE - len(CUT_MARK)] + CUT_MARK
 LOOK_UP = object()  # record_inbound: find the open conversation yourself
 ACTIVITY_RESOLUTION = timedelta(minutes=1)  # contact.last_activity_at is kept to the minute
 VAGUE_NEEDS = frozenset({"greeting", "other"})  # say little about what the customer wants
@@ -116,7 +126,7 @@ def record_inbound(
             external_id=external_id,
             direction="inbound",
             kind=attachment.kind,
-            text=text[:MAX_MESSAGE],
+            text=stored_text(text),
             file_id=attachment.file_id,
             file_size=attachment.file_size,
             need=need,

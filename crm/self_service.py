@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from crm import audit
 from crm.actors import SYSTEM
 from crm.contacts import NormalisedPoints, find_by_points, refresh_search_text
-from crm.conversations import MAX_MESSAGE, find_message
+from crm.conversations import find_message, stored_text
 from crm.identities import find_identity, identities_of, link_identity_to, resolve_customer
 from crm.merge import merge_contacts
 from crm.models import (
@@ -45,7 +45,7 @@ def record_edit(
     message = find_message(session, channel=channel, external_id=external_id)
     if message is None or message.direction != "inbound":
         return None
-    new_text = text[:MAX_MESSAGE]
+    new_text = stored_text(text)
     if message.text == new_text:
         return message
     message.edits = [*(message.edits or []), {"text": message.text, "at": at.isoformat()}]

@@ -9,6 +9,7 @@ from crm import activities, contacts, conversations, deals, followups, identitie
 from crm.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from crm.models import AuditLog, ChannelIdentity, Contact, ContactPoint, FollowUp
 from crm.search import resolve_contact, search_contacts
+from crm.self_service import record_edit
 from crm.undo import undo_last
 
 PIPELINE = deals.Pipeline([("lead", 10), ("proposal", 50), ("negotiation", 75)])
@@ -373,3 +374,26 @@ def test_the_last_resort_typo_pass_keeps_to_the_first_letter_on_a_large_store(  
         assert search_contacts(session, "jhon")[0].contact.name == "John Smith"
         assert search_contacts(session, "ojhn") == []
         assert search_contacts(session, "zzzzqqq") == []
+
+
+def test_an_overlong_customer_message_is_kept_to_the_cap_and_says_it_was_cut(store, clock):  # type: ignore[no-untyped-def]
+    with store.transaction() as session:
+        contact = identities.resolve_customer(
+            session, channel="telegram", external_id="779", display_name="Long", now=clock.now()
+        ).contact
+        text = "".join(f"line {n} of a very long complaint\n" for n in range(1_000))  # ~32k
+        stored = conversations.record_inbound(
+            session, contact=contact, channel="telegram", chat_id="779", text=text,
+            sent_at=clock.now(), now=clock.now(), external_id="779:1",
+        ).message  # fmt: skip
+        assert len(stored.text) == conversations.MAX_MESSAGE
+        assert stored.text.endswith(conversations.CUT_MARK)
+        assert text.startswith(stored.text.removesuffix(conversations.CUT_MARK))
+        edited = record_edit(session, channel="telegram", external_id="779:1",
+                             text=text + "PS", at=clock.now())  # fmt: skip
+        assert edited is not None and edited.text.endswith(conversations.CUT_MARK)
+        short = conversations.record_inbound(
+            session, contact=contact, channel="telegram", chat_id="779", text="x" * 20_000,
+            sent_at=clock.now(), now=clock.now(), external_id="779:2",
+        ).message  # fmt: skip
+        assert short.text == "x" * 20_000  # at the cap exactly: nothing is cut
