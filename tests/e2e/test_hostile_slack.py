@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import func, select
 
 from bot.slack_inbox import BURST_THREAD_POSTS
+from crm.conversations import CUT_MARK, MAX_MESSAGE
 from crm.models import Message
 from tests.standins.slack_harness import (
     INBOX,
@@ -75,7 +76,8 @@ async def test_an_oversized_customer_message_is_cut_with_a_note_within_slack_lim
     assert any("cut here" in t and "timeline" in t for t in sections)
     with world.rapport.store.transaction() as session:
         stored = session.exec(select(Message)).one().text
-    assert len(stored) >= 4096 and long.startswith(stored)  # kept (up to the store's cap)
+    kept = stored.removesuffix(CUT_MARK)  # kept up to the store's cap, which says so
+    assert len(stored) == MAX_MESSAGE and kept != stored and long.startswith(kept)
 
 
 async def test_a_flood_is_stored_whole_acknowledged_once_and_summarised_in_the_inbox(
