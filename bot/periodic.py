@@ -40,20 +40,25 @@ def _claim_once(services: Services, source: str, key: str) -> bool:
 
 
 def _claim_weekly_reports(services: Services, week: str) -> list[str]:
-    """The reports of `week` this worker is to post (each claimed for it, once)."""
+    """The reports of `week` this worker is to post, each claimed for it (one transaction;
+    a claim another worker holds makes its savepoint fail, see first_delivery)."""
+    now = services.clock.now()
     with services.store.transaction() as session:
         if delivered_before(session, source=WEEKLY_REPORT_SOURCE, event_id=week):
             return []  # posted whole by a version that claimed the week at once
-    return [
-        name
-        for name in WEEKLY_REPORTS
-        if _claim_once(services, WEEKLY_REPORT_SOURCE, f"{week}:{name}")
-    ]
+        return [
+            name
+            for name in WEEKLY_REPORTS
+            if first_delivery(
+                session, source=WEEKLY_REPORT_SOURCE, event_id=f"{week}:{name}", now=now
+            )
+        ]
 
 
-def _give_back(services: Services, week: str, name: str) -> None:
+def _give_back(services: Services, week: str, names: list[str]) -> None:
     with services.store.transaction() as session:
-        forget_delivery(session, source=WEEKLY_REPORT_SOURCE, event_id=f"{week}:{name}")
+        for name in names:
+            forget_delivery(session, source=WEEKLY_REPORT_SOURCE, event_id=f"{week}:{name}")
 
 
 def _weekly_replies(services: Services, names: list[str]) -> list[Reply]:
@@ -102,10 +107,9 @@ async def post_weekly_summary(services: Services) -> int:
     try:
         replies = await asyncio.to_thread(_weekly_replies, services, names)
     except Exception:
-        for name in names:  # nothing was posted: the next run tries them all again
-            await asyncio.to_thread(_give_back, services, week, name)
+        await asyncio.to_thread(_give_back, services, week, names)  # the next run tries all
         raise
-    posted = 0
+    posted, retry = 0, []
     for name, reply in zip(names, replies, strict=True):
         result = await services.hub.send(
             OutgoingMessage(Address("slack", channel), reply, kind="notice")
@@ -117,7 +121,9 @@ async def post_weekly_summary(services: Services) -> int:
         else:
             logger.warning("weekly %s report not posted, retried next hour error=%s",
                            name, result.error)  # fmt: skip
-            await asyncio.to_thread(_give_back, services, week, name)
+            retry.append(name)
+    if retry:
+        await asyncio.to_thread(_give_back, services, week, retry)
     return posted
 
 

@@ -19,7 +19,10 @@ from crm.errors import Invalid, NotFound
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
 
 MAX_MESSAGE = 20_000
-CUT_MARK = "\n[… cut: the customer's message was longer than 20,000 characters]"
+CUT_MARK = f"\n[… cut: the customer's message was longer than {MAX_MESSAGE:,} characters]"
+LOOK_UP = object()  # record_inbound: find the open conversation yourself
+ACTIVITY_RESOLUTION = timedelta(minutes=1)  # contact.last_activity_at is kept to the minute
+VAGUE_NEEDS = frozenset({"greeting", "other"})  # say little about what the customer wants
 
 
 def stored_text(text: str) -> str:
@@ -29,9 +32,6 @@ def stored_text(text: str) -> str:
     if len(text) <= MAX_MESSAGE:
         return text
     return text[: MAX_MESSAGE - len(CUT_MARK)] + CUT_MARK
-LOOK_UP = object()  # record_inbound: find the open conversation yourself
-ACTIVITY_RESOLUTION = timedelta(minutes=1)  # contact.last_activity_at is kept to the minute
-VAGUE_NEEDS = frozenset({"greeting", "other"})  # say little about what the customer wants
 
 
 @dataclass(frozen=True)

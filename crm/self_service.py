@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from crm import audit
 from crm.actors import SYSTEM
@@ -169,33 +170,32 @@ def first_delivery(session: Session, *, source: str, event_id: str, now: datetim
     """True the first time an external event id is seen (re-deliveries return False)."""
     try:
         with session.begin_nested():
-            session.add(ProcessedEvent(source=source, event_id=event_id[:200], at=now))
+            session.add(ProcessedEvent(source=source, event_id=_event_key(event_id), at=now))
             session.flush()
     except IntegrityError:
         return False
     return True
 
 
+def _event_key(event_id: str) -> str:
+    return event_id[:200]  # the column's width
+
+
+def _processed(source: str, event_id: str) -> SelectOfScalar[ProcessedEvent]:
+    return select(ProcessedEvent).where(
+        ProcessedEvent.source == source, ProcessedEvent.event_id == _event_key(event_id)
+    )
+
+
 def delivered_before(session: Session, *, source: str, event_id: str) -> bool:
     """Whether `first_delivery` has already taken this key (without taking it)."""
-    return (
-        session.exec(
-            select(ProcessedEvent.id).where(
-                ProcessedEvent.source == source, ProcessedEvent.event_id == event_id[:200]
-            )
-        ).first()
-        is not None
-    )
+    return session.exec(_processed(source, event_id)).first() is not None
 
 
 def forget_delivery(session: Session, *, source: str, event_id: str) -> None:
     """Gives a key taken by `first_delivery` back, so that the next attempt may take it:
     for once-only work that failed for a reason that may pass."""
-    for row in session.exec(
-        select(ProcessedEvent).where(
-            ProcessedEvent.source == source, ProcessedEvent.event_id == event_id[:200]
-        )
-    ):
+    for row in session.exec(_processed(source, event_id)):
         session.delete(row)
 
 
