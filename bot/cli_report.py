@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.reports import REPORT_NAMES, ReportResult, run_report
+from bot.reports import REPORT_NAMES, Assumptions, ReportResult, run_report
 from crm import migrate
 from crm.db import Store, make_engine
 from crm.deals import Pipeline
@@ -115,9 +115,7 @@ def report(
                 tz=zone,
                 now=_now(),
                 pipeline=Pipeline(settings.stages),
-                margin=settings.clv_margin,
-                discount_rate=settings.clv_discount_rate,
-                inactive_days=settings.churn_inactive_days,
+                assumptions=Assumptions.from_settings(settings),
                 owner_id=owner,
             )
     except CRMError as exc:

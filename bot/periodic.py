@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import Services
-from bot.reports import run_report
+from bot.reports import Assumptions, run_report
 from channels.base import Address, OutgoingMessage, Reply
 from crm.conversations import corrections
 from crm.housekeeping import prune_processed_events
@@ -73,9 +73,7 @@ def _weekly_replies(services: Services, names: list[str]) -> list[Reply]:
                 tz=settings.timezone,
                 now=now,
                 pipeline=services.pipeline,
-                margin=settings.clv_margin,
-                discount_rate=settings.clv_discount_rate,
-                inactive_days=settings.churn_inactive_days,
+                assumptions=Assumptions.from_settings(settings),
             )
             replies.append(
                 Reply(

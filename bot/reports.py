@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -21,8 +21,10 @@ from crm.analytics import Period, parse_period
 from crm.deals import Pipeline
 from crm.errors import Invalid
 
-REPORT_NAMES = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
+if TYPE_CHECKING:
+    from crm.settings import Settings
 
+REPORT_NAMES = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,29 @@ class ReportResult:
 
 
 @dataclass(frozen=True)
+class Assumptions:
+    """The business's own figures the CLV and churn reports rest on (RAPPORT_CLV_MARGIN,
+    RAPPORT_CLV_DISCOUNT_RATE, RAPPORT_CHURN_INACTIVE_DAYS): one value, so the chat
+    command, the weekly summary and the CLI cannot pass them differently."""
+
+    margin: float = 1.0
+    discount_rate: float = 0.1
+    inactive_days: int = 90
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "Assumptions":
+        return cls(
+            margin=settings.clv_margin,
+            discount_rate=settings.clv_discount_rate,
+            inactive_days=settings.churn_inactive_days,
+        )
+
+
+@dataclass(frozen=True)
 class _Params:
     period: Period
     pipeline: Pipeline
-    margin: float
-    discount_rate: float
-    inactive_days: int
+    assumptions: Assumptions
     owner_id: int | None
 
 
@@ -51,9 +70,7 @@ def run_report(
     tz: str,
     now: datetime,
     pipeline: Pipeline,
-    margin: float = 1.0,
-    discount_rate: float = 0.1,
-    inactive_days: int = 90,
+    assumptions: Assumptions = Assumptions(),
     owner_id: int | None = None,
 ) -> ReportResult:
     """Runs one report. Raises `Invalid` (shown to the person as is) for an unknown report
@@ -68,9 +85,7 @@ def run_report(
         period = parse_period(period_text, tz=tz, now=now)
     except ValueError as exc:
         raise Invalid("period", str(exc)) from None
-    return builder(
-        session, _Params(period, pipeline, margin, discount_rate, inactive_days, owner_id)
-    )
+    return builder(session, _Params(period, pipeline, assumptions, owner_id))
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -181,9 +196,9 @@ def _clv(session: Session, p: _Params) -> ReportResult:
     report = analytics.customer_lifetime_value(
         session,
         period=p.period,
-        margin=p.margin,
-        discount_rate=p.discount_rate,
-        inactive_days=p.inactive_days,
+        margin=p.assumptions.margin,
+        discount_rate=p.assumptions.discount_rate,
+        inactive_days=p.assumptions.inactive_days,
         owner_id=p.owner_id,
     )
 
@@ -225,7 +240,7 @@ def _clv(session: Session, p: _Params) -> ReportResult:
 
 def _churn(session: Session, p: _Params) -> ReportResult:
     r = analytics.churn(
-        session, period=p.period, inactive_days=p.inactive_days, owner_id=p.owner_id
+        session, period=p.period, inactive_days=p.assumptions.inactive_days, owner_id=p.owner_id
     )
     text = _lines(
         f"Churn, {p.period.label}: {r.churned} of {r.customers_at_start} customers active at "

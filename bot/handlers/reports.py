@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.commands import Report
 from bot.context import HandlerContext
 from bot.dispatcher import Router
-from bot.reports import run_report
+from bot.reports import Assumptions, run_report
 from channels.base import Reply
 
 
@@ -24,9 +24,7 @@ def report(ctx: HandlerContext, session: Session, cmd: Report) -> Reply:
         tz=ctx.tz,
         now=ctx.now,
         pipeline=ctx.services.pipeline,
-        margin=settings.clv_margin,
-        discount_rate=settings.clv_discount_rate,
-        inactive_days=settings.churn_inactive_days,
+        assumptions=Assumptions.from_settings(settings),
     )
     text = f"{result.title}\n{result.text}"
     if result.chart is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from bot.reports import REPORT_NAMES, amounts, duration, money, run_report
+from bot.reports import REPORT_NAMES, Assumptions, amounts, duration, money, run_report
 from crm.db import Store, make_engine
 from crm.errors import Invalid
 from crm.migrate import upgrade
@@ -66,7 +66,7 @@ def test_pipeline_text_keeps_currencies_apart(world: tuple[Session, Ids]) -> Non
 def test_clv_text_names_both_forms_and_the_most_valuable_customer(
     world: tuple[Session, Ids],
 ) -> None:
-    result = report(world[0], "clv", margin=0.5, discount_rate=0.0)
+    result = report(world[0], "clv", assumptions=Assumptions(margin=0.5, discount_rate=0.0))
     assert "churn 60%, retention 40%, margin 50%" in result.text
     # USD: 3 paying, average 666,667 minor; simple 1,111,111; standard 444,444
     assert (
