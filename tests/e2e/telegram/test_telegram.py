@@ -20,12 +20,6 @@ from tests.standins.telegram_api import TelegramStandIn
 JANE = 1001
 
 
-@pytest.fixture
-async def world(tmp_path, api):  # type: ignore[no-untyped-def]
-    world = await build_world(tmp_path, api).start()
-    yield world
-    await world.stop()
-
 
 async def confirmed(api: TelegramStandIn, update: dict) -> None:
     """Waits until the bot confirmed the update (the next getUpdates offset moved past it)."""

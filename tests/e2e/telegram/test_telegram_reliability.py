@@ -20,12 +20,6 @@ JANE = 1001
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
-@pytest.fixture
-async def world(tmp_path, api):  # type: ignore[no-untyped-def]
-    world = await build_world(tmp_path, api).start()
-    yield world
-    await world.stop()
-
 
 async def confirmed(api: TelegramStandIn, update: dict) -> None:
     await api.wait_for(

@@ -2,20 +2,12 @@
 (with field-level errors on the ack) and the "Log to CRM" message shortcut."""
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from crm.models import Activity, Contact, Deal, FollowUp
 from tests.standins.slack_harness import REP, SlackWorld
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def answer_meta(world: SlackWorld, key: str = "r9") -> str:

@@ -3,11 +3,9 @@ errors, acknowledging before the work, Socket Mode start-up, and /healthz."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine
 from sqlmodel import select
 
@@ -15,12 +13,6 @@ from channels.base import Address, OutgoingMessage, Reply
 from channels.slack.app import REFUSAL
 from crm.models import ProcessedEvent, Rep
 from tests.standins.slack_harness import INBOX, REP, SlackWorld, signed_headers
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def command_body(world: SlackWorld, text: str = "help") -> bytes:

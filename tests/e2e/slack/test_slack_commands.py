@@ -2,20 +2,12 @@
 the Web API and response_url answered by the stand-in."""
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from crm.models import AuditLog, Contact, Rep
 from tests.standins.slack_harness import ADMIN, DEALS, REP, SlackWorld, answer_with_a_chart
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def texts(world: SlackWorld, key: str = "r1") -> list[str]:

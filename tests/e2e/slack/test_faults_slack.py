@@ -3,10 +3,7 @@ failures (the outbox tries again later; nothing is hammered), a customer's messa
 still stored, and sending recovers by itself once Slack answers again."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from aiohttp import web
 from sqlmodel import func, select
 
@@ -14,12 +11,6 @@ from channels.base import Address, OutgoingMessage, Reply
 from crm.models import Conversation, Message
 from tests.standins.slack_api import Scripted
 from tests.standins.slack_harness import INBOX, REP, SlackWorld
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def server_errors(world: SlackWorld, method: str, times: int) -> None:

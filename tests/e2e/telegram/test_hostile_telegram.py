@@ -4,7 +4,6 @@ refused and logged while no token or secret reaches a log."""
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -24,12 +23,6 @@ JANE, BOB = 1001, 2002
 JANES_SECRET = "my card ends 4242 and I live at 7 Elm Street"
 WEBHOOK_SECRET = "hostile-test-webhook-secret-value"
 
-
-@pytest.fixture
-async def world(tmp_path: Path, api: TelegramStandIn) -> AsyncIterator[TelegramWorld]:
-    world = await build_world(tmp_path, api).start()
-    yield world
-    await world.stop()
 
 
 def everything_sent_to(api: TelegramStandIn, chat_id: int) -> str:

@@ -1,22 +1,13 @@
 """App Home and reminders: what a rep sees when they open Rapport's tab, the Done /
 Snooze buttons there and on a reminder DM, and the hub sending reminders to Slack."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from channels.base import Action, Address, OutgoingMessage, Reply
 from crm.models import FollowUp
 from tests.standins.slack_harness import REP, SlackWorld
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def home_text(view: dict) -> str:

@@ -5,8 +5,6 @@ inbox thread; forged requests are refused and logged, and no secret reaches a lo
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
@@ -30,11 +28,6 @@ HOSTILE = (
 NAME = "Mallory <!channel>\u202e"
 FORBIDDEN = ("<!channel>", "<!here>", "<@U123>", "<#C999>", "<http", "\u202e", "\x07", "\x1b")
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def assert_inert(*parts: str) -> None:

@@ -2,8 +2,6 @@
 bolt app on Rapport's server; answers read from the Web API stand-in's record."""
 
 import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +15,6 @@ REP_DM = "D0ALICE"  # the stand-in's IM id for U0ALICE
 ADMIN_DM = "D0ROOT"
 _ts = itertools.count(1)
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def dm(text: str, *, user: str = REP, channel: str = REP_DM, **extra: Any) -> dict[str, Any]:

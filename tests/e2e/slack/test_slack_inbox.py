@@ -2,20 +2,11 @@
 later messages go to its thread, a rep's thread reply reaches the customer, and
 Assign / Change need / Close edit the post in place."""
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from crm.models import Conversation, Message, NeedCorrection
 from tests.standins.slack_harness import INBOX, REP, SlackWorld
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with SlackWorld.running(tmp_path) as running:
-        yield running
 
 
 def elements(blocks: list[dict]) -> dict[str, dict]:
