@@ -123,35 +123,87 @@ def fresh_store(url: str) -> Store:
 
 def seed(store: Store, *, reminders: int = 0, customers: int = 0, due: datetime = START) -> None:
     """Bulk rows: one rep (shell), `reminders` reminders, `customers` Telegram follow-ups."""
-    common = {"status": "pending", "attempts": 0, "stop_on_reply": True, "late": False,
-              "created_at": due, "updated_at": due, "due_at": due - timedelta(seconds=1)}
+    common = {
+        "status": "pending",
+        "attempts": 0,
+        "stop_on_reply": True,
+        "late": False,
+        "created_at": due,
+        "updated_at": due,
+        "due_at": due - timedelta(seconds=1),
+    }
     with store.transaction() as session:
-        session.execute(insert(Rep), [{"id": 1, "name": "Alice", "role": "rep",
-                                       "timezone": "UTC", "active": True, "created_at": due}])
-        session.execute(insert(ChannelIdentity), [{"channel": "shell", "external_id": "alice",
-                                                   "rep_id": 1, "reachable": True,
-                                                   "created_at": due}])
+        session.execute(
+            insert(Rep),
+            [
+                {
+                    "id": 1,
+                    "name": "Alice",
+                    "role": "rep",
+                    "timezone": "UTC",
+                    "active": True,
+                    "created_at": due,
+                }
+            ],
+        )
+        session.execute(
+            insert(ChannelIdentity),
+            [
+                {
+                    "channel": "shell",
+                    "external_id": "alice",
+                    "rep_id": 1,
+                    "reachable": True,
+                    "created_at": due,
+                }
+            ],
+        )
         if customers:
-            session.execute(insert(Contact), [
-                {"id": i, "name": f"Customer {i}", "tags": [], "custom_fields": {},
-                 "opted_out": False, "created_via": "telegram", "search_text": "",
-                 "created_at": due, "updated_at": due}
-                for i in range(1, customers + 1)
-            ])
-            session.execute(insert(ChannelIdentity), [
-                {"channel": "telegram", "external_id": str(100000 + i), "contact_id": i,
-                 "reachable": True, "created_at": due}
-                for i in range(1, customers + 1)
-            ])
-            session.execute(insert(FollowUp), [
-                {**common, "kind": "customer", "rep_id": 1, "contact_id": i, "text": "Offer"}
-                for i in range(1, customers + 1)
-            ])
+            session.execute(
+                insert(Contact),
+                [
+                    {
+                        "id": i,
+                        "name": f"Customer {i}",
+                        "tags": [],
+                        "custom_fields": {},
+                        "opted_out": False,
+                        "created_via": "telegram",
+                        "search_text": "",
+                        "created_at": due,
+                        "updated_at": due,
+                    }
+                    for i in range(1, customers + 1)
+                ],
+            )
+            session.execute(
+                insert(ChannelIdentity),
+                [
+                    {
+                        "channel": "telegram",
+                        "external_id": str(100000 + i),
+                        "contact_id": i,
+                        "reachable": True,
+                        "created_at": due,
+                    }
+                    for i in range(1, customers + 1)
+                ],
+            )
+            session.execute(
+                insert(FollowUp),
+                [
+                    {**common, "kind": "customer", "rep_id": 1, "contact_id": i, "text": "Offer"}
+                    for i in range(1, customers + 1)
+                ],
+            )
         if reminders:
-            session.execute(insert(FollowUp), [
-                {**common, "kind": "reminder", "rep_id": 1, "text": f"reminder {i}"}
-                for i in range(reminders)
-            ])
+            session.execute(
+                insert(FollowUp),
+                [
+                    {**common, "kind": "reminder", "rep_id": 1, "text": f"reminder {i}"}
+                    for i in range(reminders)
+                ],
+            )
 
 
 def services_for(store: Store, url: str, clock: Any, channels: list[Any]) -> Services:
@@ -159,8 +211,9 @@ def services_for(store: Store, url: str, clock: Any, channels: list[Any]) -> Ser
     hub = ChannelHub()
     for channel in channels:
         hub.register(channel)
-    return Services(settings=settings, store=store, clock=clock, hub=hub,
-                    pipeline=Pipeline(settings.stages))
+    return Services(
+        settings=settings, store=store, clock=clock, hub=hub, pipeline=Pipeline(settings.stages)
+    )
 
 
 # --- 1. throughput -----------------------------------------------------------------------------
@@ -172,18 +225,29 @@ def bare_claim_loop(store: Store, batch: int = 50) -> int:
     while True:
         now = datetime.now(UTC)
         with store.transaction() as session:
-            rows = followups.claim_due(session, worker="bare", now=now,
-                                       lease=timedelta(minutes=2), limit=batch)
+            rows = followups.claim_due(
+                session, worker="bare", now=now, lease=timedelta(minutes=2), limit=batch
+            )
             if not rows:
                 return done
-            done += len(dispatch.mark_sent(session, followup_ids=[r.id for r in rows],
-                                           worker="bare", now=now, late_after=LATE_AFTER))
+            done += len(
+                dispatch.mark_sent(
+                    session,
+                    followup_ids=[r.id for r in rows],
+                    worker="bare",
+                    now=now,
+                    late_after=LATE_AFTER,
+                )
+            )
 
 
 async def outbox_drain(store: Store, url: str) -> int:
     channels = [NoLimitChannel("shell"), NoLimitChannel("telegram")]
-    outbox = Outbox(services_for(store, url, SystemClock(), channels), worker="bench",
-                    limiter=RateLimiter.unlimited())
+    outbox = Outbox(
+        services_for(store, url, SystemClock(), channels),
+        worker="bench",
+        limiter=RateLimiter.unlimited(),
+    )
     sent = 0
     while (delivered := await outbox.tick()) or outbox.last.claimed:
         sent += delivered
@@ -234,8 +298,13 @@ async def telegram_drain(url: str, count: int, per_second: float) -> dict[str, f
         while stamp - stamps[low] >= 1.0 - 1e-9:  # float sums of 1/30 land a hair short
             low += 1
         busiest = max(busiest, high - low + 1)
-    return {"count": count, "ideal": count / per_second, "drain": stamps[-1] - stamps[0],
-            "busiest": busiest, "wall": wall}
+    return {
+        "count": count,
+        "ideal": count / per_second,
+        "drain": stamps[-1] - stamps[0],
+        "busiest": busiest,
+        "wall": wall,
+    }
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -243,30 +312,39 @@ async def telegram_drain(url: str, count: int, per_second: float) -> dict[str, f
 
 def print_throughput(results: list[Row]) -> None:
     print("Dispatch throughput: claim -> decide -> send to a no-limit stand-in -> record")
-    header = (f"{'database':<11} {'workload':<42} {'rows':>6} {'seconds':>8} {'rows/s':>8} "
-              f"{'ratio':>7}")
+    header = (
+        f"{'database':<11} {'workload':<42} {'rows':>6} {'seconds':>8} {'rows/s':>8} {'ratio':>7}"
+    )
     print(header)
     print("-" * len(header))
     baselines = {r.database: r.rate for r in results if r.workload.startswith("baseline")}
     for r in results:
         ratio = r.rate / baselines[r.database]
-        print(f"{r.database:<11} {r.workload:<42} {r.rows:>6} {r.seconds:>8.2f} "
-              f"{r.rate:>8.0f} {ratio:>7.2f}")
+        print(
+            f"{r.database:<11} {r.workload:<42} {r.rows:>6} {r.seconds:>8.2f} "
+            f"{r.rate:>8.0f} {ratio:>7.2f}"
+        )
     print("ratio = rows/s relative to the bare claim loop on the same database (1.00)\n")
 
 
 def print_drain(result: dict[str, float], per_second: float, database: str) -> None:
-    print(f"Drain of {int(result['count']):,} due Telegram follow-ups under {per_second:g} msg/s "
-          f"({database}).")
+    print(
+        f"Drain of {int(result['count']):,} due Telegram follow-ups under {per_second:g} msg/s "
+        f"({database})."
+    )
     print("SIMULATED: the rate limiter and the outbox clock run on a virtual clock; every wait")
-    print("the limiter asks for is accounted, not slept, so this took "
-          f"{result['wall']:.1f} s of real time.")
+    print(
+        "the limiter asks for is accounted, not slept, so this took "
+        f"{result['wall']:.1f} s of real time."
+    )
     header = f"{'':<34} {'seconds':>9} {'ratio':>7}"
     print(header)
     print("-" * len(header))
     print(f"{'ideal (N / rate), baseline':<34} {result['ideal']:>9.1f} {1:>7.3f}")
-    print(f"{'simulated drain (first to last)':<34} {result['drain']:>9.1f} "
-          f"{result['drain'] / result['ideal']:>7.3f}")
+    print(
+        f"{'simulated drain (first to last)':<34} {result['drain']:>9.1f} "
+        f"{result['drain'] / result['ideal']:>7.3f}"
+    )
     print(f"busiest 1-second window: {int(result['busiest'])} sends (limit {per_second:g})")
 
 

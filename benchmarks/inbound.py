@@ -254,9 +254,11 @@ def main() -> None:
           f"{args.latency:,} latency samples")  # fmt: skip
     results = asyncio.run(main_async(args))
     print(table(results))
-    print("Rapport SQLite/PostgreSQL: acknowledgements unthrottled (Rapport's own cost); "
-          "30/s: Telegram's\nglobal send limit as deployed (AIORateLimiter), which bounds "
-          "latency when every sample is a new chat that gets an acknowledgement.")
+    print(
+        "Rapport SQLite/PostgreSQL: acknowledgements unthrottled (Rapport's own cost); "
+        "30/s: Telegram's\nglobal send limit as deployed (AIORateLimiter), which bounds "
+        "latency when every sample is a new chat that gets an acknowledgement."
+    )
 
 
 if __name__ == "__main__":

@@ -129,8 +129,12 @@ class CustomerCommands:
             back = contact.opted_out
             if back:
                 set_consent(
-                    session, actor=self._actor(contact, message), contact_id=contact.id,
-                    opted_out=False, now=self._now, source=message.address.channel,
+                    session,
+                    actor=self._actor(contact, message),
+                    contact_id=contact.id,
+                    opted_out=False,
+                    now=self._now,
+                    source=message.address.channel,
                 )
             name = contact.name
         lines = [
@@ -181,8 +185,12 @@ class CustomerCommands:
         with self.services.store.transaction() as session:
             contact = self._resolve(session, message)
             set_consent(
-                session, actor=self._actor(contact, message), contact_id=contact.id,
-                opted_out=True, now=self._now, source=message.address.channel,
+                session,
+                actor=self._actor(contact, message),
+                contact_id=contact.id,
+                opted_out=True,
+                now=self._now,
+                source=message.address.channel,
             )
         logger.info("customer opted out contact=%s channel=%s", contact.id, message.address.channel)
         return Reply(
@@ -198,8 +206,12 @@ class CustomerCommands:
                 return Reply("We don't hold any data about you.")
             data = export_contact(session, contact_id=contact.id, now=now)
             audit.record(
-                session, actor=self._actor(contact, message), action="contact.export",
-                entity_type="contact", entity_id=contact.id, at=now,
+                session,
+                actor=self._actor(contact, message),
+                action="contact.export",
+                entity_type="contact",
+                entity_id=contact.id,
+                at=now,
             )
         business = re.sub(r"[^a-z0-9]+", "-", self.services.settings.business_name.lower())
         filename = f"{business.strip('-') or 'my'}-data-{now:%Y-%m-%d}.json"
@@ -216,8 +228,12 @@ class CustomerCommands:
             if self._known(session, message) is None:
                 return Reply("We don't hold any data about you.")
             update_chat_state(
-                session, channel=message.address.channel, chat_id=message.address.chat_id,
-                now=self._now, forget_token=token, forget_at=self._now.isoformat(),
+                session,
+                channel=message.address.channel,
+                chat_id=message.address.chat_id,
+                now=self._now,
+                forget_token=token,
+                forget_at=self._now.isoformat(),
             )
         return Reply(
             "This erases everything we hold about you: your details, your messages and our "
@@ -240,8 +256,12 @@ class CustomerCommands:
         now = self._now
         with self.services.store.transaction() as session:
             before = update_chat_state(
-                session, channel=message.address.channel, chat_id=message.address.chat_id,
-                now=now, forget_token=None, forget_at=None,
+                session,
+                channel=message.address.channel,
+                chat_id=message.address.chat_id,
+                now=now,
+                forget_token=None,
+                forget_at=None,
             )
             asked = before.get("forget_at")
             fresh = asked is not None and now - datetime.fromisoformat(asked) < FORGET_VALID_FOR
@@ -257,7 +277,9 @@ class CustomerCommands:
             counts = erase_contact(session, actor=actor, contact_id=contact_id, now=now)
         logger.info(
             "customer data erased contact=%s channel=%s messages=%s",
-            contact_id, message.address.channel, counts.get("messages", 0),
+            contact_id,
+            message.address.channel,
+            counts.get("messages", 0),
         )
         return Reply(
             "Done: your details and messages have been erased from our records. If you write "
@@ -273,8 +295,12 @@ class CustomerCommands:
         try:
             with self.services.store.transaction() as session:
                 link = link_shared_phone(
-                    session, channel=message.address.channel, external_id=message.sender_id,
-                    display_name=message.sender_name, phone=message.phone, now=self._now,
+                    session,
+                    channel=message.address.channel,
+                    external_id=message.sender_id,
+                    display_name=message.sender_name,
+                    phone=message.phone,
+                    now=self._now,
                     region=self.services.settings.default_phone_region,
                 )
                 name = link.contact.name
@@ -282,7 +308,10 @@ class CustomerCommands:
             return Reply("Thanks, but we couldn't read that phone number.")
         logger.info(
             "customer shared phone contact=%s outcome=%s merged_from=%s channel=%s",
-            link.contact.id, link.outcome, link.merged_from, message.address.channel,
+            link.contact.id,
+            link.outcome,
+            link.merged_from,
+            message.address.channel,
         )
         linked = link.outcome in ("linked", "merged", "relinked")
         return Reply(
@@ -300,8 +329,11 @@ class CustomerCommands:
         text = message.text or (message.attachment.caption if message.attachment else "") or ""
         with self.services.store.transaction() as session:
             stored = record_edit(
-                session, channel=message.address.channel, external_id=message.message_id,
-                text=text, at=message.sent_at or self._now,
+                session,
+                channel=message.address.channel,
+                external_id=message.message_id,
+                text=text,
+                at=message.sent_at or self._now,
             )
         if stored is None:
             logger.debug("edit of an unstored message ignored id=%s", message.message_id)
@@ -316,7 +348,10 @@ class CustomerCommands:
             if state is not None and state.data.get("group_notice_at"):
                 return None
             update_chat_state(
-                session, channel=address.channel, chat_id=address.chat_id, now=self._now,
+                session,
+                channel=address.channel,
+                chat_id=address.chat_id,
+                now=self._now,
                 group_notice_at=self._now.isoformat(),
             )
         logger.info("group ignored channel=%s chat=%s", address.channel, address.chat_id)

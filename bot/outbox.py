@@ -208,9 +208,12 @@ class Outbox:
         return Job(row, addresses, Reply(row.text, actions=actions))
 
     def _fail(self, session: Session, row: FollowUp, reason: str, now: datetime) -> None:
-        if followups.finish(
-            session, followup_id=row.id, worker=self.worker, now=now, sent=False, error=reason
-        ) and row.kind in NOTIFY_KINDS:
+        if (
+            followups.finish(
+                session, followup_id=row.id, worker=self.worker, now=now, sent=False, error=reason
+            )
+            and row.kind in NOTIFY_KINDS
+        ):
             dispatch.notify_failure(session, row=row, reason=reason, now=now)
         logger.warning("follow-up failed id=%s kind=%s reason=%s", row.id, row.kind, reason)
 
@@ -236,15 +239,27 @@ class Outbox:
                     jobs.append(decision)
                 elif isinstance(decision, Defer):
                     dispatch.release(
-                        session, followup_id=row.id, worker=self.worker, due_at=decision.until,
-                        now=now, late=now - row.due_at > LATE_AFTER,
+                        session,
+                        followup_id=row.id,
+                        worker=self.worker,
+                        due_at=decision.until,
+                        now=now,
+                        late=now - row.due_at > LATE_AFTER,
                     )
                     self.last.deferred += 1
-                    logger.info("follow-up deferred id=%s kind=%s until=%s reason=%s",
-                                row.id, row.kind, decision.until.isoformat(), decision.reason)
+                    logger.info(
+                        "follow-up deferred id=%s kind=%s until=%s reason=%s",
+                        row.id,
+                        row.kind,
+                        decision.until.isoformat(),
+                        decision.reason,
+                    )
                 elif isinstance(decision, Skip):
                     dispatch.skip(
-                        session, followup_id=row.id, worker=self.worker, now=now,
+                        session,
+                        followup_id=row.id,
+                        worker=self.worker,
+                        now=now,
                         reason=decision.reason,
                     )
                 else:
@@ -302,26 +317,43 @@ class Outbox:
         if outcome is None:
             outcome = SendResult(delivered=False, error="no address", permanent=True)
         if isinstance(outcome, Defer):
-            dispatch.release(session, followup_id=row.id, worker=self.worker,
-                             due_at=outcome.until, now=now, reason=outcome.reason)
+            dispatch.release(
+                session,
+                followup_id=row.id,
+                worker=self.worker,
+                due_at=outcome.until,
+                now=now,
+                reason=outcome.reason,
+            )
             return "deferred"
         late = now - row.due_at > LATE_AFTER
         if outcome.delivered:
-            followups.finish(session, followup_id=row.id, worker=self.worker, now=now,
-                             sent=True, late=late)
+            followups.finish(
+                session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
+            )
             return "delivered"
         error = (outcome.error or "not delivered")[:400]
         if outcome.retry_after and not outcome.permanent:
             dispatch.release(
-                session, followup_id=row.id, worker=self.worker, late=late, now=now,
+                session,
+                followup_id=row.id,
+                worker=self.worker,
+                late=late,
+                now=now,
                 due_at=now + timedelta(seconds=outcome.retry_after),
                 reason=f"rate limited, retry after {outcome.retry_after:g}s: {error}",
             )
             return "retried"
         if not outcome.permanent and row.attempts < MAX_ATTEMPTS:
             followups.finish(
-                session, followup_id=row.id, worker=self.worker, now=now, sent=False,
-                error=error, late=late, retry_at=now + timedelta(seconds=backoff(row.attempts)),
+                session,
+                followup_id=row.id,
+                worker=self.worker,
+                now=now,
+                sent=False,
+                error=error,
+                late=late,
+                retry_at=now + timedelta(seconds=backoff(row.attempts)),
             )
             return "retried"
         if not outcome.permanent:
@@ -336,12 +368,16 @@ class Outbox:
         anything else goes through the per-row path.
         """
         now = self.services.clock.now()
-        sent = [job.row.id for job, outcome in items
-                if isinstance(outcome, SendResult) and outcome.delivered]
+        sent = [
+            job.row.id
+            for job, outcome in items
+            if isinstance(outcome, SendResult) and outcome.delivered
+        ]
         try:
             with self._db_lock, self.services.store.transaction() as session:
-                held = dispatch.mark_sent(session, followup_ids=sent, worker=self.worker,
-                                          now=now, late_after=LATE_AFTER)
+                held = dispatch.mark_sent(
+                    session, followup_ids=sent, worker=self.worker, now=now, late_after=LATE_AFTER
+                )
                 results = []
                 for job, outcome in items:
                     if isinstance(outcome, SendResult) and outcome.delivered:
@@ -349,8 +385,11 @@ class Outbox:
                     else:
                         results.append(self._apply(session, job, outcome, now))
                 if len(held) < len(sent):
-                    logger.warning("claims lost before recording rows=%s worker=%s",
-                                   len(sent) - len(held), self.worker)
+                    logger.warning(
+                        "claims lost before recording rows=%s worker=%s",
+                        len(sent) - len(held),
+                        self.worker,
+                    )
                 return results
         except Exception:  # noqa: BLE001 - retried per row below, so one bad row stays alone
             if len(items) == 1:
@@ -374,7 +413,11 @@ class Outbox:
         if isinstance(outcome, SendResult) and not outcome.delivered:
             logger.warning(
                 "follow-up not sent id=%s kind=%s attempts=%s permanent=%s error=%s",
-                job.row.id, job.row.kind, job.row.attempts, outcome.permanent, outcome.error,
+                job.row.id,
+                job.row.kind,
+                job.row.attempts,
+                outcome.permanent,
+                outcome.error,
             )
 
     async def tick(self, limit: int | None = None) -> int:
@@ -393,7 +436,11 @@ class Outbox:
         if self.last.claimed:
             logger.info(
                 "outbox tick worker=%s claimed=%s delivered=%s deferred=%s retried=%s failed=%s",
-                self.worker, self.last.claimed, self.last.delivered, self.last.deferred,
-                self.last.retried, self.last.failed,
+                self.worker,
+                self.last.claimed,
+                self.last.delivered,
+                self.last.deferred,
+                self.last.retried,
+                self.last.failed,
             )
         return self.last.delivered

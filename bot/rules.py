@@ -124,23 +124,29 @@ def digest_reply(digest: Digest, *, rep: Rep, tz: str, now: datetime) -> Reply:
         _section("Overdue", [task(r) for r in digest.overdue]),
         _section(
             "Past expected close",
-            [(f"#{d.id} {d.title[:60]}", f"expected {d.expected_close}")
-             for d in digest.past_close],
+            [
+                (f"#{d.id} {d.title[:60]}", f"expected {d.expected_close}")
+                for d in digest.past_close
+            ],
         ),
         _section(
             "Stale deals",
             [
-                (f"#{s.deal.id} {s.deal.title[:60]}",
-                 f"{s.deal.stage}, {money(s.deal.amount_minor, s.deal.currency)}, "
-                 f"quiet since {when(s.last_touch, tz, now)}")
+                (
+                    f"#{s.deal.id} {s.deal.title[:60]}",
+                    f"{s.deal.stage}, {money(s.deal.amount_minor, s.deal.currency)}, "
+                    f"quiet since {when(s.last_touch, tz, now)}",
+                )
                 for s in digest.stale
             ],
         ),
         _section(
             "Customers waiting for a reply",
             [
-                (w.contact.name[:60], f"conversation {w.conversation.id}, since "
-                 f"{when(w.since, tz, now)}")
+                (
+                    w.contact.name[:60],
+                    f"conversation {w.conversation.id}, since {when(w.since, tz, now)}",
+                )
                 for w in digest.waiting
             ],
         ),
@@ -202,7 +208,7 @@ def enqueue_stale_nudges(session: Session, settings: Settings, now: datetime) ->
             kind="nudge",
             due_at=now,
             text=(  # composed now, read later: say nothing that goes out of date
-                f"Deal \"{deal.title[:80]}\" (#{deal.id}, {deal.stage}, "
+                f'Deal "{deal.title[:80]}" (#{deal.id}, {deal.stage}, '
                 f"{money(deal.amount_minor, deal.currency)}) has had no activity for over "
                 f"{days * spell} days (since {when(stale.last_touch, tz)}). "
                 "Log a call or a note, move its stage, or close it."
@@ -301,7 +307,8 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("digest", enqueue_digests, lambda s: s.digest_enabled, {"minute": "*/5"}),
     Rule("stale-deals", enqueue_stale_nudges, lambda s: s.stale_deal_days > 0, {"minute": "17"}),
-    Rule("unanswered", enqueue_unanswered_nudges, lambda s: s.unanswered_hours > 0,
-         {"minute": "*/5"}),
+    Rule(
+        "unanswered", enqueue_unanswered_nudges, lambda s: s.unanswered_hours > 0, {"minute": "*/5"}
+    ),
     Rule("survey", enqueue_surveys, lambda s: s.survey_enabled, {"minute": "*"}),
 )

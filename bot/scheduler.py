@@ -90,7 +90,10 @@ class Scheduler:
     def add_cron(self, name: str, work: Callable[[], Awaitable[Any]], **cron: str) -> None:
         """For other periodic work (retraining, weekly reports): same options, same shutdown."""
         self.aps.add_job(
-            self._shielded(name, work), CronTrigger(timezone=UTC, **cron), id=name, name=name,
+            self._shielded(name, work),
+            CronTrigger(timezone=UTC, **cron),
+            id=name,
+            name=name,
             **JOB_OPTIONS,
         )
 

@@ -323,7 +323,9 @@ class TelegramChannel:
                 if not waited:
                     logger.warning(
                         "telegram message waits for the store update_id=%s chat_id=%s error=%s",
-                        update_id, chat_id, exc,
+                        update_id,
+                        chat_id,
+                        exc,
                     )
                 waited, attempt = True, attempt - 1
                 with contextlib.suppress(TimeoutError):
@@ -336,12 +338,17 @@ class TelegramChannel:
                 if attempt == self.config.store_attempts:
                     logger.exception(
                         "telegram message not stored update_id=%s chat_id=%s attempts=%s",
-                        update_id, chat_id, attempt,
+                        update_id,
+                        chat_id,
+                        attempt,
                     )
                     return Reply(APOLOGY, ok=False)
                 logger.warning(
                     "telegram message store failed update_id=%s chat_id=%s attempt=%s error=%s",
-                    update_id, chat_id, attempt, type(exc).__name__,
+                    update_id,
+                    chat_id,
+                    attempt,
+                    type(exc).__name__,
                 )
                 await asyncio.sleep(backoff.next())
         return None
@@ -392,9 +399,7 @@ class TelegramChannel:
             return await job
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise
             update_id, chat_id = _ids(update)
-            logger.exception(
-                "telegram %s failed update_id=%s chat_id=%s", what, update_id, chat_id
-            )
+            logger.exception("telegram %s failed update_id=%s chat_id=%s", what, update_id, chat_id)
             return Reply(APOLOGY, ok=False)
 
     async def _on_error(self, update: object, context: CallbackContext) -> None:
@@ -402,7 +407,9 @@ class TelegramChannel:
         update_id, chat_id = _ids(update)
         logger.error(
             "telegram update failed update_id=%s chat_id=%s",
-            update_id, chat_id, exc_info=context.error,
+            update_id,
+            chat_id,
+            exc_info=context.error,
         )
         if chat_id is not None:
             await self._reply(Address(CHANNEL, str(chat_id)), Reply(APOLOGY, ok=False))

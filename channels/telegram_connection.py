@@ -248,7 +248,9 @@ class Poller:
             except TelegramError as exc:
                 logger.warning(
                     "telegram final offset not confirmed offset=%s error=%s (updates will be "
-                    "delivered again and deduplicated)", self.offset, type(exc).__name__,
+                    "delivered again and deduplicated)",
+                    self.offset,
+                    type(exc).__name__,
                 )
 
     async def _pause(self, seconds: float) -> None:
@@ -284,7 +286,8 @@ class Poller:
                 delay = self.backoff.next()
                 logger.warning(
                     "telegram deleteWebhook failed error=%s retry_in=%.1fs",
-                    type(exc).__name__, delay,
+                    type(exc).__name__,
+                    delay,
                 )
                 await self._pause(delay)
 
@@ -304,8 +307,10 @@ class Poller:
                 if isinstance(exc, InvalidToken | Conflict):
                     level = logging.ERROR
                 logger.log(
-                    level, "telegram polling failed error=%s retry_in=%.1fs",
-                    type(exc).__name__, delay,
+                    level,
+                    "telegram polling failed error=%s retry_in=%.1fs",
+                    type(exc).__name__,
+                    delay,
                 )
                 outage = True
                 await self._pause(delay)

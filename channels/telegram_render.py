@@ -135,8 +135,7 @@ def _location_caption(message: Message) -> str | None:
     if message.venue is not None:
         venue, spot = message.venue, message.venue.location
         return (
-            f"Location: {venue.title}, {venue.address} "
-            f"({spot.latitude:.5f}, {spot.longitude:.5f})"
+            f"Location: {venue.title}, {venue.address} ({spot.latitude:.5f}, {spot.longitude:.5f})"
         )
     if message.location is not None:
         spot = message.location

@@ -78,12 +78,17 @@ class ReplyRetrier:
             if attempt > len(self.delays):
                 logger.warning(
                     "telegram reply given up chat_id=%s error=%s attempts=%s",
-                    chat_id, type(exc).__name__, attempt,
+                    chat_id,
+                    type(exc).__name__,
+                    attempt,
                 )
                 return False
             logger.warning(
                 "telegram reply failed chat_id=%s error=%s attempt=%s retry_in=%.1fs",
-                chat_id, type(exc).__name__, attempt, self.delays[attempt - 1],
+                chat_id,
+                type(exc).__name__,
+                attempt,
+                self.delays[attempt - 1],
             )
             return True
         if attempt > 1:

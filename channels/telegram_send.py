@@ -71,9 +71,7 @@ class Sender:
         self.phone_action = phone_action
         self.on_unreachable = on_unreachable
 
-    def prepare(
-        self, address: Address, reply: Reply, *, remove_keyboard: bool = False
-    ) -> Delivery:
+    def prepare(self, address: Address, reply: Reply, *, remove_keyboard: bool = False) -> Delivery:
         """Renders a Reply into its Bot API calls: its image, then its text in chunks,
         the keyboard on the last one."""
         chat_id = chat_ref(address.chat_id)
@@ -170,7 +168,9 @@ class Sender:
             error = DeliveryError(f"Telegram error: {type(exc).__name__}", permanent=False)
         logger.warning(
             "telegram send failed chat_id=%s error=%s permanent=%s",
-            chat_id, type(exc).__name__, error.permanent,
+            chat_id,
+            type(exc).__name__,
+            error.permanent,
         )
         if unreachable and self.on_unreachable is not None:
             try:

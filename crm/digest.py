@@ -104,9 +104,7 @@ def stale_deals(
     session: Session, *, cutoff: datetime, owner_id: int | None = None
 ) -> list[StaleDeal]:
     """Open deals with no activity, edit or stage change since `cutoff`."""
-    recent_activity = exists().where(
-        Activity.deal_id == Deal.id, Activity.occurred_at >= cutoff
-    )
+    recent_activity = exists().where(Activity.deal_id == Deal.id, Activity.occurred_at >= cutoff)
     statement = select(Deal).where(
         Deal.status == "open",
         col(Deal.owner_id).is_not(None),

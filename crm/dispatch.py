@@ -153,7 +153,7 @@ def notify_failure(session: Session, *, row: FollowUp, reason: str, now: datetim
     who = f"{contact.name} (#{contact.id})" if contact else "the customer"
     text = (
         f"Follow-up {row.id} to {who} was not sent: {reason}. "
-        f"It said: \"{row.text[:120]}\". See `followups`."
+        f'It said: "{row.text[:120]}". See `followups`.'
     )
     try:
         followups.schedule(

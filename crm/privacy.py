@@ -152,8 +152,10 @@ def erase_contact(
         counts[name] = session.execute(statement).rowcount or 0
 
     if message_ids:
-        wipe("corrections", delete(NeedCorrection).where(
-            col(NeedCorrection.message_id).in_(message_ids)))
+        wipe(
+            "corrections",
+            delete(NeedCorrection).where(col(NeedCorrection.message_id).in_(message_ids)),
+        )
     wipe("messages", delete(Message).where(col(Message.contact_id) == contact_id))
     wipe("conversations", delete(Conversation).where(col(Conversation.contact_id) == contact_id))
     wipe("activities", delete(Activity).where(col(Activity.contact_id) == contact_id))
@@ -166,10 +168,11 @@ def erase_contact(
                 col(ChatState.chat_id) == identity.external_id,
             )
         )
-    wipe("identities", delete(ChannelIdentity).where(
-        col(ChannelIdentity.contact_id) == contact_id))
-    wipe("deals_unlinked", update(Deal).where(col(Deal.contact_id) == contact_id).values(
-        contact_id=None))
+    wipe("identities", delete(ChannelIdentity).where(col(ChannelIdentity.contact_id) == contact_id))
+    wipe(
+        "deals_unlinked",
+        update(Deal).where(col(Deal.contact_id) == contact_id).values(contact_id=None),
+    )
     counts["audit_rows_scrubbed"] = _scrub_audit(session, contact_id, conversation_ids, message_ids)
     session.expire(contact)
     session.execute(delete(Contact).where(col(Contact.id) == contact_id))

@@ -89,8 +89,13 @@ def link_shared_phone(
         current = session.get(Contact, identity.contact_id)
     if identity is None or current is None:
         resolution = resolve_customer(
-            session, channel=channel, external_id=external_id, display_name=display_name,
-            now=now, phone=number, region=region,
+            session,
+            channel=channel,
+            external_id=external_id,
+            display_name=display_name,
+            now=now,
+            phone=number,
+            region=region,
         )
         outcome = "created" if resolution.created else "linked"
         return PhoneLink(resolution.contact, outcome)
@@ -124,8 +129,13 @@ def _add_phone(session: Session, contact: Contact, number: str, now: datetime) -
     refresh_search_text(session, contact)
     session.add(contact)
     audit.record(
-        session, actor=SYSTEM, action="contact.phone_shared", entity_type="contact",
-        entity_id=contact.id, at=now, after={"phones_added": 1},
+        session,
+        actor=SYSTEM,
+        action="contact.phone_shared",
+        entity_type="contact",
+        entity_id=contact.id,
+        at=now,
+        after={"phones_added": 1},
     )
 
 
@@ -160,8 +170,13 @@ def mark_reachable(session: Session, *, identity: ChannelIdentity, now: datetime
     identity.reachable, identity.unreachable_reason = True, None
     session.add(identity)
     audit.record(
-        session, actor=SYSTEM, action="identity.reachable", entity_type="contact",
-        entity_id=identity.contact_id, at=now, after={"channel": identity.channel},
+        session,
+        actor=SYSTEM,
+        action="identity.reachable",
+        entity_type="contact",
+        entity_id=identity.contact_id,
+        at=now,
+        after={"channel": identity.channel},
     )
     return True
 

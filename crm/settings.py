@@ -75,9 +75,7 @@ class Settings(BaseSettings):
     weekly_report_enabled: bool = Field(True, validation_alias="RAPPORT_WEEKLY_REPORT_ENABLED")
     # Slack retries an event for about an hour and Telegram keeps an update for 24 hours:
     # under 2 days a key could go while a re-delivery is still possible.
-    dedupe_retention_days: int = Field(
-        14, ge=2, validation_alias="RAPPORT_DEDUPE_RETENTION_DAYS"
-    )
+    dedupe_retention_days: int = Field(14, ge=2, validation_alias="RAPPORT_DEDUPE_RETENTION_DAYS")
     telegram_rate_per_second: float = Field(
         30.0, gt=0, validation_alias="RAPPORT_TELEGRAM_RATE_PER_SECOND"
     )

@@ -47,10 +47,18 @@ def tiny_classifier() -> Any:
     from crm.needs.classifier import NeedClassifier
 
     examples = {
-        "pricing": ["how much is it", "what does it cost", "price of the red bike",
-                    "how much does the bike cost"],
-        "order_status": ["where is my order", "my parcel has not arrived",
-                         "when will my order ship", "tracking number please"],
+        "pricing": [
+            "how much is it",
+            "what does it cost",
+            "price of the red bike",
+            "how much does the bike cost",
+        ],
+        "order_status": [
+            "where is my order",
+            "my parcel has not arrived",
+            "when will my order ship",
+            "tracking number please",
+        ],
         "greeting": ["hello", "hi there", "good morning", "hey"],
     }
     texts = [text for items in examples.values() for text in items]

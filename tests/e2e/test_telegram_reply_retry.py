@@ -41,9 +41,7 @@ async def world(tmp_path: Path, api: TelegramStandIn) -> AsyncIterator[TelegramW
 
 
 async def confirmed(api: TelegramStandIn, update: dict, timeout: float = 5.0) -> None:
-    await api.wait_for(
-        lambda: api.last_confirmed() >= update["update_id"], timeout
-    )
+    await api.wait_for(lambda: api.last_confirmed() >= update["update_id"], timeout)
 
 
 async def past_the_retries(world: TelegramWorld) -> None:

@@ -38,7 +38,8 @@ async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, a
 
 
 async def test_the_webhook_takes_updates_with_the_right_secret_and_refuses_others(
-    tmp_path, api  # type: ignore[no-untyped-def]
+    tmp_path,
+    api,  # type: ignore[no-untyped-def]
 ) -> None:
     world, service = webhook_service(tmp_path, api, SECRET)
     try:
@@ -46,7 +47,8 @@ async def test_the_webhook_takes_updates_with_the_right_secret_and_refuses_other
         assert service.http is not None
         await api.wait_for(lambda: api.webhook)
         assert api.webhook == {
-            "url": "https://rapport.example/telegram/webhook", "secret_token": SECRET
+            "url": "https://rapport.example/telegram/webhook",
+            "secret_token": SECRET,
         }
         url = f"http://127.0.0.1:{service.http.port}/telegram/webhook"
         update = api.message(JANE, text="via the webhook")

@@ -29,7 +29,10 @@ def rapport(db_url, tmp_path, clock) -> Iterator[RapportApp]:  # type: ignore[no
 
 def incoming(text: str, n: int, chat: str = "42", name: str = "Carol King") -> IncomingMessage:
     return IncomingMessage(
-        address=Address("telegram", chat), sender_id=chat, sender_name=name, text=text,
+        address=Address("telegram", chat),
+        sender_id=chat,
+        sender_name=name,
+        text=text,
         message_id=f"{chat}:{n}",
     )
 
@@ -61,12 +64,22 @@ async def test_writing_in_cancels_pending_follow_ups(rapport, clock) -> None:  #
     with rapport.store.transaction() as session:
         contact_id = session.exec(select(Message)).one().contact_id
         followups.schedule(
-            session, actor=SYSTEM, kind="customer", due_at=clock.now() + timedelta(days=2),
-            text="How is the trial?", contact_id=contact_id, now=clock.now(),
+            session,
+            actor=SYSTEM,
+            kind="customer",
+            due_at=clock.now() + timedelta(days=2),
+            text="How is the trial?",
+            contact_id=contact_id,
+            now=clock.now(),
         )
         followups.schedule(
-            session, actor=SYSTEM, kind="customer", due_at=clock.now() + timedelta(days=2),
-            text="Renewal reminder", contact_id=contact_id, now=clock.now(),
+            session,
+            actor=SYSTEM,
+            kind="customer",
+            due_at=clock.now() + timedelta(days=2),
+            text="Renewal reminder",
+            contact_id=contact_id,
+            now=clock.now(),
             stop_on_reply=False,
         )
     await rapport.desk.receive(incoming("quick question", 2))
@@ -81,8 +94,13 @@ async def test_a_survey_answer_is_stored_on_the_closed_conversation(rapport, clo
         conversation = session.exec(select(Conversation)).one()
         conversations.close(session, actor=admin, conversation_id=conversation.id, now=clock.now())
         survey = followups.schedule(
-            session, actor=SYSTEM, kind="survey", due_at=clock.now(), text="1-5?",
-            contact_id=conversation.contact_id, now=clock.now(),
+            session,
+            actor=SYSTEM,
+            kind="survey",
+            due_at=clock.now(),
+            text="1-5?",
+            contact_id=conversation.contact_id,
+            now=clock.now(),
             dedupe_key=survey_key(conversation.id),
         )
         survey.status, survey.sent_at = "sent", clock.now()
@@ -96,7 +114,8 @@ async def test_a_survey_answer_is_stored_on_the_closed_conversation(rapport, clo
 
 
 async def test_a_new_specific_need_inside_a_burst_gets_its_own_acknowledgement(
-    rapport, clock  # type: ignore[no-untyped-def]
+    rapport,
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     class Scripted:
         """A stand-in for the classifier with fixed answers, to pin the burst rule."""
@@ -153,8 +172,13 @@ async def test_a_returning_customer_is_found_with_their_open_conversation_in_one
     assert known.conversation.status == "open" and not known.followups_to_stop
     with rapport.store.transaction() as session:
         followups.schedule(
-            session, actor=SYSTEM, kind="customer", due_at=clock.now() + timedelta(days=2),
-            text="How is the trial?", contact_id=known.resolution.contact.id, now=clock.now(),
+            session,
+            actor=SYSTEM,
+            kind="customer",
+            due_at=clock.now() + timedelta(days=2),
+            text="How is the trial?",
+            contact_id=known.resolution.contact.id,
+            now=clock.now(),
         )
         again = known_customer(session, channel="telegram", external_id="42")
         assert again is not None and again.followups_to_stop

@@ -161,12 +161,14 @@ async def test_customer_reply_first_cancels_unless_told_to_send_anyway(store, cl
     alice = world.rep("Alice")
     jane = world.customer("Jane", telegram="7001", owner=alice)
     stop = world.follow_up(alice, jane, MONDAY_9 + timedelta(hours=3), "Checking in")
-    keep = world.follow_up(alice, jane, MONDAY_9 + timedelta(hours=3), "Your invoice",
-                           stop_on_reply=False)
+    keep = world.follow_up(
+        alice, jane, MONDAY_9 + timedelta(hours=3), "Your invoice", stop_on_reply=False
+    )
     desk = CustomerDesk(world.services)
     clock.advance(hours=1)
-    await desk.receive(IncomingMessage(world_address("7001"), "7001", "Jane", "any update?",
-                                       message_id="m-7001-1"))
+    await desk.receive(
+        IncomingMessage(world_address("7001"), "7001", "Jane", "any update?", message_id="m-7001-1")
+    )
     clock.set(MONDAY_9 + timedelta(hours=3))
     assert await world.outbox().tick() == 1
     assert world.row(stop.id).status == "cancelled"
@@ -322,4 +324,3 @@ async def test_a_slot_too_far_off_puts_the_row_back_instead_of_holding_the_claim
     clock.set(back.due_at)
     world.vt.advance(5)
     assert await outbox.tick() == 1
-

@@ -58,8 +58,15 @@ async def test_rep_reminders_go_at_their_time_even_at_night_but_nudges_wait(stor
     alice = world.rep("Alice", tz="Europe/Paris")
     reminder = world.remind(alice, saturday_night, "call the plumber")
     with store.transaction() as session:
-        nudge = followups.schedule(session, actor=SYSTEM, kind="nudge", due_at=saturday_night,
-                                   text="stale deal", now=clock.now(), rep_id=alice.id)
+        nudge = followups.schedule(
+            session,
+            actor=SYSTEM,
+            kind="nudge",
+            due_at=saturday_night,
+            text="stale deal",
+            now=clock.now(),
+            rep_id=alice.id,
+        )
     assert await world.outbox().tick() == 1
     assert world.row(reminder.id).status == "sent"
     held = world.row(nudge.id)

@@ -32,9 +32,7 @@ class RecordingSlack:
 
 @pytest.fixture
 def rapport(tmp_path, clock) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(
-        RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_SLACK_REPORTS_CHANNEL="C0REPORTS"
-    )
+    settings = Settings(RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_SLACK_REPORTS_CHANNEL="C0REPORTS")
     app = RapportApp.build(settings, clock=clock)
     migrate.upgrade(app.store.engine)
     yield app
@@ -122,13 +120,25 @@ async def test_nightly_retraining_learns_reps_corrections(rapport: RapportApp, c
             session, channel="shell", external_id="c", display_name="Carol", now=clock.now()
         )
         result = conversations.record_inbound(
-            session, contact=who.contact, channel="shell", chat_id="c",
+            session,
+            contact=who.contact,
+            channel="shell",
+            chat_id="c",
             text="my parcel from you has been sitting in customs for a week",
-            sent_at=clock.now(), now=clock.now(), need="other", need_confidence=0.2,
+            sent_at=clock.now(),
+            now=clock.now(),
+            need="other",
+            need_confidence=0.2,
         )
-        session.add(NeedCorrection(message_id=result.message.id, text=result.message.text,
-                                   old_need="other", new_need="order_status",
-                                   created_at=clock.now()))
+        session.add(
+            NeedCorrection(
+                message_id=result.message.id,
+                text=result.message.text,
+                old_need="other",
+                new_need="order_status",
+                created_at=clock.now(),
+            )
+        )
     assert await retrain_classifier(rapport.services) is True
     assert rapport.services.classifier is not None
     with rapport.store.transaction() as session:

@@ -29,14 +29,22 @@ def test_claims_of_dead_local_workers_are_released_others_are_kept(store, clock,
     with store.transaction() as session:
         for n, owner in enumerate(owners):
             row = followups.schedule(
-                session, actor=rep, kind="reminder", due_at=clock.now(), text=f"r{n}",
-                rep_id=rep.id, now=clock.now(),
+                session,
+                actor=rep,
+                kind="reminder",
+                due_at=clock.now(),
+                text=f"r{n}",
+                rep_id=rep.id,
+                now=clock.now(),
             )
             row.status, row.claimed_by = "claimed", owner
             row.lease_until = clock.now() + timedelta(minutes=2)
             session.add(row)
     services = Services(
-        settings=Settings(), store=store, clock=clock, hub=ChannelHub(),
+        settings=Settings(),
+        store=store,
+        clock=clock,
+        hub=ChannelHub(),
         pipeline=Pipeline([("lead", 10)]),
     )
     assert release_dead_local_claims(services) == 1

@@ -40,8 +40,16 @@ def run(world: World, rule, times: int = 1) -> int:  # type: ignore[no-untyped-d
 
 def add_deal(world: World, owner, title: str, touched: datetime, **extra) -> Deal:  # type: ignore[no-untyped-def]
     with world.store.transaction() as session:
-        deal = Deal(title=title, owner_id=owner.id, stage="proposal", amount_minor=1_200_000,
-                    created_at=touched, updated_at=touched, stage_changed_at=touched, **extra)
+        deal = Deal(
+            title=title,
+            owner_id=owner.id,
+            stage="proposal",
+            amount_minor=1_200_000,
+            created_at=touched,
+            updated_at=touched,
+            stage_changed_at=touched,
+            **extra,
+        )
         session.add(deal)
         session.flush()
         return deal
@@ -72,7 +80,10 @@ async def test_digest_lists_due_overdue_stale_and_waiting_and_goes_once(store, c
     [digest] = sent_of(world, "slack", "digest")
     titles = [card.title for card in digest.message.reply.cards]
     assert titles == [
-        "Due today (1)", "Overdue (1)", "Stale deals (1)", "Customers waiting for a reply (1)"
+        "Due today (1)",
+        "Overdue (1)",
+        "Stale deals (1)",
+        "Customers waiting for a reply (1)",
     ]
     body = str(digest.message.reply)
     for text in ("call Jane about pricing", "send the proposal", "Globex 50 seats", "Jane Doe"):
@@ -118,8 +129,13 @@ async def test_stale_deal_nudges_the_owner_once_per_idle_period_in_business_hour
     alice = world.rep("Alice")
     stale = add_deal(world, alice, "Acme renewal", saturday - timedelta(days=15))
     add_deal(world, alice, "Fresh deal", saturday - timedelta(days=3))
-    add_deal(world, alice, "Talked last week", saturday - timedelta(days=30),
-             last_activity_at=saturday - timedelta(days=6))
+    add_deal(
+        world,
+        alice,
+        "Talked last week",
+        saturday - timedelta(days=30),
+        last_activity_at=saturday - timedelta(days=6),
+    )
     assert run(world, enqueue_stale_nudges, times=2) == 1
     outbox = world.outbox()
     await outbox.tick()
@@ -159,16 +175,25 @@ async def test_unanswered_customer_nudge_counts_business_hours_only(store, clock
     [nudge] = world.channels["shell"].sent
     assert "Jane has been waiting for a reply for 4 business hours" in nudge.text
     with store.transaction() as session:  # Alice answers; Jane writes again at 13:00
-        conversation = conversations.open_conversation(session, contact_id=jane.id,
-                                                       channel="telegram")
-        conversations.record_outbound(session, actor=alice, conversation=conversation,
-                                      text="On it", now=at(MONDAY, 12, 5))
+        conversation = conversations.open_conversation(
+            session, contact_id=jane.id, channel="telegram"
+        )
+        conversations.record_outbound(
+            session, actor=alice, conversation=conversation, text="On it", now=at(MONDAY, 12, 5)
+        )
     clock.set(at(MONDAY, 13))
     with store.transaction() as session:
         contact = world.get(type(jane), jane.id)
-        conversations.record_inbound(session, contact=contact, channel="telegram", chat_id="4001",
-                                     text="and?", sent_at=clock.now(), now=clock.now(),
-                                     external_id="m-4001-1")
+        conversations.record_inbound(
+            session,
+            contact=contact,
+            channel="telegram",
+            chat_id="4001",
+            text="and?",
+            sent_at=clock.now(),
+            now=clock.now(),
+            external_id="m-4001-1",
+        )
     clock.set(at(MONDAY, 16, 59))
     assert run(world, enqueue_unanswered_nudges) == 0
     clock.set(at(MONDAY + timedelta(days=1), 10))  # 4 h on Monday 13-17, then Tuesday
@@ -193,10 +218,10 @@ async def test_survey_is_asked_once_after_closing_and_the_answer_is_stored(store
     alice = world.rep("Alice")
     jane = world.customer("Jane", telegram="5101", owner=alice)
     with store.transaction() as session:
-        conversation = conversations.open_conversation(session, contact_id=jane.id,
-                                                       channel="telegram")
-        conversations.close(session, actor=alice, conversation_id=conversation.id,
-                            now=clock.now())
+        conversation = conversations.open_conversation(
+            session, contact_id=jane.id, channel="telegram"
+        )
+        conversations.close(session, actor=alice, conversation_id=conversation.id, now=clock.now())
     assert run(world, enqueue_surveys, times=2) == 1
     clock.advance(seconds=30)
     await world.outbox().tick()

@@ -359,7 +359,7 @@ def test_a_redelivery_after_the_conversation_closed_opens_nothing(  # type: igno
 def test_the_last_resort_typo_pass_keeps_to_the_first_letter_on_a_large_store(  # type: ignore[no-untyped-def]
     store, rep, clock, monkeypatch
 ):
-    """"jhon" shares no three letters with "John Smith": only the last-resort pass over
+    """ "jhon" shares no three letters with "John Smith": only the last-resort pass over
     names finds it. Above FULL_PASS_CONTACTS that pass reads only names starting with the
     query's first letter, so "ojhn" (first letter wrong) is found on a small store only."""
     import crm.search

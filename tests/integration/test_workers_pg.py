@@ -55,9 +55,18 @@ def seed(url: str, count: int) -> set[int]:
         session.execute(
             insert(FollowUp),
             [
-                {"kind": "reminder", "due_at": now - timedelta(seconds=5), "rep_id": rep.id,
-                 "text": f"reminder {i}", "status": "pending", "attempts": 0,
-                 "stop_on_reply": True, "late": False, "created_at": now, "updated_at": now}
+                {
+                    "kind": "reminder",
+                    "due_at": now - timedelta(seconds=5),
+                    "rep_id": rep.id,
+                    "text": f"reminder {i}",
+                    "status": "pending",
+                    "attempts": 0,
+                    "stop_on_reply": True,
+                    "late": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for i in range(count)
             ],
         )
@@ -85,8 +94,18 @@ def reclaimed(url: str) -> int:
 
 def spawn(url: str, sink: RecordingSink, name: str, lease: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.standins.outbox_worker", url, sink.url, name,
-         "--lease", str(lease), "--batch", str(BATCH)],
+        [
+            sys.executable,
+            "-m",
+            "tests.standins.outbox_worker",
+            url,
+            sink.url,
+            name,
+            "--lease",
+            str(lease),
+            "--batch",
+            str(BATCH),
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -133,8 +152,10 @@ def test_four_workers_send_two_thousand_follow_ups_exactly_once(pg_url: str) -> 
         elapsed = time.monotonic() - started
         counts, by_worker = sink.per_followup(), sink.per_worker()
     duplicates = sum(n - 1 for n in counts.values())
-    print(f"\n4 workers, {FOLLOW_UPS} follow-ups in {elapsed:.1f}s: per worker "
-          f"{dict(sorted(by_worker.items()))}, duplicates={duplicates}")
+    print(
+        f"\n4 workers, {FOLLOW_UPS} follow-ups in {elapsed:.1f}s: per worker "
+        f"{dict(sorted(by_worker.items()))}, duplicates={duplicates}"
+    )
     assert set(counts) == ids  # none lost
     assert duplicates == 0  # none twice
     assert statuses(pg_url) == {"sent": FOLLOW_UPS}
@@ -158,9 +179,11 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_are_counted(pg_url
     watcher.dispose()
     duplicates = sum(n - 1 for n in counts.values())
     taken_over = reclaimed(pg_url)
-    print(f"\nkilled w0 after {killed_at} deliveries; per worker "
-          f"{dict(sorted(by_worker.items()))}; taken over after its lease={taken_over}; "
-          f"duplicates={duplicates} (sent by w0, not recorded before the kill)")
+    print(
+        f"\nkilled w0 after {killed_at} deliveries; per worker "
+        f"{dict(sorted(by_worker.items()))}; taken over after its lease={taken_over}; "
+        f"duplicates={duplicates} (sent by w0, not recorded before the kill)"
+    )
     assert workers[0].returncode == -signal.SIGKILL
     assert set(counts) == ids  # none lost
     assert statuses(pg_url) == {"sent": FOLLOW_UPS}

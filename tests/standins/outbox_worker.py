@@ -76,10 +76,20 @@ async def main(argv: list[str]) -> int:
     hub = ChannelHub()
     channel = HttpSinkChannel(args.sink_url, args.name)
     hub.register(channel)
-    services = Services(settings=settings, store=store, clock=SystemClock(), hub=hub,
-                        pipeline=Pipeline(settings.stages))
-    outbox = Outbox(services, worker=args.name, lease=timedelta(seconds=args.lease),
-                    limiter=RateLimiter.unlimited(), batch=args.batch)
+    services = Services(
+        settings=settings,
+        store=store,
+        clock=SystemClock(),
+        hub=hub,
+        pipeline=Pipeline(settings.stages),
+    )
+    outbox = Outbox(
+        services,
+        worker=args.name,
+        lease=timedelta(seconds=args.lease),
+        limiter=RateLimiter.unlimited(),
+        batch=args.batch,
+    )
     delivered = claimed = 0
     await hub.start_all()
     try:

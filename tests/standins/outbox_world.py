@@ -48,8 +48,11 @@ class World:
 
     @classmethod
     def build(
-        cls, store: Store, clock: ManualClock, *, channels: tuple[str, ...] = ("slack", "shell",
-                                                                            "telegram", "email"),
+        cls,
+        store: Store,
+        clock: ManualClock,
+        *,
+        channels: tuple[str, ...] = ("slack", "shell", "telegram", "email"),
         **settings: Any,
     ) -> "World":
         config = make_settings(str(store.engine.url), **settings)
@@ -93,11 +96,21 @@ class World:
         now = self.clock.now()
         with self.store.transaction() as session:
             first = ("slack", slack) if slack else ("shell", name.lower())
-            rep = resolve_rep(session, channel=first[0], external_id=first[1], name=name,
-                              now=now, timezone=tz, admin=admin)
+            rep = resolve_rep(
+                session,
+                channel=first[0],
+                external_id=first[1],
+                name=name,
+                now=now,
+                timezone=tz,
+                admin=admin,
+            )
             if slack and shell:
-                session.add(ChannelIdentity(channel="shell", external_id=name.lower(),
-                                            rep_id=rep.id, created_at=now))
+                session.add(
+                    ChannelIdentity(
+                        channel="shell", external_id=name.lower(), rep_id=rep.id, created_at=now
+                    )
+                )
             if not shell and not slack:
                 for identity in session.exec(
                     select(ChannelIdentity).where(ChannelIdentity.rep_id == rep.id)
@@ -105,8 +118,9 @@ class World:
                     session.delete(identity)
             rep.email = email
             session.add(rep)
-            return Actor(kind="rep", id=rep.id, channel=first[0], role=rep.role, name=name,
-                         timezone=tz)
+            return Actor(
+                kind="rep", id=rep.id, channel=first[0], role=rep.role, name=name, timezone=tz
+            )
 
     def customer(
         self,
@@ -122,19 +136,28 @@ class World:
         now = self.clock.now()
         with self.store.transaction() as session:
             if telegram:
-                contact = resolve_customer(session, channel="telegram", external_id=telegram,
-                                           display_name=name, now=now).contact
+                contact = resolve_customer(
+                    session, channel="telegram", external_id=telegram, display_name=name, now=now
+                ).contact
                 if conversation:
-                    conversations.record_inbound(session, contact=contact, channel="telegram",
-                                                 chat_id=telegram, text="hello", sent_at=now,
-                                                 now=now, external_id=f"m-{telegram}-0")
+                    conversations.record_inbound(
+                        session,
+                        contact=contact,
+                        channel="telegram",
+                        chat_id=telegram,
+                        text="hello",
+                        sent_at=now,
+                        now=now,
+                        external_id=f"m-{telegram}-0",
+                    )
             else:
                 contact = Contact(name=name, created_at=now, updated_at=now)
                 session.add(contact)
                 session.flush()
             if email:
-                session.add(ContactPoint(contact_id=contact.id, kind="email", value=email,
-                                         created_at=now))
+                session.add(
+                    ContactPoint(contact_id=contact.id, kind="email", value=email, created_at=now)
+                )
             contact.timezone = tz
             contact.owner_id = owner.id if owner else None
             session.add(contact)
@@ -145,17 +168,36 @@ class World:
 
     def remind(self, rep: Actor, due: datetime, text: str = "call Jane") -> FollowUp:
         with self.store.transaction() as session:
-            return followups.schedule(session, actor=rep, kind="reminder", due_at=due, text=text,
-                                      now=self.clock.now(), rep_id=rep.id)
+            return followups.schedule(
+                session,
+                actor=rep,
+                kind="reminder",
+                due_at=due,
+                text=text,
+                now=self.clock.now(),
+                rep_id=rep.id,
+            )
 
     def follow_up(
-        self, rep: Actor | None, contact: Contact, due: datetime, text: str = "Any news?",
-        *, stop_on_reply: bool = True, kind: str = "customer",
+        self,
+        rep: Actor | None,
+        contact: Contact,
+        due: datetime,
+        text: str = "Any news?",
+        *,
+        stop_on_reply: bool = True,
+        kind: str = "customer",
     ) -> FollowUp:
         with self.store.transaction() as session:
             return followups.schedule(
-                session, actor=rep or SYSTEM, kind=kind, due_at=due, text=text,
-                now=self.clock.now(), rep_id=rep.id if rep else None, contact_id=contact.id,
+                session,
+                actor=rep or SYSTEM,
+                kind=kind,
+                due_at=due,
+                text=text,
+                now=self.clock.now(),
+                rep_id=rep.id if rep else None,
+                contact_id=contact.id,
                 stop_on_reply=stop_on_reply,
             )
 

@@ -218,7 +218,8 @@ class TelegramStandIn:
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Messages the bot sent successfully (sendMessage/sendDocument/sendPhoto)."""
         return [
-            m for (chat, _), m in sorted(self.messages.items())
+            m
+            for (chat, _), m in sorted(self.messages.items())
             if m.get("from", {}).get("is_bot") and (chat_id is None or chat == chat_id)
         ]
 
@@ -358,8 +359,9 @@ class TelegramStandIn:
 
     async def _api_sendPhoto(self, params: dict, files: dict) -> dict:  # noqa: N802
         size = len(files.get("photo", b""))
-        photo = [{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1,
-                  "file_size": size}]
+        photo = [
+            {"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1, "file_size": size}
+        ]
         return self._bot_message(int(params["chat_id"]), photo=photo)
 
     async def _api_editMessageText(self, params: dict, _files: dict) -> dict:  # noqa: N802

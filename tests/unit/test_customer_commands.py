@@ -45,8 +45,9 @@ def commands(rapport: RapportApp) -> CustomerCommands:
     return CustomerCommands(rapport.services)
 
 
-def said(text: str = "", *, user: str = JANE, chat: str | None = None, number: int = 1,
-         **extra) -> IncomingMessage:  # type: ignore[no-untyped-def]
+def said(
+    text: str = "", *, user: str = JANE, chat: str | None = None, number: int = 1, **extra
+) -> IncomingMessage:  # type: ignore[no-untyped-def]
     return IncomingMessage(
         address=Address("telegram", chat or user),
         sender_id=user,
@@ -105,8 +106,9 @@ async def test_status_lists_open_requests_with_who_has_them_and_our_last_reply(
     clock.advance(hours=1)
     with rapport.store.transaction() as session:
         conversation = session.exec(select(Conversation)).one()
-        record_outbound(session, actor=alice, conversation=conversation, text="Checking!",
-                        now=clock.now())
+        record_outbound(
+            session, actor=alice, conversation=conversation, text="Checking!", now=clock.now()
+        )
     reply = await commands.run("status", said("/status"))
     assert f"Request {conversation.id}" in reply.text
     assert "opened Mon 02 Mar, 09:00 (UTC)" in reply.text
@@ -156,8 +158,15 @@ async def test_forget_erases_personal_data_and_messages_and_anonymises_the_audit
     contact = contact_of(rapport)
     assert contact is not None
     with rapport.store.transaction() as session:
-        session.add(Activity(contact_id=contact.id, kind="note", text="Prefers mornings",
-                             occurred_at=clock.now(), created_at=clock.now()))
+        session.add(
+            Activity(
+                contact_id=contact.id,
+                kind="note",
+                text="Prefers mornings",
+                occurred_at=clock.now(),
+                created_at=clock.now(),
+            )
+        )
     question = await commands.run("forget", said("/forget"))
     done = await commands.action(FORGET, question.actions[0].value, said())
     assert done is not None and done.text.startswith("Done")
@@ -191,7 +200,9 @@ async def test_an_unknown_command_lists_the_commands(commands: CustomerCommands)
 def existing_jane(rapport: RapportApp, now) -> Contact:  # type: ignore[no-untyped-def]
     with rapport.store.transaction() as session:
         return create_contact(
-            session, actor=rep(rapport), data=ContactInput("Jane Doe", phones=["+14155550100"]),
+            session,
+            actor=rep(rapport),
+            data=ContactInput("Jane Doe", phones=["+14155550100"]),
             now=now,
         )
 
@@ -227,10 +238,12 @@ async def test_a_shared_phone_moves_only_the_identity_off_a_real_contact(
 ) -> None:
     jane = existing_jane(rapport, clock.now())
     with rapport.store.transaction() as session:
-        other = resolve_customer(session, channel="shell", external_id="jd", display_name="J D",
-                                 now=clock.now()).contact
-        resolve_customer(session, channel="telegram", external_id=JANE, display_name="J D",
-                         now=clock.now())
+        other = resolve_customer(
+            session, channel="shell", external_id="jd", display_name="J D", now=clock.now()
+        ).contact
+        resolve_customer(
+            session, channel="telegram", external_id=JANE, display_name="J D", now=clock.now()
+        )
     await commands.share_phone(said(phone="+14155550100"))
     linked = contact_of(rapport)
     assert linked is not None and linked.id == jane.id
@@ -258,8 +271,9 @@ async def test_edits_keep_the_history_and_ignore_repeats_and_unknown_messages(
     await commands.edit(said("v2", number=7, edited=True))
     await commands.edit(said("v2", number=7, edited=True))  # re-delivered edit
     await commands.edit(said("caption", number=7, edited=True))
-    await commands.edit(said("", number=99, edited=True,
-                             attachment=Attachment("photo", "f", 1, "new caption")))
+    await commands.edit(
+        said("", number=99, edited=True, attachment=Attachment("photo", "f", 1, "new caption"))
+    )
     with rapport.store.transaction() as session:
         message = session.exec(select(Message)).one()
     assert message.text == "caption"
@@ -284,8 +298,9 @@ async def test_a_customer_who_writes_again_is_reachable_again(
 ) -> None:
     await rapport.desk.receive(said("hello"))
     with rapport.store.transaction() as session:
-        mark_unreachable(session, channel="telegram", external_id=JANE, reason="blocked",
-                         now=clock.now())
+        mark_unreachable(
+            session, channel="telegram", external_id=JANE, reason="blocked", now=clock.now()
+        )
     clock.advance(timedelta(days=1))
     await rapport.desk.receive(said("back"))
     with rapport.store.transaction() as session:

@@ -21,9 +21,24 @@ COLUMNS = ["name", "email", "emails", "phone", "phones", "company", "tags", "own
 CELL = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=string.printable, max_size=40),
-    st.sampled_from(["a@b.co", "not an email", "+1 415 555 0100", "0", "Root", "Europe/Paris",
-                     "Mars/Olympus", "#vip, #vip", '"', '""', ";;;", "\u202eevil", "\x00",
-                     "x" * 500]),  # fmt: skip
+    st.sampled_from(
+        [
+            "a@b.co",
+            "not an email",
+            "+1 415 555 0100",
+            "0",
+            "Root",
+            "Europe/Paris",
+            "Mars/Olympus",
+            "#vip, #vip",
+            '"',
+            '""',
+            ";;;",
+            "\u202eevil",
+            "\x00",
+            "x" * 500,
+        ]
+    ),  # fmt: skip
 )
 
 

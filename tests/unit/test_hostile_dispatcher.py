@@ -25,8 +25,11 @@ WORDS = st.sampled_from(
 )  # fmt: skip
 COMMANDS = st.one_of(
     st.text(max_size=200),
-    st.builds(lambda verb, words: " ".join([verb, *words]), st.sampled_from(VERBS),
-              st.lists(WORDS, max_size=10)),  # fmt: skip
+    st.builds(
+        lambda verb, words: " ".join([verb, *words]),
+        st.sampled_from(VERBS),
+        st.lists(WORDS, max_size=10),
+    ),  # fmt: skip
 )
 
 

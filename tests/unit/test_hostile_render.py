@@ -63,6 +63,7 @@ def test_a_long_reply_to_a_rep_is_split_into_sections_not_cut() -> None:
 def test_telegram_parts_fit_4096_utf16_units_and_keep_every_character(text: str) -> None:
     parts = split_text(text)
     assert all(0 < utf16_len(p) <= TEXT_LIMIT for p in parts)
+
     def solid(value: str) -> str:
         return re.sub(r"\s", "", value)
 

@@ -44,8 +44,11 @@ def test_limit_counts_utf16_units_so_emoji_never_overflow() -> None:
 
 def test_buttons_render_as_inline_keyboard_and_oversized_data_is_dropped() -> None:
     markup = inline_keyboard(
-        (Action("Yes", "forget", "tok"), Action("Big", "x", "y" * 80),
-         Action("Pick", "choose", options=(("A", "a"), ("B", "b"))))
+        (
+            Action("Yes", "forget", "tok"),
+            Action("Big", "x", "y" * 80),
+            Action("Pick", "choose", options=(("A", "a"), ("B", "b"))),
+        )
     )
     assert markup is not None
     rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
@@ -64,16 +67,20 @@ def test_a_text_becomes_an_incoming_message_with_a_per_chat_id() -> None:
     incoming = incoming_from(message(text="hi"))
     assert incoming is not None
     assert (incoming.address.chat_id, incoming.sender_id, incoming.sender_name) == (
-        "42", "42", "Ann Lee"
+        "42",
+        "42",
+        "Ann Lee",
     )
     assert incoming.message_id == "42:5" and incoming.text == "hi" and not incoming.edited
 
 
 def test_own_contact_card_gives_the_phone_and_someone_elses_is_a_card() -> None:
-    own = incoming_from(message(contact={"phone_number": "447700900123", "first_name": "Ann",
-                                         "user_id": 42}))
-    other = incoming_from(message(contact={"phone_number": "+15550100", "first_name": "Bo",
-                                           "user_id": 7}))
+    own = incoming_from(
+        message(contact={"phone_number": "447700900123", "first_name": "Ann", "user_id": 42})
+    )
+    other = incoming_from(
+        message(contact={"phone_number": "+15550100", "first_name": "Bo", "user_id": 7})
+    )
     assert own is not None and own.phone == "+447700900123" and own.attachment is None
     assert other is not None and other.phone is None
     assert other.attachment is not None and other.attachment.kind == "other"

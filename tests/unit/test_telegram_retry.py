@@ -33,8 +33,10 @@ def chained(exc: TelegramError, cause: BaseException | None) -> TelegramError:
     "exc",
     [
         chained(NetworkError("Internal Server Error"), None),
-        chained(NetworkError("Bad Gateway (502). Parsing the server response failed"),
-                TelegramError("Invalid server response")),  # fmt: skip
+        chained(
+            NetworkError("Bad Gateway (502). Parsing the server response failed"),
+            TelegramError("Invalid server response"),
+        ),  # fmt: skip
         chained(NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused")),
         chained(TimedOut(), httpx.ConnectTimeout("connect")),
         chained(TimedOut("Pool timeout"), httpx.PoolTimeout("pool")),
@@ -51,8 +53,10 @@ def test_a_server_error_or_a_request_that_never_left_is_retried(exc: TelegramErr
         chained(TimedOut(), httpx.ReadTimeout("read")),
         chained(TimedOut(), httpx.WriteTimeout("write")),
         TimedOut(),
-        chained(NetworkError("httpx.RemoteProtocolError: Server disconnected"),
-                httpx.RemoteProtocolError("Server disconnected")),  # fmt: skip
+        chained(
+            NetworkError("httpx.RemoteProtocolError: Server disconnected"),
+            httpx.RemoteProtocolError("Server disconnected"),
+        ),  # fmt: skip
         chained(NetworkError("httpx.ReadError"), httpx.ReadError("reset")),
         chained(NetworkError("httpx.WriteError"), httpx.WriteError("broken pipe")),
         chained(NetworkError("Unknown error in HTTP implementation"), RuntimeError("?")),
@@ -62,9 +66,20 @@ def test_a_server_error_or_a_request_that_never_left_is_retried(exc: TelegramErr
         InvalidToken("Unauthorized"),
         Conflict("Conflict"),
     ],
-    ids=["read-timeout", "write-timeout", "timeout", "dropped", "read-error", "write-error",
-         "unknown", "forbidden", "bad-request", "migrated", "token",
-         "conflict"],  # fmt: skip
+    ids=[
+        "read-timeout",
+        "write-timeout",
+        "timeout",
+        "dropped",
+        "read-error",
+        "write-error",
+        "unknown",
+        "forbidden",
+        "bad-request",
+        "migrated",
+        "token",
+        "conflict",
+    ],  # fmt: skip
 )
 def test_a_failure_telegram_may_have_delivered_or_a_permanent_one_is_not_retried(
     exc: TelegramError,

@@ -29,7 +29,6 @@ NAME = "Mallory <!channel>\u202e"
 FORBIDDEN = ("<!channel>", "<!here>", "<@U123>", "<#C999>", "<http", "\u202e", "\x07", "\x1b")
 
 
-
 def assert_inert(*parts: str) -> None:
     for part in parts:
         for bad in FORBIDDEN:

@@ -16,7 +16,6 @@ ADMIN_DM = "D0ROOT"
 _ts = itertools.count(1)
 
 
-
 def dm(text: str, *, user: str = REP, channel: str = REP_DM, **extra: Any) -> dict[str, Any]:
     """A `message.im` event as Slack sends it for a person's new line."""
     ts = f"{1_772_409_000 + next(_ts)}.000100"

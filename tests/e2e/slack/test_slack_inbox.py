@@ -2,7 +2,6 @@
 later messages go to its thread, a rep's thread reply reaches the customer, and
 Assign / Change need / Close edit the post in place."""
 
-
 from sqlmodel import select
 
 from crm.models import Conversation, Message, NeedCorrection

@@ -24,7 +24,6 @@ JANES_SECRET = "my card ends 4242 and I live at 7 Elm Street"
 WEBHOOK_SECRET = "hostile-test-webhook-secret-value"
 
 
-
 def everything_sent_to(api: TelegramStandIn, chat_id: int) -> str:
     parts = [json.dumps(m, ensure_ascii=False) for m in api.sent(chat_id)]
     parts += [c.files.get("document", b"").decode("utf-8", "replace") for c in api.documents
@@ -111,9 +110,10 @@ async def test_a_forged_webhook_is_refused_and_logged_and_no_secret_is_logged(
         world.rapport.close()
     refusals = [r for r in caplog.records if "webhook refused" in r.getMessage()]
     assert len(refusals) == 3 and all(r.levelno >= logging.WARNING for r in refusals)
-    logged = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
-    ) + caplog.text
+    logged = (
+        "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records)
+        + caplog.text
+    )
     for secret in (WEBHOOK_SECRET, TOKEN, TOKEN.split(":")[1] + "/"):
         assert secret not in logged, secret
 

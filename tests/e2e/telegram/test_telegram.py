@@ -20,7 +20,6 @@ from tests.standins.telegram_api import TelegramStandIn
 JANE = 1001
 
 
-
 async def confirmed(api: TelegramStandIn, update: dict) -> None:
     """Waits until the bot confirmed the update (the next getUpdates offset moved past it)."""
     await api.wait_for(lambda: api.last_confirmed() >= update["update_id"])
@@ -63,18 +62,42 @@ async def test_files_places_and_stickers_are_stored_with_kind_file_id_caption_an
 ) -> None:
     photo = [
         {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 900},
-        {"file_id": "large", "file_unique_id": "l", "width": 800, "height": 800,
-         "file_size": 80_000},
+        {
+            "file_id": "large",
+            "file_unique_id": "l",
+            "width": 800,
+            "height": 800,
+            "file_size": 80_000,
+        },
     ]
     api.message(JANE, photo=photo, caption="The chain broke")
-    api.message(JANE, document={"file_id": "doc", "file_unique_id": "d", "file_size": 1234,
-                                "file_name": "invoice.pdf"})
-    api.message(JANE, voice={"file_id": "voice", "file_unique_id": "v", "duration": 3,
-                             "file_size": 4000})
+    api.message(
+        JANE,
+        document={
+            "file_id": "doc",
+            "file_unique_id": "d",
+            "file_size": 1234,
+            "file_name": "invoice.pdf",
+        },
+    )
+    api.message(
+        JANE, voice={"file_id": "voice", "file_unique_id": "v", "duration": 3, "file_size": 4000}
+    )
     api.message(JANE, location={"latitude": 51.5007, "longitude": -0.1246})
-    api.message(JANE, sticker={"file_id": "stk", "file_unique_id": "k", "type": "regular",
-                               "width": 512, "height": 512, "is_animated": False,
-                               "is_video": False, "emoji": "👍", "file_size": 100})
+    api.message(
+        JANE,
+        sticker={
+            "file_id": "stk",
+            "file_unique_id": "k",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
+            "file_size": 100,
+        },
+    )
     stored = await world.stored(5)
     kinds = [(m.kind, m.file_id, m.file_size, m.text) for m in stored]
     assert kinds == [
@@ -114,8 +137,13 @@ async def test_stop_opts_out_follow_ups_are_refused_replies_still_work_and_start
     assert contact is not None
     with rapport.store.transaction() as session:
         followups.schedule(
-            session, actor=rep, kind="customer", due_at=clock.now() + timedelta(hours=1),
-            text="How was the bike?", now=clock.now(), contact_id=contact.id,
+            session,
+            actor=rep,
+            kind="customer",
+            due_at=clock.now() + timedelta(hours=1),
+            text="How was the bike?",
+            now=clock.now(),
+            contact_id=contact.id,
         )
     api.message(JANE, text="/stop")
     await api.wait_for(lambda: any("won't send you follow-up" in t for t in api.texts(JANE)))
@@ -123,8 +151,13 @@ async def test_stop_opts_out_follow_ups_are_refused_replies_still_work_and_start
     assert contact is not None and contact.opted_out and contact.consent_source == "telegram"
     with pytest.raises(Invalid), rapport.store.transaction() as session:
         followups.schedule(
-            session, actor=rep, kind="customer", due_at=clock.now() + timedelta(hours=1),
-            text="Another one", now=clock.now(), contact_id=contact.id,
+            session,
+            actor=rep,
+            kind="customer",
+            due_at=clock.now() + timedelta(hours=1),
+            text="Another one",
+            now=clock.now(),
+            contact_id=contact.id,
         )
     clock.advance(hours=2)
     sent_before = len(api.texts(JANE))
@@ -155,8 +188,11 @@ async def test_mydata_sends_everything_stored_as_a_json_document(
     data = json.loads(call.files["document"])
     assert data["contact"]["name"] == "Jane Doe"
     assert [m["text"] for m in data["messages"]] == ["My order number is 4711"]
-    assert data["channel_identities"][0] == {**data["channel_identities"][0],
-                                             "channel": "telegram", "id": str(JANE)}
+    assert data["channel_identities"][0] == {
+        **data["channel_identities"][0],
+        "channel": "telegram",
+        "id": str(JANE),
+    }
     assert data["consent"]["opted_out_of_follow_ups"] is False
 
 
@@ -250,7 +286,9 @@ async def test_a_shared_phone_links_the_chat_to_the_existing_contact(
     rep = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
     with rapport.store.transaction() as session:
         existing = create_contact(
-            session, actor=rep, data=ContactInput("Jane Doe", phones=["+1 415 555 0100"]),
+            session,
+            actor=rep,
+            data=ContactInput("Jane Doe", phones=["+1 415 555 0100"]),
             now=world.clock.now(),
         )
     api.message(JANE, text="/start")
@@ -275,7 +313,8 @@ async def test_a_shared_phone_links_the_chat_to_the_existing_contact(
 
 
 async def test_a_group_is_served_like_a_private_chat_when_groups_are_allowed(
-    tmp_path, api: TelegramStandIn  # type: ignore[no-untyped-def]
+    tmp_path,
+    api: TelegramStandIn,  # type: ignore[no-untyped-def]
 ) -> None:
     world = await build_world(tmp_path, api, RAPPORT_TELEGRAM_ALLOW_GROUPS=True).start()
     try:
@@ -295,7 +334,8 @@ async def test_a_group_is_served_like_a_private_chat_when_groups_are_allowed(
 
 
 async def test_with_a_trained_classifier_messages_are_tagged(
-    tmp_path, api: TelegramStandIn  # type: ignore[no-untyped-def]
+    tmp_path,
+    api: TelegramStandIn,  # type: ignore[no-untyped-def]
 ) -> None:
     pytest.importorskip("crm.needs.classifier")
     world = build_world(tmp_path, api)

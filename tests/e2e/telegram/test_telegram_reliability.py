@@ -20,11 +20,8 @@ JANE = 1001
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
-
 async def confirmed(api: TelegramStandIn, update: dict) -> None:
-    await api.wait_for(
-        lambda: api.last_confirmed() >= update["update_id"]
-    )
+    await api.wait_for(lambda: api.last_confirmed() >= update["update_id"])
 
 
 async def test_a_blocked_customer_is_marked_unreachable_and_the_rep_is_told(
@@ -209,8 +206,12 @@ async def test_a_broken_store_gets_an_apology_and_one_log_line_without_secrets(
     ],
 )
 async def test_send_failures_map_to_permanent_or_temporary(
-    world: TelegramWorld, api: TelegramStandIn, status: int, description: str,
-    permanent: bool, unreachable: bool,
+    world: TelegramWorld,
+    api: TelegramStandIn,
+    status: int,
+    description: str,
+    permanent: bool,
+    unreachable: bool,
 ) -> None:
     api.message(JANE, text="hello")
     await world.stored(1)
