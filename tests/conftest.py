@@ -33,7 +33,10 @@ def _admin_engine(url: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
-    """A database of this test run's own on the PostgreSQL server, dropped afterwards."""
+    """A database of this test run's own on the PostgreSQL server, dropped afterwards.
+
+    Shared by every test of the run (session scope): a test that reads what is in it must
+    start from `pg_empty_url`, or it sees what an earlier test left behind."""
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(PG_SKIP)
@@ -56,6 +59,13 @@ def fresh_pg_schema(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture
+def pg_empty_url(pg_server_url: str) -> str:
+    """The run's PostgreSQL database with an empty public schema (no tables)."""
+    fresh_pg_schema(pg_server_url)
+    return pg_server_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -58,9 +58,9 @@ async def healthy(client: httpx.AsyncClient, url: str) -> bool:
 
 
 async def test_the_same_update_and_event_sent_to_two_processes_are_processed_once(
-    tmp_path: Path, pg_server_url: str, telegram: TelegramStandIn, slack: SlackStandin
+    tmp_path: Path, pg_empty_url: str, telegram: TelegramStandIn, slack: SlackStandin
 ) -> None:
-    engine = create_engine(pg_server_url)
+    engine = create_engine(pg_empty_url)
     migrate.upgrade(engine)
     data = tmp_path / "data"
     data.mkdir()
@@ -68,7 +68,7 @@ async def test_the_same_update_and_event_sent_to_two_processes_are_processed_onc
     ports = [free_port(), free_port()]
     base = {
         "RAPPORT_DATA_DIR": str(data),
-        "RAPPORT_DATABASE_URL": pg_server_url,
+        "RAPPORT_DATABASE_URL": pg_empty_url,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "RAPPORT_TELEGRAM_API_URL": telegram.url,
         "RAPPORT_TELEGRAM_WEBHOOK_URL": "https://rapport.example/telegram/webhook",

@@ -37,14 +37,11 @@ HELD_BY_W0 = text("SELECT count(*) FROM followup WHERE claimed_by = 'w0' AND sta
 
 
 @pytest.fixture
-def pg_url(pg_server_url: str) -> str:
-    engine = make_engine(pg_server_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+def pg_url(pg_empty_url: str) -> str:
+    engine = make_engine(pg_empty_url)
     SQLModel.metadata.create_all(engine)
     engine.dispose()
-    return pg_server_url
+    return pg_empty_url
 
 
 def seed(url: str, count: int) -> set[int]:

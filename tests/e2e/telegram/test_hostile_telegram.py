@@ -120,17 +120,15 @@ async def test_a_forged_webhook_is_refused_and_logged_and_no_secret_is_logged(
 
 @pytest.mark.postgres
 async def test_nul_characters_from_a_customer_are_stored_on_postgresql_without_them(
-    tmp_path: Path, api: TelegramStandIn, pg_server_url: str
+    tmp_path: Path, api: TelegramStandIn, pg_empty_url: str
 ) -> None:
     from crm import migrate
     from crm.db import make_engine
-    from tests.conftest import fresh_pg_schema
 
-    fresh_pg_schema(pg_server_url)
-    engine = make_engine(pg_server_url)
+    engine = make_engine(pg_empty_url)
     migrate.upgrade(engine)
     engine.dispose()
-    running = await build_world(tmp_path, api, RAPPORT_DATABASE_URL=pg_server_url).start()
+    running = await build_world(tmp_path, api, RAPPORT_DATABASE_URL=pg_empty_url).start()
     try:
         api.message(JANE, text="my order\x00 number is 4711", user=api.user(JANE, "Ja\x00ne"))
         [stored] = await running.stored(1, timeout=8)
