@@ -5,6 +5,13 @@ editing a message and the one-time notice to a group.
 Logic over the crm services only, answering neutral Replies: the channel
 decides how a button or a file looks. Privacy-sensitive commands answer only in
 a one-to-one chat, so nobody's data lands in a group.
+
+Re-deliveries: a command or button press is answered once. Its re-delivery key is
+taken inside the command's own transaction (`_unit`), so the key and the command's
+effects commit together: a process that dies mid-command leaves neither, and the
+channel's re-delivery (Telegram sends an unconfirmed update again) runs it afresh,
+where a key taken beforehand would have dropped it. `run` and `action` answer None
+for a command that was already answered.
 """
 
 import asyncio
@@ -12,8 +19,11 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -52,6 +62,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("mydata", "A copy of everything we hold about you"),
     ("forget", "Erase your data"),
 )
+
+
+class AlreadyAnswered(Exception):
+    """Another delivery of this command or button press took its re-delivery key."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +118,35 @@ class CustomerCommands:
             region=self.services.settings.default_phone_region,
         ).contact
 
+    @contextmanager
+    def _unit(self, message: IncomingMessage) -> Iterator[Session]:
+        """The command's transaction, holding its re-delivery key (see the module doc).
+
+        Raises `AlreadyAnswered` when another delivery of the message took the key; on
+        PostgreSQL a concurrent one waits for the first to commit or roll back."""
+        with self.services.store.transaction() as session:
+            if message.message_id is not None and not first_delivery(
+                session,
+                source=message.address.channel,
+                event_id=message.message_id,
+                now=self._now,
+            ):
+                raise AlreadyAnswered(message.message_id)
+            yield session
+
+    def _once(self, answer: Reply, message: IncomingMessage) -> Reply:
+        """A reply that touches no data still goes out once per delivery of the message."""
+        with self._unit(message):
+            return answer
+
     # --- commands -------------------------------------------------------------------
 
-    async def run(self, name: str, message: IncomingMessage) -> Reply | DataExport:
-        """Answers one command; an unknown one gets the list of what exists."""
+    async def run(self, name: str, message: IncomingMessage) -> Reply | DataExport | None:
+        """Answers one command (None: it was already answered); an unknown one gets the
+        list of what exists."""
         if name in PRIVATE_ONLY and message.address.chat_id != message.sender_id:
-            return Reply(f"Please send /{name} to me in a private chat, to keep your data private.")
+            refusal = f"Please send /{name} to me in a private chat, to keep your data private."
+            return await self._answer(partial(self._once, Reply(refusal)), message)
         handler = {
             "start": self._start,
             "help": self._help,
@@ -119,12 +156,23 @@ class CustomerCommands:
             "forget": self._forget,
         }.get(name)
         if handler is None:
-            return Reply(f"I don't know /{name[:30]}.\n\n{self._help(message).text}")
-        return await asyncio.to_thread(handler, message)
+            unknown = Reply(f"I don't know /{name[:30]}.\n\n{self._listing()}")
+            return await self._answer(partial(self._once, unknown), message)
+        return await self._answer(handler, message)
+
+    @staticmethod
+    async def _answer(
+        handler: Callable[[IncomingMessage], Reply | DataExport], message: IncomingMessage
+    ) -> Reply | DataExport | None:
+        try:
+            return await asyncio.to_thread(handler, message)
+        except AlreadyAnswered:
+            logger.info("customer command already answered event_id=%s", message.message_id)
+            return None
 
     def _start(self, message: IncomingMessage) -> Reply:
         settings = self.services.settings
-        with self.services.store.transaction() as session:
+        with self._unit(message) as session:
             contact = self._resolve(session, message)
             back = contact.opted_out
             if back:
@@ -150,16 +198,20 @@ class CustomerCommands:
         lines.append("If you like, share your phone number so we can find your account.")
         return Reply("\n\n".join(lines), actions=(Action("Share my phone number", SHARE_PHONE),))
 
-    def _help(self, _message: IncomingMessage) -> Reply:
+    def _help(self, message: IncomingMessage) -> Reply:
+        return self._once(Reply(self._listing()), message)
+
+    @staticmethod
+    def _listing() -> str:
         listing = "\n".join(f"/{name} - {text}" for name, text in COMMANDS)
-        return Reply(
+        return (
             "Write to us here anytime: a person from our team reads every message, "
             f"and photos, documents and voice notes are welcome.\n\n{listing}"
         )
 
     def _status(self, message: IncomingMessage) -> Reply:
         tz = self.services.settings.timezone
-        with self.services.store.transaction() as session:
+        with self._unit(message) as session:
             contact = self._known(session, message)
             requests = open_requests(session, contact.id) if contact else []
             tz = (contact.timezone if contact else None) or tz
@@ -182,7 +234,7 @@ class CustomerCommands:
         return Reply("\n".join(lines))
 
     def _stop(self, message: IncomingMessage) -> Reply:
-        with self.services.store.transaction() as session:
+        with self._unit(message) as session:
             contact = self._resolve(session, message)
             set_consent(
                 session,
@@ -200,7 +252,7 @@ class CustomerCommands:
 
     def _mydata(self, message: IncomingMessage) -> Reply | DataExport:
         now = self._now
-        with self.services.store.transaction() as session:
+        with self._unit(message) as session:
             contact = self._known(session, message)
             if contact is None:
                 return Reply("We don't hold any data about you.")
@@ -224,7 +276,7 @@ class CustomerCommands:
 
     def _forget(self, message: IncomingMessage) -> Reply:
         token = secrets.token_urlsafe(8)
-        with self.services.store.transaction() as session:
+        with self._unit(message) as session:
             if self._known(session, message) is None:
                 return Reply("We don't hold any data about you.")
             update_chat_state(
@@ -247,14 +299,19 @@ class CustomerCommands:
     # --- buttons and other events ---------------------------------------------------------
 
     async def action(self, action_id: str, value: str, message: IncomingMessage) -> Reply | None:
+        """Answers a button press (None: this press was already answered)."""
         if action_id in (FORGET, KEEP):
             erase = action_id == FORGET
-            return await asyncio.to_thread(self._confirm_forget, erase, value, message)
-        return Reply("That button no longer works. Send /help to see what I can do.")
+            answer = await self._answer(partial(self._confirm_forget, erase, value), message)
+        else:
+            gone = Reply("That button no longer works. Send /help to see what I can do.")
+            answer = await self._answer(partial(self._once, gone), message)
+        assert not isinstance(answer, DataExport)
+        return answer
 
     def _confirm_forget(self, erase: bool, token: str, message: IncomingMessage) -> Reply:
         now = self._now
-        with self.services.store.transaction() as session:
+        with self._unit(message) as session:
             before = update_chat_state(
                 session,
                 channel=message.address.channel,
@@ -359,14 +416,3 @@ class CustomerCommands:
             f"Hello! I'm {self.services.settings.business_name}'s assistant and I only answer "
             "in private chats, so I won't read this group. Message me directly to reach us."
         )
-
-    async def first_delivery(self, message: IncomingMessage) -> bool:
-        """False for a re-delivered command or button press (already answered)."""
-        if message.message_id is None:
-            return True
-        channel, event_id = message.address.channel, message.message_id
-        return await asyncio.to_thread(self._first_delivery, channel, event_id)
-
-    def _first_delivery(self, channel: str, event_id: str) -> bool:
-        with self.services.store.transaction() as session:
-            return first_delivery(session, source=channel, event_id=event_id, now=self._now)

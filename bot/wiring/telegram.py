@@ -69,9 +69,7 @@ def attach_telegram(
         return received.ack
 
     async def on_command(name: str, _args: str, message: IncomingMessage) -> Reply | None:
-        if not await commands.first_delivery(message):
-            return None  # a re-delivered update: it was answered the first time
-        answer = await commands.run(name, message)
+        answer = await commands.run(name, message)  # None: a re-delivery, answered before
         if not isinstance(answer, DataExport):
             return answer
         try:
@@ -87,8 +85,6 @@ def attach_telegram(
         return None
 
     async def on_action(action_id: str, value: str, message: IncomingMessage) -> Reply | None:
-        if not await commands.first_delivery(message):
-            return None
         return await commands.action(action_id, value, message)
 
     async def on_group(address: Address) -> Reply | None:

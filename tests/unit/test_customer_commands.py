@@ -1,6 +1,7 @@
 """The neutral customer commands (/start, /status, /stop, /mydata, /forget, phone sharing,
 edits, group notices) over the real store, on SQLite and on PostgreSQL, without any chat."""
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -45,9 +46,15 @@ def commands(rapport: RapportApp) -> CustomerCommands:
     return CustomerCommands(rapport.services)
 
 
+_NUMBERS = itertools.count(1000)
+
+
 def said(
-    text: str = "", *, user: str = JANE, chat: str | None = None, number: int = 1, **extra
+    text: str = "", *, user: str = JANE, chat: str | None = None, number: int | None = None, **extra
 ) -> IncomingMessage:  # type: ignore[no-untyped-def]
+    """A message as the channel hands it over; each has its own id unless `number` repeats
+    one (a re-delivery, or an edit of an earlier message)."""
+    number = next(_NUMBERS) if number is None else number
     return IncomingMessage(
         address=Address("telegram", chat or user),
         sender_id=user,
@@ -287,10 +294,58 @@ async def test_a_group_is_told_once(commands: CustomerCommands) -> None:
     assert await commands.group_notice(group) is None
 
 
-async def test_redelivered_commands_are_recognised(commands: CustomerCommands) -> None:
-    assert await commands.first_delivery(said("/start", number=3))
-    assert not await commands.first_delivery(said("/start", number=3))
-    assert await commands.first_delivery(said("/start", number=4))
+def exports(rapport: RapportApp) -> int:
+    with rapport.store.transaction() as session:
+        rows = session.exec(select(AuditLog).where(AuditLog.action == "contact.export"))
+        return len(rows.all())
+
+
+async def test_a_redelivered_command_or_button_press_is_answered_once(
+    rapport: RapportApp, commands: CustomerCommands
+) -> None:
+    await commands.run("start", said("/start"))
+    assert isinstance(await commands.run("mydata", said("/mydata", number=3)), DataExport)
+    assert await commands.run("mydata", said("/mydata", number=3)) is None
+    assert exports(rapport) == 1
+    assert isinstance(await commands.run("mydata", said("/mydata", number=4)), DataExport)
+    assert exports(rapport) == 2
+    # replies that touch no data are not sent twice either
+    assert await commands.run("help", said("/help", number=5)) is not None
+    assert await commands.run("help", said("/help", number=5)) is None
+    assert await commands.run("nonsense", said("/nonsense", number=6)) is not None
+    assert await commands.run("nonsense", said("/nonsense", number=6)) is None
+    press = said(number=7)
+    assert await commands.action("no-such-button", "", press) is not None
+    assert await commands.action("no-such-button", "", press) is None
+
+
+async def test_a_command_that_died_midway_runs_when_it_is_delivered_again(
+    rapport: RapportApp, commands: CustomerCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-delivery key commits with the command's effects, so a delivery that failed
+    inside its transaction (as a killed process would) leaves nothing that stops the next."""
+    import bot.customer_commands as module
+
+    real, calls = module.set_consent, []
+
+    def dies_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the process died here")
+        return real(*args, **kwargs)
+
+    await commands.run("start", said("/start"))
+    monkeypatch.setattr(module, "set_consent", dies_once)
+    stop = said("/stop", number=11)
+    with pytest.raises(RuntimeError):
+        await commands.run("stop", stop)
+    contact = contact_of(rapport)
+    assert contact is not None and not contact.opted_out
+    reply = await commands.run("stop", stop)  # Telegram sends the unconfirmed update again
+    assert reply is not None and "won't send you follow-up messages" in reply.text
+    contact = contact_of(rapport)
+    assert contact is not None and contact.opted_out
+    assert await commands.run("stop", stop) is None and len(calls) == 2
 
 
 async def test_a_customer_who_writes_again_is_reachable_again(
