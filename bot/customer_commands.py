@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -75,6 +76,9 @@ class DataExport:
     filename: str
     content: bytes
     reply: Reply
+
+
+Answer = TypeVar("Answer", Reply, Reply | DataExport)  # what a command handler returns
 
 
 def _first_name(name: str | None) -> str:
@@ -162,8 +166,8 @@ class CustomerCommands:
 
     @staticmethod
     async def _answer(
-        handler: Callable[[IncomingMessage], Reply | DataExport], message: IncomingMessage
-    ) -> Reply | DataExport | None:
+        handler: Callable[[IncomingMessage], Answer], message: IncomingMessage
+    ) -> Answer | None:
         try:
             return await asyncio.to_thread(handler, message)
         except AlreadyAnswered:
@@ -302,12 +306,9 @@ class CustomerCommands:
         """Answers a button press (None: this press was already answered)."""
         if action_id in (FORGET, KEEP):
             erase = action_id == FORGET
-            answer = await self._answer(partial(self._confirm_forget, erase, value), message)
-        else:
-            gone = Reply("That button no longer works. Send /help to see what I can do.")
-            answer = await self._answer(partial(self._once, gone), message)
-        assert not isinstance(answer, DataExport)
-        return answer
+            return await self._answer(partial(self._confirm_forget, erase, value), message)
+        gone = Reply("That button no longer works. Send /help to see what I can do.")
+        return await self._answer(partial(self._once, gone), message)
 
     def _confirm_forget(self, erase: bool, token: str, message: IncomingMessage) -> Reply:
         now = self._now

@@ -53,18 +53,14 @@ def pg_server_url() -> Iterator[str]:
         admin.dispose()
 
 
-def fresh_pg_schema(url: str) -> None:
-    engine = make_engine(url)
+@pytest.fixture
+def pg_empty_url(pg_server_url: str) -> str:
+    """The run's PostgreSQL database with an empty public schema (no tables)."""
+    engine = make_engine(pg_server_url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-
-
-@pytest.fixture
-def pg_empty_url(pg_server_url: str) -> str:
-    """The run's PostgreSQL database with an empty public schema (no tables)."""
-    fresh_pg_schema(pg_server_url)
     return pg_server_url
 
 
@@ -73,9 +69,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-
     """Each test using it runs on a fresh SQLite file and on a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'rapport.db'}"
-    url = request.getfixturevalue("pg_server_url")
-    fresh_pg_schema(url)
-    return url
+    return request.getfixturevalue("pg_empty_url")
 
 
 @pytest.fixture
