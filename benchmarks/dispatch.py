@@ -10,7 +10,7 @@
    decision and no send; the ratio shows what routing and sending cost on top.
 2. Drain time: N customer follow-ups due at once to N Telegram chats, sent
    within Telegram's 30 messages/s. The rate limiter and the outbox clock run
-   on a *virtual* clock (bot.ratelimit.VirtualTime): every wait the limiter asks
+   on a *virtual* clock (bot.outbound.ratelimit.VirtualTime): every wait the limiter asks
    for is simulated, so 333 s of sending takes a few real seconds. Compared
    with the ideal N/30 s; the busiest one-second window is also checked.
 """
@@ -33,16 +33,16 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bot.context import Services
-from bot.outbox import LATE_AFTER, Outbox
-from bot.ratelimit import RateLimiter, VirtualTime, default_limits
+from bot.outbound.outbox import LATE_AFTER, Outbox
+from bot.outbound.ratelimit import RateLimiter, VirtualTime, default_limits
+from bot.settings import Settings
 from channels.base import OutgoingMessage, SendResult
 from channels.hub import ChannelHub
-from crm import dispatch, followups
+from crm import claims, followups
 from crm.clock import SystemClock
 from crm.db import Store, make_engine
 from crm.deals import Pipeline
 from crm.models import ChannelIdentity, Contact, FollowUp, Rep
-from crm.settings import Settings
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday noon: no quiet hours anywhere near
 
@@ -231,7 +231,7 @@ def bare_claim_loop(store: Store, batch: int = 50) -> int:
             if not rows:
                 return done
             done += len(
-                dispatch.mark_sent(
+                claims.mark_sent(
                     session,
                     followup_ids=[r.id for r in rows],
                     worker="bare",

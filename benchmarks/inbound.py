@@ -147,10 +147,10 @@ def tiny_classifier() -> Any:
 async def rapport(name: str, db_url: str, data_dir: Path, messages: int, chats: int,
                   samples: int, timeout: float, rate: float) -> Result:  # fmt: skip
     from bot.app import RapportApp
-    from bot.customer import InboxEvent
-    from bot.wiring.telegram import attach_telegram
+    from bot.customer.desk import InboxEvent
+    from bot.runtime.telegram import attach_telegram
+    from bot.settings import Settings
     from crm import migrate
-    from crm.settings import Settings
 
     async def job(api: Any) -> Result:
         settings = Settings(_env_file=None, **{  # type: ignore[call-arg, arg-type]

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bot.context import Services
-from bot.customer import CustomerDesk
-from bot.dispatcher import Dispatcher
-from bot.handlers import build_router
-from bot.outbox import Outbox
+from bot.customer.desk import CustomerDesk
+from bot.outbound.outbox import Outbox
+from bot.rep.dispatcher import Dispatcher
+from bot.rep.handlers import build_router
+from bot.settings import Settings
 from channels.hub import ChannelHub
 from crm import migrate
 from crm.actors import Actor
@@ -27,7 +28,6 @@ from crm.conversations import corrections
 from crm.db import Store, make_engine
 from crm.deals import Pipeline
 from crm.identities import resolve_rep
-from crm.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class RapportApp:
 async def run_periodically(
     interval: float, job: Callable[[], Awaitable[Any]], *, name: str
 ) -> None:
-    """A simple loop for the shell; `rapport run` uses APScheduler (bot/scheduler.py)."""
+    """A simple loop for the shell; `rapport run` uses APScheduler (bot/outbound/scheduler.py)."""
     while True:
         try:
             await job()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.settings import Settings
 from channels.base import Address, OutgoingMessage, Reply
 from channels.hub import ChannelHub
 from crm.actors import Actor
@@ -18,7 +19,6 @@ from crm.clock import Clock
 from crm.db import Store
 from crm.deals import Pipeline
 from crm.needs.labels import DEFAULT_NEEDS
-from crm.settings import Settings
 
 
 @dataclass

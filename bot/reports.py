@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot.format import money
-from bot.parsing import currency_exponent
+from bot.language.parsing import currency_exponent
+from bot.rep.render import money
 from crm import analytics
 from crm.analytics import Period, parse_period
 from crm.deals import Pipeline
 from crm.errors import Invalid
 
 if TYPE_CHECKING:
-    from crm.settings import Settings
+    from bot.settings import Settings
 
 REPORT_NAMES = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
 

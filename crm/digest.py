@@ -1,6 +1,6 @@
 """The queries behind a rep's daily digest and the nudges: what is due, late, stale, waiting.
 
-Pure reads, no formatting: `bot/rules.py` turns them into a Reply in the rep's
+Pure reads, no formatting: `bot/outbound/rules.py` turns them into a Reply in the rep's
 time zone and decides when to send. "Answered" means a rep wrote back (an
 outbound message with an author); the bot's automatic acknowledgements are not
 stored as messages and do not count.

@@ -2,5 +2,5 @@
 
 Like every channel this package imports only the neutral types (`channels.base`,
 `channels.render`, `channels.http`) and the Slack SDKs; what needs the CRM is
-handed in as callbacks (see `callbacks.py`) by `bot/wiring/slack.py`.
+handed in as callbacks (see `callbacks.py`) by `bot/runtime/slack.py`.
 """

@@ -1,7 +1,7 @@
 """What the Slack app is handed: who is acting, and the callbacks into Rapport.
 
 The channel may not import the bot or the CRM, so the contract is structural:
-`bot/slack_bridge.py` implements `Callbacks` and returns objects shaped like
+`bot/slack/bridge.py` implements `Callbacks` and returns objects shaped like
 `Answer` without importing this module (the wiring passes it in).
 """
 

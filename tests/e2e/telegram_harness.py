@@ -12,15 +12,15 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.app import RapportApp
-from bot.customer import InboxEvent
-from bot.runner import Service
-from bot.wiring import Component
-from bot.wiring.telegram import attach_telegram
-from channels.telegram import TelegramChannel
+from bot.customer.desk import InboxEvent
+from bot.runtime import Component
+from bot.runtime.service import Service
+from bot.runtime.telegram import attach_telegram
+from bot.settings import Settings
+from channels.telegram.channel import TelegramChannel
 from crm.clock import ManualClock
 from crm.identities import find_identity
 from crm.models import ChannelIdentity, Contact, Message
-from crm.settings import Settings
 from tests.standins.telegram_api import TelegramStandIn
 
 TOKEN = "123:TEST"

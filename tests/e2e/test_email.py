@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlmodel import SQLModel
 
 from bot.app import RapportApp
-from bot.wiring.email import attach_email
+from bot.runtime.email import attach_email
 from channels.base import Address, OutgoingMessage, Reply
 from channels.email import EmailChannel
 from crm.clock import ManualClock

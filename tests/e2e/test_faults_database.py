@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
-from bot.wiring.telegram import attach_telegram
-from channels.telegram import APOLOGY
+from bot.runtime.telegram import attach_telegram
+from channels.telegram.channel import APOLOGY
 from crm import migrate
 from crm.clock import ManualClock
 from crm.models import Message

@@ -88,9 +88,9 @@ def test_due_follow_ups_are_printed_in_the_shell(data_dir: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
     from bot.app import RapportApp
+    from bot.settings import Settings
     from crm import followups
     from crm.actors import SYSTEM
-    from crm.settings import Settings
 
     app = RapportApp.build(Settings(RAPPORT_DATA_DIR=str(data_dir / ".rapport")))
     app.prepare_database()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.wiring.slack import EVENTS_PATH
+from bot.runtime.slack import EVENTS_PATH
 from channels.slack.app import SlackAppConfig
 
 yaml = pytest.importorskip("yaml")

@@ -12,7 +12,7 @@ from crm.models import Conversation
 from tests.standins.slack_harness import INBOX, REP, SlackWorld
 
 telegram_api = pytest.importorskip("tests.standins.telegram_api")
-pytest.importorskip("bot.wiring.telegram")
+pytest.importorskip("bot.runtime.telegram")
 
 CHAT = 4242
 

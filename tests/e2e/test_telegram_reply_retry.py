@@ -19,7 +19,7 @@ from tests.standins.telegram_api import TelegramStandIn
 
 JANE = 1001
 SECRET_TEXT = "my order 7781 for the red bike"
-RETRY_LOGGER = "channels.telegram_retry"
+RETRY_LOGGER = "channels.telegram.retry"
 
 # PTB itself reads RetryAfter.retry_after while building the exception (PTB_TIMEDELTA notice).
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -5,8 +5,8 @@ import importlib.util
 
 import httpx
 
-from bot.runner import Service
-from bot.wiring.telegram import attach_telegram
+from bot.runtime.service import Service
+from bot.runtime.telegram import attach_telegram
 from tests.e2e.telegram_harness import NoClassifier, build_world, webhook_service
 
 JANE = 1001
@@ -16,7 +16,7 @@ SECRET = "s3cret-webhook-token"
 async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, api) -> None:  # type: ignore[no-untyped-def]
     world = build_world(tmp_path, api)
     world.rapport.services.classifier = NoClassifier()
-    if importlib.util.find_spec("bot.wiring.scheduler") is not None:
+    if importlib.util.find_spec("bot.runtime.scheduler") is not None:
         service = Service(world.rapport)  # the real component list, scheduler included
     else:
         service = Service(world.rapport, components=[world.component])

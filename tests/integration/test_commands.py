@@ -7,10 +7,10 @@ import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
+from bot.settings import Settings
 from crm import migrate
 from crm.actors import Actor
 from crm.models import Activity, AuditLog, Contact, Deal, FollowUp
-from crm.settings import Settings
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ async def test_bad_input_gets_specific_help_and_nothing_is_written(
 async def test_unexpected_errors_are_apologised_not_shown(
     alice: Transcript, rapport, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import bot.handlers.contacts as handlers
+    import bot.rep.handlers.contacts as handlers
 
     def explode(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database on fire")

@@ -8,12 +8,12 @@ import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
-from bot.customer import InboxEvent
+from bot.customer.desk import InboxEvent
+from bot.settings import Settings
 from channels.base import Address, IncomingMessage
 from crm import conversations, followups, migrate
 from crm.actors import SYSTEM
 from crm.models import Conversation, FollowUp, Message
-from crm.settings import Settings
 from crm.surveys import survey_key
 
 

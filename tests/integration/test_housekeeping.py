@@ -17,16 +17,16 @@ from sqlalchemy import event, text
 from sqlmodel import SQLModel, select
 
 from bot.app import RapportApp
-from bot.periodic import ONCE_ONLY_SOURCES, PRUNE_SOURCE, _claim_once, prune_dedupe_keys
-from bot.scheduler import Scheduler
-from bot.wiring.scheduler import attach_scheduler
+from bot.outbound.periodic import ONCE_ONLY_SOURCES, PRUNE_SOURCE, _claim_once, prune_dedupe_keys
+from bot.outbound.scheduler import Scheduler
+from bot.runtime.scheduler import attach_scheduler
+from bot.settings import SettingsError, load_settings
 from crm import migrate
 from crm.clock import ManualClock
 from crm.db import Store
 from crm.housekeeping import BATCH_SIZE, prune_processed_events
 from crm.models import ProcessedEvent
 from crm.self_service import first_delivery
-from crm.settings import SettingsError, load_settings
 
 TUESDAY = datetime(2026, 3, 3, tzinfo=UTC)
 
@@ -236,7 +236,7 @@ async def test_a_database_error_is_logged_and_the_next_night_prunes(
     services, engine = workers[0].services, workers[0].store.engine
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE processedevent"))
-    with caplog.at_level(logging.INFO, logger="bot.periodic"):
+    with caplog.at_level(logging.INFO, logger="bot.outbound.periodic"):
         assert await prune_dedupe_keys(services) == 0  # logged, not raised
     assert "dedupe keys not pruned" in caplog.text
 

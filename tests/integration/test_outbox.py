@@ -8,8 +8,8 @@ reported to the rep once.
 
 from datetime import UTC, datetime, timedelta
 
-from bot.customer import CustomerDesk
-from bot.outbox import MAX_ATTEMPTS
+from bot.customer.desk import CustomerDesk
+from bot.outbound.outbox import MAX_ATTEMPTS
 from channels.base import IncomingMessage, SendResult
 from crm.models import Contact
 from tests.standins.outbox_channels import FlakyChannel, refused, too_many_requests

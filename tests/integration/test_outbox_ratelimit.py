@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from bot.ratelimit import Limit, RateLimiter, VirtualTime, default_limits
+from bot.outbound.ratelimit import Limit, RateLimiter, VirtualTime, default_limits
 from crm import followups
 from crm.actors import SYSTEM
 from tests.standins.outbox_world import World

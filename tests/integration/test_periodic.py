@@ -6,13 +6,13 @@ import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
-from bot.periodic import post_weekly_summary, retrain_classifier
+from bot.outbound.periodic import post_weekly_summary, retrain_classifier
+from bot.settings import Settings
 from channels.base import OutgoingMessage, SendResult
 from crm import conversations, migrate
 from crm.clock import ManualClock
 from crm.identities import resolve_customer
 from crm.models import NeedCorrection, ProcessedEvent
-from crm.settings import Settings
 
 
 class RecordingSlack:

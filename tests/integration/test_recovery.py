@@ -9,12 +9,12 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.context import Services
-from bot.recovery import release_dead_local_claims
+from bot.outbound.recovery import release_dead_local_claims
+from bot.settings import Settings
 from channels.hub import ChannelHub
 from crm import followups
 from crm.deals import Pipeline
 from crm.models import FollowUp
-from crm.settings import Settings
 
 
 def dead_pid() -> int:

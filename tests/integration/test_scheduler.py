@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.rules import (
+from bot.outbound.rules import (
     enqueue_digests,
     enqueue_stale_nudges,
     enqueue_surveys,
     enqueue_unanswered_nudges,
     record_survey_answer,
 )
-from bot.scheduler import Scheduler
+from bot.outbound.scheduler import Scheduler
 from crm import conversations
 from crm.models import Conversation, Deal, FollowUp
 from tests.standins.outbox_world import World

@@ -20,8 +20,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.context import Services
-from bot.outbox import Outbox
-from bot.ratelimit import RateLimiter
+from bot.outbound.outbox import Outbox
+from bot.outbound.ratelimit import RateLimiter
 from channels.base import DeliveryError, OutgoingMessage, SendResult
 from channels.hub import ChannelHub
 from crm.clock import SystemClock

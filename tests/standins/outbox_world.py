@@ -11,8 +11,9 @@ from typing import Any
 from sqlmodel import select
 
 from bot.context import Services
-from bot.outbox import Outbox
-from bot.ratelimit import RateLimiter, VirtualTime, default_limits
+from bot.outbound.outbox import Outbox
+from bot.outbound.ratelimit import RateLimiter, VirtualTime, default_limits
+from bot.settings import Settings
 from channels.hub import ChannelHub
 from crm import conversations, followups
 from crm.actors import SYSTEM, Actor
@@ -21,7 +22,6 @@ from crm.db import Store
 from crm.deals import Pipeline
 from crm.identities import resolve_customer, resolve_rep
 from crm.models import ChannelIdentity, Contact, ContactPoint, FollowUp, Rep
-from crm.settings import Settings
 from tests.standins.outbox_channels import RecordingChannel
 
 DEFAULTS: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
 `SlackWorld.running(tmp_path)` starts the Web API stand-in, builds Rapport
 with Slack pointed at it, and serves the real bolt app on Rapport's own HTTP
-server (bot.runner.Service, port 0). Tests then POST what Slack would POST,
+server (bot.runtime.service.Service, port 0). Tests then POST what Slack would POST,
 signed with the signing secret, and read what Rapport called back.
 """
 
@@ -23,9 +23,10 @@ import httpx
 
 from bot.app import RapportApp
 from bot.context import DEFAULT_NEEDS
-from bot.customer import Received
-from bot.runner import Service
-from bot.wiring.slack import attach_slack
+from bot.customer.desk import Received
+from bot.runtime.service import Service
+from bot.runtime.slack import attach_slack
+from bot.settings import Settings
 from channels.base import (
     Address,
     DeliveryError,
@@ -35,7 +36,6 @@ from channels.base import (
     SendResult,
 )
 from crm.clock import ManualClock
-from crm.settings import Settings
 from tests.standins.slack_api import TEAM_ID, SlackStandin
 
 SECRET = "test-secret"
@@ -172,7 +172,7 @@ class SlackWorld:
         rapport.services.classifier = KeywordClassifier()
         components = [attach_slack(rapport, process_before_response=process_before_response)]
         if telegram_api is not None:
-            from bot.wiring.telegram import attach_telegram
+            from bot.runtime.telegram import attach_telegram
 
             components.append(
                 attach_telegram(rapport, poll_timeout=1, backoff_initial=0.05, backoff_max=0.3)

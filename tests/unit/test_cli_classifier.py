@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import crm.needs.classifier as classifier_module
 import crm.needs.features as features_module
-from bot.cli_classifier import classifier_app
+from bot.cli.classifier import classifier_app
 from crm.needs.classifier import NeedClassifier, load_dataset, model_path, shipped_dataset_path
 
 runner = CliRunner()

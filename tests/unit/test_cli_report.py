@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot import cli_report
-from bot.cli_report import report_app
+from bot.cli import report as cli_report
+from bot.cli.report import report_app
 from crm.db import Store, make_engine
 from crm.migrate import upgrade
 from tests.analytics_world import build_world

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import RapportApp
-from bot.customer_commands import FORGET, KEEP, SHARE_PHONE, CustomerCommands, DataExport
+from bot.customer.commands import FORGET, KEEP, SHARE_PHONE, CustomerCommands, DataExport
+from bot.settings import Settings
 from channels.base import Address, Attachment, IncomingMessage
 from crm import migrate
 from crm.actors import Actor
@@ -19,7 +20,6 @@ from crm.contacts import ContactInput, create_contact
 from crm.conversations import record_outbound
 from crm.identities import find_identity, mark_unreachable, resolve_customer
 from crm.models import Activity, AuditLog, ChatState, Contact, Conversation, Message
-from crm.settings import Settings
 
 JANE = "1001"
 
@@ -324,7 +324,7 @@ async def test_a_command_that_died_midway_runs_when_it_is_delivered_again(
 ) -> None:
     """The re-delivery key commits with the command's effects, so a delivery that failed
     inside its transaction (as a killed process would) leaves nothing that stops the next."""
-    import bot.customer_commands as module
+    import bot.customer.commands as module
 
     real, calls = module.set_consent, []
 

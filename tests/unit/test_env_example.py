@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from crm.settings import Settings
+from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

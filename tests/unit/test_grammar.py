@@ -1,4 +1,4 @@
-"""bot.grammar: every command as reps actually type it, and the errors they get."""
+"""bot.language.grammar: every command as reps actually type it, and the errors they get."""
 
 from datetime import UTC, datetime
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.language.commands import (
     COMMAND_NAMES,
     AddContact,
     AssignConversation,
@@ -38,8 +38,8 @@ from bot.commands import (
     TagContact,
     Undo,
 )
-from bot.grammar import HELP_TOPICS, USAGE, help_text, parse, parse_line
-from bot.parsing import parse_when
+from bot.language.grammar import HELP_TOPICS, USAGE, help_text, parse, parse_line
+from bot.language.parsing import parse_when
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

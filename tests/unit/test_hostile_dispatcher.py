@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import RapportApp
-from bot.grammar import USAGE
+from bot.language.grammar import USAGE
+from bot.settings import Settings
 from crm import migrate
 from crm.clock import ManualClock
-from crm.settings import Settings
 
 VERBS = sorted(USAGE) + ["search", "call", "meeting", "remind", "deal", "log", "note"]
 WORDS = st.sampled_from(

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from channels.base import Card, Reply
 from channels.slack.blocks import escape, fallback_text, reply_blocks
 from channels.slack.inbox import QUOTE_LIMIT, inbox_blocks, quote
-from channels.telegram_render import TEXT_LIMIT, split_text, utf16_len
+from channels.telegram.render import TEXT_LIMIT, split_text, utf16_len
 from tests.standins.slack_harness import block_texts
 
 UNSAFE = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

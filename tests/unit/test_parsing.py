@@ -1,4 +1,4 @@
-"""bot.parsing: dates, money, emails and phones as reps type them."""
+"""bot.language.parsing: dates, money, emails and phones as reps type them."""
 
 import contextlib
 from datetime import UTC, datetime
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.parsing import (
+from bot.language.parsing import (
     PHONE_PATTERN,
     format_when,
     looks_like_email,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crm.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from telegram import Message
 
 from channels.base import Action, Reply
-from channels.telegram_render import (
+from channels.telegram.render import (
     TEXT_LIMIT,
     command_of,
     incoming_from,

@@ -17,8 +17,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from channels.telegram_retry import retry_delays, worth_retrying
-from channels.telegram_send import Delivery
+from channels.telegram.retry import retry_delays, worth_retrying
+from channels.telegram.send import Delivery
 
 # PTB reads RetryAfter.retry_after while building the exception (PTB_TIMEDELTA notice).
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

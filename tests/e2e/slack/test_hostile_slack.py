@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlmodel import func, select
 
-from bot.slack_inbox import BURST_THREAD_POSTS
+from bot.slack.inbox import BURST_THREAD_POSTS
 from crm.conversations import CUT_MARK, MAX_MESSAGE
 from crm.models import Message
 from tests.standins.slack_harness import (

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.commands import ReplyToConversation
+from bot.language.commands import ReplyToConversation
 from channels.base import Address, OutgoingMessage, Reply
 from crm import followups
 from crm.contacts import ContactInput, create_contact

@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.commands import ReplyToConversation
+from bot.language.commands import ReplyToConversation
 from channels.base import Address, OutgoingMessage, Reply
 from tests.e2e.telegram_harness import TOKEN, TelegramWorld, build_world
 from tests.standins.telegram_api import TelegramStandIn

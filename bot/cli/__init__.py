@@ -1,0 +1,186 @@
+"""The `rapport` command line (typer): run, shell, db, contacts, classifier, report."""
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from bot.app import RapportApp, SchemaOutOfDate
+from bot.settings import Settings, SettingsError, load_settings
+from crm import migrate
+from crm.actors import SYSTEM
+from crm.errors import CRMError
+
+app = typer.Typer(help="Rapport, a chat-first CRM.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Import and export contacts (CSV).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+
+try:  # the classifier and reports CLIs live beside their features
+    from bot.cli.classifier import classifier_app
+
+    app.add_typer(classifier_app, name="classifier")
+except ImportError:  # pragma: no cover - only while a feature is being built
+    pass
+try:
+    from bot.cli.report import report_app
+
+    app.add_typer(report_app, name="report")
+except ImportError:  # pragma: no cover
+    pass
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+        raise  # unreachable, for type checkers
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def build_app(settings: Settings) -> RapportApp:
+    rapport = RapportApp.build(settings)
+    try:
+        rapport.prepare_database()
+    except SchemaOutOfDate as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - name the problem, never a traceback
+        fail(f"Cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    return rapport
+
+
+@app.command()
+def shell(
+    as_: str = typer.Option("rep", "--as", help="rep or customer"),
+    name: str = typer.Option("me", "--name", help="who you are; the same name is the same person"),
+    classify: bool = typer.Option(True, help="tag customer messages with the need classifier"),
+) -> None:
+    """Talk to Rapport in the terminal, as a rep or as a customer."""
+    if as_ not in {"rep", "customer"}:
+        fail("--as must be rep or customer")
+    settings = settings_or_exit()
+    rapport = build_app(settings)
+    if as_ == "customer" and classify:
+        rapport.load_classifier()
+    from bot.cli.shell import run_shell
+
+    try:
+        asyncio.run(run_shell(rapport, as_=as_, name=name))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rapport.close()
+
+
+@app.command()
+def run() -> None:
+    """Start every configured channel and the scheduler (the long-running service)."""
+    settings = settings_or_exit()
+    if not (settings.telegram_enabled or settings.slack_enabled):
+        fail(
+            "No channel is configured, so there is nothing to run.\n"
+            "Set TELEGRAM_BOT_TOKEN (customers on Telegram) and/or SLACK_BOT_TOKEN with "
+            "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (reps on Slack), in the environment or .env.\n"
+            "To try Rapport without any of them: rapport shell",
+            code=1,
+        )
+    rapport = build_app(settings)
+    from bot.runtime.service import serve
+
+    try:
+        asyncio.run(serve(rapport))
+    except SettingsError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rapport.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply database migrations (needed for PostgreSQL; automatic on SQLite)."""
+    settings = settings_or_exit()
+    rapport = RapportApp.build(settings)
+    try:
+        migrate.upgrade(rapport.store.engine, revision)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"Migration failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    typer.echo(f"Database at revision {migrate.current_revision(rapport.store.engine)}.")
+    rapport.close()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    settings = settings_or_exit()
+    rapport = RapportApp.build(settings)
+    current, head = migrate.current_revision(rapport.store.engine), migrate.head_revision()
+    typer.echo(f"current: {current or 'empty'}; latest: {head}")
+    rapport.close()
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Path = typer.Argument(..., help="CSV with a header: name,email,phone,company,tags,owner"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="report problems, write nothing"),
+) -> None:
+    """Import contacts from CSV. Rows whose email or phone already exists are reported."""
+    from crm.csvio import import_file
+
+    settings = settings_or_exit()
+    rapport = build_app(settings)
+    try:
+        report = import_file(
+            rapport.store,
+            file,
+            actor=SYSTEM,
+            now=rapport.services.clock.now(),
+            dry_run=dry_run,
+            region=settings.default_phone_region,
+        )
+    except CRMError as exc:
+        fail(str(exc))
+        return
+    finally:
+        rapport.close()
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@contacts_app.command("export")
+def contacts_export(file: Path = typer.Argument(..., help="where to write the CSV")) -> None:
+    """Export every contact as CSV (id, name, emails, phones, company, owner, tags, created)."""
+    from crm.csvio import export_contacts
+
+    settings = settings_or_exit()
+    rapport = build_app(settings)
+    try:
+        with file.open("w", newline="", encoding="utf-8") as stream:
+            count = export_contacts(rapport.store, stream, actor=SYSTEM)
+    except OSError as exc:
+        fail(f"Cannot write {file}: {exc.strerror}.")
+        return
+    finally:
+        rapport.close()
+    typer.echo(f"Exported {count} contact(s) to {file}.")
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

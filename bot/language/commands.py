@@ -1,0 +1,274 @@
+"""Typed rep commands: what `bot.language.grammar.parse` turns a rep's text into.
+
+One frozen dataclass per command, no behaviour. The grammar only recognises the
+shape of a command; values that need context to resolve (dates in the rep's
+timezone, which contact "jane" is) stay as the raw text the rep typed and are
+resolved by the handlers, so the parser stays pure and total.
+
+Reference conventions shared by every command:
+- a *contact ref* is `#42` (an id), a quoted name, or free text searched fuzzily;
+- a *deal ref* is `#12` or free text matched against deal titles and companies;
+- follow-up, conversation and message ids are plain numbers (`7` or `#7`).
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of every command; `name` is the verb used for help and routing."""
+
+    @property
+    def name(self) -> str:
+        return COMMAND_NAMES[type(self)]
+
+
+# --- contacts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddContact(Command):
+    name_text: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    company: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FindContacts(Command):
+    query: str
+
+
+@dataclass(frozen=True)
+class ShowContact(Command):
+    ref: str
+
+
+@dataclass(frozen=True)
+class EditContact(Command):
+    """`edit jane phone +44 20 7946 0958`; field is lower-case (name, email, phone,
+    company, owner, timezone, or any other word: a custom field)."""
+
+    ref: str
+    field_name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class TagContact(Command):
+    ref: str
+    tags: tuple[str, ...]
+    remove: bool = False
+
+
+@dataclass(frozen=True)
+class MergeContacts(Command):
+    """`merge <source> into <target>` or `merge <a> <b>`: source is folded into target."""
+
+    source_ref: str
+    target_ref: str
+
+
+@dataclass(frozen=True)
+class DeleteContact(Command):
+    ref: str
+
+
+# --- activities -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogActivity(Command):
+    """`log call with Jane: wants pricing, follow up next tuesday 10am` or `note jane: ...`.
+
+    kind is one of call, meeting, email, note. follow_up_when is the raw date text
+    after "follow up" (None when absent)."""
+
+    kind: str
+    ref: str
+    text: str
+    follow_up_when: str | None = None
+
+
+# --- deals ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateDeal(Command):
+    """`deal Acme "50 seats" $12,000 stage proposal close end of month`.
+
+    amount_minor/currency are parsed by the grammar (money needs no context);
+    close_when stays raw text."""
+
+    ref: str
+    title: str
+    amount_minor: int | None = None
+    currency: str | None = None
+    stage: str | None = None
+    close_when: str | None = None
+
+
+@dataclass(frozen=True)
+class SetDealStage(Command):
+    deal_ref: str
+    stage: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseDeal(Command):
+    """`won <deal> [reason]` / `lost <deal> <reason>`."""
+
+    deal_ref: str
+    won: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowPipeline(Command):
+    scope: str = "mine"  # "mine" or "all"
+
+
+# --- reminders and follow-ups ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remind(Command):
+    """`remind me to send the contract to jane tomorrow at 9`."""
+
+    text: str
+    when: str
+
+
+@dataclass(frozen=True)
+class ScheduleFollowUp(Command):
+    """`followup jane in 3 days: "How is the trial going?"` (a message to the customer)."""
+
+    ref: str
+    when: str
+    text: str
+    stop_on_reply: bool = True
+
+
+@dataclass(frozen=True)
+class ListFollowUps(Command):
+    scope: str = "mine"  # "mine" or "all"
+
+
+@dataclass(frozen=True)
+class CompleteFollowUp(Command):
+    followup_id: int
+
+
+@dataclass(frozen=True)
+class SnoozeFollowUp(Command):
+    followup_id: int
+    when: str
+
+
+@dataclass(frozen=True)
+class CancelFollowUp(Command):
+    followup_id: int
+
+
+# --- customer inbox --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowInbox(Command):
+    scope: str = "open"  # "open", "mine" or "unassigned"
+
+
+@dataclass(frozen=True)
+class ReplyToConversation(Command):
+    conversation_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AssignConversation(Command):
+    """assignee is "me" or a rep handle/name without the leading @."""
+
+    conversation_id: int
+    assignee: str = "me"
+
+
+@dataclass(frozen=True)
+class RetagMessage(Command):
+    message_id: int
+    need: str
+
+
+@dataclass(frozen=True)
+class CloseConversation(Command):
+    conversation_id: int
+
+
+# --- reports, help, misc ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report(Command):
+    """`report needs|pipeline|clv|churn|segments|inbox [period]`."""
+
+    report: str
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class SetTimezone(Command):
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Undo(Command):
+    """Reverts the rep's own last change (from the audit log)."""
+
+
+@dataclass(frozen=True)
+class Help(Command):
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Not a command: what the grammar returns when text cannot be understood.
+
+    `command` names the verb when it was recognised (so help for it can be shown),
+    `message` says specifically what was wrong, in words for a person."""
+
+    message: str
+    command: str | None = None
+    hints: tuple[str, ...] = field(default_factory=tuple)
+
+
+COMMAND_NAMES: dict[type, str] = {
+    AddContact: "add",
+    FindContacts: "find",
+    ShowContact: "show",
+    EditContact: "edit",
+    TagContact: "tag",
+    MergeContacts: "merge",
+    DeleteContact: "delete",
+    LogActivity: "log",
+    CreateDeal: "deal",
+    SetDealStage: "stage",
+    CloseDeal: "won",
+    ShowPipeline: "pipeline",
+    Remind: "remind",
+    ScheduleFollowUp: "followup",
+    ListFollowUps: "followups",
+    CompleteFollowUp: "done",
+    SnoozeFollowUp: "snooze",
+    CancelFollowUp: "cancel",
+    ShowInbox: "inbox",
+    ReplyToConversation: "reply",
+    AssignConversation: "assign",
+    RetagMessage: "retag",
+    CloseConversation: "close",
+    Report: "report",
+    SetTimezone: "timezone",
+    Undo: "undo",
+    Help: "help",
+}

@@ -1,0 +1,446 @@
+"""Draining the follow-up outbox: claim due rows, decide, send within the limits, record.
+
+The tick is what APScheduler calls every few seconds (the shell calls it
+between lines). One tick:
+
+1. claims due rows (atomic UPDATE ... RETURNING; SKIP LOCKED on PostgreSQL) and,
+   in the same transaction, decides each one: customer messages wait out quiet
+   hours and rep nudges/digests wait for business hours (the row goes back to
+   pending at the release time; no attempt is used), an opted-out or
+   unreachable customer fails at once with the reason and the rep is told;
+2. sends the rest concurrently through the hub, each send first booking a slot
+   in the per-channel rate limiter (a slot too far off puts the row back
+   rather than sleeping on the claim);
+3. records each outcome as soon as its send returns, only if this worker still
+   holds the claim: sent (late if well past due), a 429 retried after the time
+   the platform asked, a transient error retried with backoff up to
+   MAX_ATTEMPTS, a permanent error failed with the reason (and the rep told once).
+
+A worker that dies mid-send leaves its rows claimed until the lease runs out;
+another worker then re-sends them. That is the one place a message can go out
+twice, so outcomes are recorded per send, not per batch, to keep the window small.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.context import Services
+from bot.outbound.ratelimit import RateLimiter, default_limits
+from bot.outbound.routing import CustomerBook, reminder_actions, rep_addresses
+from bot.outbound.rules import business_hours, render_digest
+from channels.base import Address, OutgoingMessage, Reply, SendResult
+from crm import claims, followups
+from crm.hours import QuietHours
+from crm.models import FollowUp, Rep
+from crm.worktime import parse_quiet_hours, zone_name
+
+logger = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(minutes=1)
+MAX_ATTEMPTS = 5
+MAX_BACKOFF = 300.0
+CUSTOMER_KINDS = frozenset({"customer", "survey"})
+WORKDAY_KINDS = frozenset({"digest", "nudge"})  # rep messages held to business hours
+NOTIFY_KINDS = frozenset({"customer"})  # whose permanent failure the rep hears about
+MESSAGE_KIND = {"reminder": "reminder", "customer": "followup", "survey": "followup"}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempts: int) -> float:
+    """5 s, 10 s, 20 s, ... capped at 5 minutes."""
+    return min(MAX_BACKOFF, 5.0 * 2 ** max(0, attempts - 1))
+
+
+RepCache = dict[int | None, tuple[Rep | None, list[Address]]]  # per claim: rep and addresses
+
+
+@dataclass
+class Job:
+    """A claimed row ready to send: where (in order of preference) and what."""
+
+    row: FollowUp
+    addresses: list[Address]
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Defer:
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    reason: str
+
+
+@dataclass
+class TickStats:
+    claimed: int = 0
+    delivered: int = 0
+    deferred: int = 0
+    failed: int = 0
+    retried: int = 0
+    lost_claims: int = 0
+    errors: int = 0
+
+
+class _GroupCommit:
+    """Outcomes that finish while a commit is running share the next commit.
+
+    Each send is still recorded as soon as the database can take it (a lone
+    send commits alone, at once), but under load one commit covers many rows
+    instead of one fsync per row.
+    """
+
+    def __init__(self, write: Callable[[list[tuple[Job, Any]]], list[str]]) -> None:
+        self.write = write
+        self.waiting: list[tuple[Job, Any, asyncio.Future[str]]] = []
+        self.lock = asyncio.Lock()
+
+    async def record(self, job: Job, outcome: Any) -> str:
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting.append((job, outcome, done))
+        async with self.lock:
+            if not done.done():
+                group, self.waiting = self.waiting, []
+                try:
+                    results = await asyncio.to_thread(self.write, [(j, o) for j, o, _ in group])
+                except BaseException:  # cancelled at shutdown: never leave the others waiting
+                    for _, _, future in group:
+                        if not future.done():
+                            future.set_result("errors")
+                    raise
+                for (_, _, future), result in zip(group, results, strict=True):
+                    future.set_result(result)
+        return await done
+
+
+class Outbox:
+    """One worker's drain of the outbox. Any number may run at once, in any number of
+    processes: claims are atomic and leased, and outcomes are recorded only by the holder."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        worker: str | None = None,
+        lease: timedelta | None = None,
+        limiter: RateLimiter | None = None,
+        concurrency: int = 16,
+        batch: int = 50,
+        max_rounds: int = 40,
+    ) -> None:
+        self.services = services
+        self.worker = worker or worker_name()
+        self.lease = lease or timedelta(minutes=2)
+        settings = services.settings
+        self.limiter = limiter or RateLimiter(default_limits(settings.telegram_rate_per_second))
+        try:
+            self.quiet = parse_quiet_hours(settings.quiet_hours)
+        except ValueError as exc:  # like the other hours settings: say so, use the default
+            logger.error("RAPPORT_QUIET_HOURS: %s; using 21:00-08:00", exc)
+            self.quiet = QuietHours()
+        self.hours = business_hours(settings)
+        self.concurrency = concurrency
+        self.batch = batch
+        self.max_rounds = max_rounds
+        # A rate-limit slot further off than this puts the row back instead of sleeping on it;
+        # sending is refused once less than this is left of the lease.
+        self.guard = self.lease / 4
+        # SQLite allows one writer: serialise this process's outbox transactions rather than
+        # let concurrent read-then-write transactions trip over lock upgrades.
+        self._db_lock: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if services.store.dialect == "sqlite" else contextlib.nullcontext()
+        )
+        self.last = TickStats()
+
+    # --- deciding, inside the claim transaction ---------------------------------------------
+
+    def _decide(
+        self, session: Session, row: FollowUp, now: datetime, reps: RepCache, book: CustomerBook
+    ) -> Job | Defer | Skip | Fail:
+        """What to do with a claimed row now: send (where, what), wait, skip or fail."""
+        settings, channels = self.services.settings, self.services.hub.names
+        if row.kind in CUSTOMER_KINDS:
+            target = book.target(row, channels)
+            contact = book.contacts.get(row.contact_id or 0)
+            if target.address is None or contact is None:
+                return Fail(target.problem or "no contact")
+            tz = zone_name(contact.timezone, settings.timezone)
+            if self.quiet.is_quiet(now, tz):
+                return Defer(self.quiet.release_time(now, tz), "quiet hours")
+            return Job(row, [target.address], Reply(row.text))
+        if row.rep_id not in reps:  # a batch often holds many rows for one rep
+            rep = session.get(Rep, row.rep_id) if row.rep_id else None
+            reps[row.rep_id] = (rep, rep_addresses(session, rep, channels) if rep else [])
+        rep, addresses = reps[row.rep_id]
+        if rep is None or not rep.active:
+            return Fail("the rep is no longer active")
+        tz = zone_name(rep.timezone, settings.timezone)
+        if row.kind in WORKDAY_KINDS and not self.hours.is_open(now, tz):
+            return Defer(self.hours.next_open(now, tz), "outside business hours")
+        if not addresses:
+            return Fail("the rep has no reachable channel")
+        if row.kind == "digest":
+            reply = render_digest(session, row, now, settings)
+            return Job(row, addresses, reply) if reply else Skip("nothing to report")
+        actions = reminder_actions(row.id) if row.kind == "reminder" and row.id else ()
+        return Job(row, addresses, Reply(row.text, actions=actions))
+
+    def _fail(self, session: Session, row: FollowUp, reason: str, now: datetime) -> None:
+        if (
+            followups.finish(
+                session, followup_id=row.id, worker=self.worker, now=now, sent=False, error=reason
+            )
+            and row.kind in NOTIFY_KINDS
+        ):
+            claims.notify_failure(session, row=row, reason=reason, now=now)
+        logger.warning("follow-up failed id=%s kind=%s reason=%s", row.id, row.kind, reason)
+
+    def _claim(self, now: datetime, batch: int) -> list[Job]:
+        jobs: list[Job] = []
+        with self._db_lock, self.services.store.transaction() as session:
+            rows = followups.claim_due(
+                session, worker=self.worker, now=now, lease=self.lease, limit=batch
+            )
+            self.last.claimed += len(rows)
+            reps: RepCache = {}
+            book = CustomerBook.load(
+                session, (row.contact_id for row in rows if row.kind in CUSTOMER_KINDS)
+            )
+            for row in rows:
+                try:
+                    with session.begin_nested() if row.kind == "digest" else nullcontext():
+                        decision = self._decide(session, row, now, reps, book)
+                except Exception as exc:  # noqa: BLE001 - a bad row must not block the outbox
+                    logger.exception("could not prepare follow-up id=%s kind=%s", row.id, row.kind)
+                    decision = Fail(f"could not prepare it ({type(exc).__name__})")
+                if isinstance(decision, Job):
+                    jobs.append(decision)
+                elif isinstance(decision, Defer):
+                    claims.release(
+                        session,
+                        followup_id=row.id,
+                        worker=self.worker,
+                        due_at=decision.until,
+                        now=now,
+                        late=now - row.due_at > LATE_AFTER,
+                    )
+                    self.last.deferred += 1
+                    logger.info(
+                        "follow-up deferred id=%s kind=%s until=%s reason=%s",
+                        row.id,
+                        row.kind,
+                        decision.until.isoformat(),
+                        decision.reason,
+                    )
+                elif isinstance(decision, Skip):
+                    claims.skip(
+                        session,
+                        followup_id=row.id,
+                        worker=self.worker,
+                        now=now,
+                        reason=decision.reason,
+                    )
+                else:
+                    self._fail(session, row, decision.reason, now)
+                    self.last.failed += 1
+        return jobs
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def _lease_left(self, row: FollowUp) -> timedelta:
+        if row.lease_until is None:
+            return self.lease
+        return row.lease_until - self.services.clock.now()
+
+    async def _send(self, job: Job) -> SendResult | Defer | None:
+        """Tries each address in turn while the failure is permanent (Slack gone -> email)."""
+        result: SendResult | None = None
+        for address in job.addresses:
+            if self._lease_left(job.row) < self.guard:
+                return Defer(self.services.clock.now(), "lease nearly over")
+            waited = await self.limiter.acquire(
+                address.channel, address.chat_id, max_wait=self.guard.total_seconds()
+            )
+            if waited is None:
+                wait = self.limiter.wait_for(address.channel, address.chat_id)
+                return Defer(self.services.clock.now() + timedelta(seconds=wait), "rate limit")
+            outgoing = OutgoingMessage(
+                address,
+                job.reply,
+                kind=MESSAGE_KIND.get(job.row.kind, "notice"),
+                meta={"followup_id": job.row.id, "followup_kind": job.row.kind},
+            )
+            # A send must end (and be recorded) while the lease holds, or another worker
+            # would take the row over and send it again.
+            budget = (self._lease_left(job.row) - self.guard / 2).total_seconds()
+            try:
+                async with asyncio.timeout(max(budget, 1.0)):
+                    result = await self.services.hub.send(outgoing)
+            except TimeoutError:
+                result = SendResult(delivered=False, error="send timed out")
+            if result.retry_after:
+                self.limiter.pause(address.channel, address.chat_id, result.retry_after)
+            if result.delivered or not result.permanent:
+                break
+        return result
+
+    def _apply(
+        self, session: Session, job: Job, outcome: SendResult | Defer | None, now: datetime
+    ) -> str:
+        """Writes one outcome; returns what happened (delivered, deferred, retried, failed)."""
+        row = job.row
+        if claims.lock_claim(session, followup_id=row.id, worker=self.worker) is None:
+            logger.warning("claim lost before recording id=%s worker=%s", row.id, self.worker)
+            return "lost_claims"
+        if outcome is None:
+            outcome = SendResult(delivered=False, error="no address", permanent=True)
+        if isinstance(outcome, Defer):
+            claims.release(
+                session,
+                followup_id=row.id,
+                worker=self.worker,
+                due_at=outcome.until,
+                now=now,
+                reason=outcome.reason,
+            )
+            return "deferred"
+        late = now - row.due_at > LATE_AFTER
+        if outcome.delivered:
+            followups.finish(
+                session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
+            )
+            return "delivered"
+        error = (outcome.error or "not delivered")[:400]
+        if outcome.retry_after and not outcome.permanent:
+            claims.release(
+                session,
+                followup_id=row.id,
+                worker=self.worker,
+                late=late,
+                now=now,
+                due_at=now + timedelta(seconds=outcome.retry_after),
+                reason=f"rate limited, retry after {outcome.retry_after:g}s: {error}",
+            )
+            return "retried"
+        if not outcome.permanent and row.attempts < MAX_ATTEMPTS:
+            followups.finish(
+                session,
+                followup_id=row.id,
+                worker=self.worker,
+                now=now,
+                sent=False,
+                error=error,
+                late=late,
+                retry_at=now + timedelta(seconds=backoff(row.attempts)),
+            )
+            return "retried"
+        if not outcome.permanent:
+            error = f"gave up after {row.attempts} attempts: {error}"
+        self._fail(session, row, error, now)
+        return "failed"
+
+    def _record_many(self, items: list[tuple[Job, SendResult | Defer | None]]) -> list[str]:
+        """One transaction for outcomes that arrived together; one by one if that fails.
+
+        Deliveries, the common case, are marked sent by one conditional UPDATE;
+        anything else goes through the per-row path.
+        """
+        now = self.services.clock.now()
+        sent = [
+            job.row.id
+            for job, outcome in items
+            if isinstance(outcome, SendResult) and outcome.delivered
+        ]
+        try:
+            with self._db_lock, self.services.store.transaction() as session:
+                held = claims.mark_sent(
+                    session, followup_ids=sent, worker=self.worker, now=now, late_after=LATE_AFTER
+                )
+                results = []
+                for job, outcome in items:
+                    if isinstance(outcome, SendResult) and outcome.delivered:
+                        results.append("delivered" if job.row.id in held else "lost_claims")
+                    else:
+                        results.append(self._apply(session, job, outcome, now))
+                if len(held) < len(sent):
+                    logger.warning(
+                        "claims lost before recording rows=%s worker=%s",
+                        len(sent) - len(held),
+                        self.worker,
+                    )
+                return results
+        except Exception:  # noqa: BLE001 - retried per row below, so one bad row stays alone
+            if len(items) == 1:
+                logger.exception("recording failed id=%s", items[0][0].row.id)
+                return ["errors"]
+            logger.warning("group record failed rows=%s; recording one by one", len(items))
+        return [self._record_many([item])[0] for item in items]
+
+    def _record(self, job: Job, outcome: SendResult | Defer | None) -> str:
+        return self._record_many([(job, outcome)])[0]
+
+    async def _deliver(self, job: Job, gate: asyncio.Semaphore, recorder: "_GroupCommit") -> None:
+        async with gate:
+            try:
+                outcome = await self._send(job)
+            except Exception as exc:  # noqa: BLE001 - one bad send must not stop the batch
+                logger.exception("send crashed id=%s kind=%s", job.row.id, job.row.kind)
+                outcome = SendResult(delivered=False, error=type(exc).__name__)
+        what = await recorder.record(job, outcome)
+        setattr(self.last, what, getattr(self.last, what) + 1)
+        if isinstance(outcome, SendResult) and not outcome.delivered:
+            logger.warning(
+                "follow-up not sent id=%s kind=%s attempts=%s permanent=%s error=%s",
+                job.row.id,
+                job.row.kind,
+                job.row.attempts,
+                outcome.permanent,
+                outcome.error,
+            )
+
+    async def tick(self, limit: int | None = None) -> int:
+        """Sends everything due now (batch after batch); returns how many were delivered."""
+        self.last = TickStats()
+        batch = limit or self.batch
+        gate = asyncio.Semaphore(self.concurrency)
+        for _ in range(self.max_rounds):
+            claimed_before = self.last.claimed
+            jobs = await asyncio.to_thread(self._claim, self.services.clock.now(), batch)
+            recorder = _GroupCommit(self._record_many)
+            await asyncio.gather(*(self._deliver(job, gate, recorder) for job in jobs))
+            if self.last.claimed - claimed_before < batch:
+                break
+        self.limiter.trim()
+        if self.last.claimed:
+            logger.info(
+                "outbox tick worker=%s claimed=%s delivered=%s deferred=%s retried=%s failed=%s",
+                self.worker,
+                self.last.claimed,
+                self.last.delivered,
+                self.last.deferred,
+                self.last.retried,
+                self.last.failed,
+            )
+        return self.last.delivered

@@ -1,0 +1,128 @@
+"""Deal commands: create, move through the pipeline, win, lose, and the pipeline view."""
+
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from bot.context import HandlerContext, Outcome
+from bot.language.commands import CloseDeal, CreateDeal, SetDealStage, ShowPipeline
+from bot.language.parsing import parse_when
+from bot.rep.dispatcher import Router
+from bot.rep.render import deal_line, money
+from channels.base import Address, OutgoingMessage, Reply
+from crm import deals
+from crm.companies import get_or_create_company
+from crm.errors import Invalid, NotFound
+from crm.models import Company, Contact, Rep
+from crm.search import resolve_contact
+
+
+def _close_date(text: str, ctx: HandlerContext) -> date:
+    try:
+        due: datetime = parse_when(text, tz=ctx.tz, now=ctx.now)
+    except ValueError as exc:
+        raise Invalid("close", str(exc)) from None
+    return due.date()
+
+
+def _party(
+    session: Session, ctx: HandlerContext, ref: str
+) -> tuple[Contact | None, Company | None]:
+    """A deal's ref is a contact if one matches, otherwise a company (created if new)."""
+    try:
+        contact = resolve_contact(session, ref)
+        return contact, None
+    except NotFound:
+        company = get_or_create_company(session, actor=ctx.actor, name=ref, now=ctx.now)
+        return None, company
+
+
+def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
+    contact, company = _party(session, ctx, cmd.ref)
+    deal = deals.create_deal(
+        session,
+        actor=ctx.actor,
+        pipeline=ctx.services.pipeline,
+        title=cmd.title,
+        now=ctx.now,
+        contact=contact,
+        company=company,
+        amount_minor=cmd.amount_minor or 0,
+        currency=cmd.currency or ctx.settings.default_currency,
+        stage=cmd.stage,
+        expected_close=_close_date(cmd.close_when, ctx) if cmd.close_when else None,
+    )
+    who = contact.name if contact else (company.name if company else cmd.ref)
+    close = f", closing {deal.expected_close:%a %d %b %Y}" if deal.expected_close else ""
+    return Reply(
+        f"New deal {deal_line(deal)} with {who}{close}.\n"
+        f"Move it with `stage #{deal.id} <stage>`, close it with `won #{deal.id}` or "
+        f"`lost #{deal.id} <reason>`; `undo` removes it."
+    )
+
+
+def _deals_channel_notice(ctx: HandlerContext, session: Session, deal) -> list[OutgoingMessage]:  # type: ignore[no-untyped-def]
+    channel = ctx.settings.slack_deals_channel
+    if not channel or not ctx.services.hub.has("slack"):
+        return []
+    owner = session.get(Rep, deal.owner_id) if deal.owner_id else None
+    text = f"🎉 Deal won: {deal_line(deal)}" + (f" by {owner.name}" if owner else "")
+    if deal.close_reason:
+        text += f" ({deal.close_reason})"
+    return [OutgoingMessage(Address("slack", channel), Reply(text, public=True), kind="notice")]
+
+
+def stage(ctx: HandlerContext, session: Session, cmd: SetDealStage) -> Outcome:
+    deal = deals.resolve_deal(session, cmd.deal_ref)
+    previous = deal.stage
+    deals.set_stage(
+        session,
+        actor=ctx.actor,
+        pipeline=ctx.services.pipeline,
+        deal_id=deal.id,
+        stage=cmd.stage,
+        now=ctx.now,
+        reason=cmd.reason,
+    )
+    reply = Reply(
+        f"Moved {deal_line(deal)} from {previous} to {deal.stage}. "
+        f"`stage #{deal.id} {previous}` moves it back.",
+        public=deal.status == "won",
+    )
+    notices = _deals_channel_notice(ctx, session, deal) if deal.status == "won" else []
+    return Outcome(reply, notices=notices)
+
+
+def close(ctx: HandlerContext, session: Session, cmd: CloseDeal) -> Outcome:
+    target = "won" if cmd.won else "lost"
+    return stage(ctx, session, SetDealStage(cmd.deal_ref, target, cmd.reason))
+
+
+def pipeline(ctx: HandlerContext, session: Session, cmd: ShowPipeline) -> Reply:
+    owner_id = ctx.actor.id if cmd.scope == "mine" and ctx.actor.kind == "rep" else None
+    rows = deals.pipeline_summary(session, pipeline=ctx.services.pipeline, owner_id=owner_id)
+    scope = "Your" if owner_id is not None else "The team's"
+    if not rows:
+        return Reply(
+            f'{scope} pipeline is empty. Add a deal with `deal <company> "title" $amount`.'
+        )
+    lines = [f"{scope} open pipeline:"]
+    for row in rows:
+        amounts = ", ".join(money(v, c) for c, v in sorted(row.amounts.items()))
+        weighted = ", ".join(
+            money(v * row.probability // 100, c) for c, v in sorted(row.amounts.items())
+        )
+        lines.append(
+            f"- {row.stage}: {row.count} deal(s), {amounts} "
+            f"(weighted {weighted} at {row.probability}%)"
+        )
+    if owner_id is not None:
+        lines.append("`pipeline all` shows the whole team's.")
+    return Reply("\n".join(lines))
+
+
+def register(router: Router) -> None:
+    router.add(CreateDeal, create)
+    router.add(SetDealStage, stage)
+    router.add(CloseDeal, close)
+    router.add(ShowPipeline, pipeline)

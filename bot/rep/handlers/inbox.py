@@ -1,0 +1,109 @@
+"""The customer inbox from the rep's side: list, reply, assign, retag, close."""
+
+from sqlmodel import Session
+
+from bot.context import Delivery, HandlerContext, Outcome
+from bot.language.commands import (
+    AssignConversation,
+    CloseConversation,
+    ReplyToConversation,
+    RetagMessage,
+    ShowInbox,
+)
+from bot.rep.dispatcher import Router
+from bot.rep.render import when
+from channels.base import Address, OutgoingMessage, Reply
+from crm import conversations
+from crm.contacts import find_rep
+from crm.models import Contact, Rep
+
+
+def inbox(ctx: HandlerContext, session: Session, cmd: ShowInbox) -> Reply:
+    rows = conversations.list_conversations(session, scope=cmd.scope, rep_id=ctx.actor.id)
+    if not rows:
+        return Reply("The inbox is empty: no open customer conversations.")
+    lines = []
+    for conversation, contact, last in rows:
+        need = conversation.need or "untagged"
+        if conversation.need_confidence is not None and conversation.need:
+            need += f" {conversation.need_confidence:.0%}"
+        owner = session.get(Rep, conversation.assignee_id) if conversation.assignee_id else None
+        text = (last.text or f"[{last.kind}]")[:80] if last else ""
+        lines.append(
+            f"{conversation.id}. [{need}] {contact.name} via {conversation.channel}, "
+            f"{when(conversation.last_message_at, ctx.tz, ctx.now)}"
+            f"{' · ' + owner.name if owner else ' · unassigned'}: {text}"
+        )
+    return Reply(
+        "Open conversations, newest first:\n"
+        + "\n".join(lines)
+        + "\n`reply <id> <text>`, `assign <id>`, `close <id>`.",
+    )
+
+
+def reply(ctx: HandlerContext, session: Session, cmd: ReplyToConversation) -> Outcome:
+    conversation = conversations.get_conversation(session, cmd.conversation_id)
+    contact = session.get(Contact, conversation.contact_id)
+    message = conversations.record_outbound(
+        session, actor=ctx.actor, conversation=conversation, text=cmd.text, now=ctx.now
+    )
+    outgoing = OutgoingMessage(
+        Address(conversation.channel, conversation.chat_id),
+        Reply(cmd.text),
+        kind="reply",
+        meta={"conversation_id": conversation.id, "rep": ctx.actor.name},
+    )
+    name = contact.name if contact else "the customer"
+    return Outcome(
+        Reply(f"Reply to {name} on {conversation.channel} (conversation {conversation.id}) saved."),
+        deliveries=[Delivery(message.id, outgoing)],
+    )
+
+
+def assign(ctx: HandlerContext, session: Session, cmd: AssignConversation) -> Reply:
+    if cmd.assignee in ("me", ""):
+        rep = session.get(Rep, ctx.actor.id) if ctx.actor.id else None
+    elif cmd.assignee in ("nobody", "none"):
+        rep = None
+    else:
+        rep = find_rep(session, cmd.assignee)
+    conversations.assign(
+        session, actor=ctx.actor, conversation_id=cmd.conversation_id, rep=rep, now=ctx.now
+    )
+    who = rep.name if rep else "nobody"
+    return Reply(
+        f"Conversation {cmd.conversation_id} is assigned to {who}. "
+        f"`assign {cmd.conversation_id} nobody` unassigns it."
+    )
+
+
+def retag(ctx: HandlerContext, session: Session, cmd: RetagMessage) -> Reply:
+    message = conversations.retag(
+        session,
+        actor=ctx.actor,
+        message_id=cmd.message_id,
+        need=cmd.need,
+        known_needs=ctx.services.known_needs,
+        now=ctx.now,
+    )
+    return Reply(
+        f"Message {message.id} is now tagged {message.need}. Thanks: the classifier learns "
+        "from this at its next training."
+    )
+
+
+def close(ctx: HandlerContext, session: Session, cmd: CloseConversation) -> Reply:
+    conversation = conversations.close(
+        session, actor=ctx.actor, conversation_id=cmd.conversation_id, now=ctx.now
+    )
+    return Reply(
+        f"Closed conversation {conversation.id}. If the customer writes again, a new one opens."
+    )
+
+
+def register(router: Router) -> None:
+    router.add(ShowInbox, inbox)
+    router.add(ReplyToConversation, reply)
+    router.add(AssignConversation, assign)
+    router.add(RetagMessage, retag)
+    router.add(CloseConversation, close)

@@ -1,0 +1,116 @@
+"""Turning domain rows into neutral replies: cards, lists, money and times for people."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.language.parsing import currency_exponent, format_when
+from channels.base import Action, Card
+from crm.activities import timeline
+from crm.contacts import points_of
+from crm.deals import open_deals_for_contact
+from crm.models import Company, Contact, Deal, FollowUp, Rep
+from crm.validation import format_phone
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+def money(amount_minor: int, currency: str) -> str:
+    """1200000, USD -> $12,000.00; never goes through a float."""
+    digits = currency_exponent(currency)
+    value = Decimal(amount_minor) / (Decimal(10) ** digits)
+    number = f"{value:,.{digits}f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
+def when(dt, tz: str, now=None) -> str:  # type: ignore[no-untyped-def]
+    return format_when(dt, tz, now=now) if dt is not None else "-"
+
+
+def local_date(dt, tz: str) -> str:  # type: ignore[no-untyped-def]
+    return dt.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y")
+
+
+def contact_line(session: Session, contact: Contact) -> str:
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    points = points_of(session, contact.id)
+    bits = [f"#{contact.id} {contact.name}"]
+    if company:
+        bits.append(f"({company.name})")
+    if points.emails:
+        bits.append(points.emails[0])
+    if points.phones:
+        bits.append(format_phone(points.phones[0]))
+    return " ".join(bits)
+
+
+def contact_card(session: Session, contact: Contact, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
+    """The card a rep sees for `show`: who, how to reach them, deals, next step, history."""
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    owner = session.get(Rep, contact.owner_id) if contact.owner_id else None
+    points = points_of(session, contact.id)
+    deals = open_deals_for_contact(session, contact)
+    next_followup = session.exec(
+        select(FollowUp)
+        .where(FollowUp.contact_id == contact.id, col(FollowUp.status).in_(("pending", "claimed")))
+        .order_by(col(FollowUp.due_at))
+        .limit(1)
+    ).first()
+    history = timeline(session, contact_id=contact.id, limit=5)
+    fields: list[tuple[str, str]] = [
+        ("Company", company.name if company else "-"),
+        ("Emails", ", ".join(points.emails) or "-"),
+        ("Phones", ", ".join(format_phone(p) for p in points.phones) or "-"),
+        ("Owner", owner.name if owner else "-"),
+        ("Tags", " ".join(f"#{t}" for t in contact.tags or []) or "-"),
+        ("Open deals", "; ".join(deal_line(d) for d in deals) or "-"),
+        (
+            "Next follow-up",
+            f"{next_followup.text[:60]} ({when(next_followup.due_at, tz, now)})"
+            if next_followup
+            else "-",
+        ),
+    ]
+    if contact.opted_out:
+        fields.append(("Consent", "opted out of follow-ups"))
+    for key, value in (contact.custom_fields or {}).items():
+        fields.append((str(key).title(), str(value)))
+    lines = []
+    for entry in history:
+        need = (
+            f" [{entry.need} {entry.need_confidence:.0%}]"
+            if entry.need and entry.need_confidence is not None
+            else (f" [{entry.need}]" if entry.need else "")
+        )
+        lines.append(f"{when(entry.at, tz, now)} {entry.kind}{need}: {entry.text[:80]}")
+    fields.append(("Recent", "\n".join(lines) or "nothing yet"))
+    return Card(title=f"{contact.name} (#{contact.id})", fields=tuple(fields))
+
+
+def contact_actions(contact: Contact) -> tuple[Action, ...]:
+    ref = f"#{contact.id}"
+    return (
+        Action("Log call", "contact_log_call", ref),
+        Action("Add note", "contact_add_note", ref),
+        Action("Remind me", "contact_remind", ref),
+        Action("Open deal", "contact_open_deal", ref),
+    )
+
+
+def deal_line(deal: Deal) -> str:
+    return f"#{deal.id} {deal.title} {money(deal.amount_minor, deal.currency)} ({deal.stage})"
+
+
+def candidates_text(session: Session, candidates: Sequence[object]) -> str:
+    lines = []
+    for number, item in enumerate(candidates, start=1):
+        if isinstance(item, Contact):
+            lines.append(f"{number}. {contact_line(session, item)}")
+        elif isinstance(item, Deal):
+            lines.append(f"{number}. {deal_line(item)}")
+        else:
+            lines.append(f"{number}. {item}")
+    return "\n".join(lines)
