@@ -23,7 +23,24 @@ from crm.db import Store, make_engine
 from crm.identities import resolve_rep
 
 PG_ENV = "RAPPORT_TEST_DATABASE_URL"
+# Every variable Rapport's settings read starts with one of these.
+SETTINGS_PREFIXES = ("RAPPORT_", "TELEGRAM_", "SLACK_", "SMTP_")
 PG_SKIP = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+
+
+@pytest.fixture(autouse=True)
+def isolated_from_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's environment or `.env`.
+
+    Measured before this fixture: with RAPPORT_DATABASE_URL exported, a test wrote into
+    that database. Every Rapport variable except the test database's is removed, and
+    Settings stops reading `.env` (a test that wants values passes them)."""
+    from bot.settings import Settings
+
+    for name in list(os.environ):
+        if name.startswith(SETTINGS_PREFIXES) and name != PG_ENV:
+            monkeypatch.delenv(name)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 
 def _admin_engine(url: str):  # type: ignore[no-untyped-def]

@@ -4,33 +4,35 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from bot.app import RapportApp, SchemaOutOfDate
-from bot.settings import Settings, SettingsError, load_settings
-from crm import migrate
-from crm.actors import SYSTEM
-from crm.errors import CRMError
+from bot.cli.lazy import LazyCommand, lazy_group
 
-app = typer.Typer(help="Rapport, a chat-first CRM.", no_args_is_help=True, add_completion=False)
+if TYPE_CHECKING:  # the app and settings import the whole store: only when a command runs
+    from bot.app import RapportApp
+    from bot.settings import Settings
+
+LAZY_COMMANDS = (
+    LazyCommand(
+        "classifier",
+        "bot.cli.classifier:classifier_app",
+        "Train, evaluate and try the need classifier.",
+    ),
+    LazyCommand("report", "bot.cli.report:report_app", "Reports as a table, CSV or JSON."),
+)
+
+app = typer.Typer(
+    help="Rapport, a chat-first CRM.",
+    no_args_is_help=True,
+    add_completion=False,
+    cls=lazy_group(*LAZY_COMMANDS),
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 contacts_app = typer.Typer(help="Import and export contacts (CSV).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
-
-try:  # the classifier and reports CLIs live beside their features
-    from bot.cli.classifier import classifier_app
-
-    app.add_typer(classifier_app, name="classifier")
-except ImportError:  # pragma: no cover - only while a feature is being built
-    pass
-try:
-    from bot.cli.report import report_app
-
-    app.add_typer(report_app, name="report")
-except ImportError:  # pragma: no cover
-    pass
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -38,7 +40,9 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def settings_or_exit() -> Settings:
+def settings_or_exit() -> "Settings":
+    from bot.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -53,7 +57,9 @@ def settings_or_exit() -> Settings:
     return settings
 
 
-def build_app(settings: Settings) -> RapportApp:
+def build_app(settings: "Settings") -> "RapportApp":
+    from bot.app import RapportApp, SchemaOutOfDate
+
     rapport = RapportApp.build(settings)
     try:
         rapport.prepare_database()
@@ -101,6 +107,7 @@ def run() -> None:
         )
     rapport = build_app(settings)
     from bot.runtime.service import serve
+    from bot.settings import SettingsError
 
     try:
         asyncio.run(serve(rapport))
@@ -115,6 +122,9 @@ def run() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply database migrations (needed for PostgreSQL; automatic on SQLite)."""
+    from bot.app import RapportApp
+    from crm import migrate
+
     settings = settings_or_exit()
     rapport = RapportApp.build(settings)
     try:
@@ -128,6 +138,9 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database."""
+    from bot.app import RapportApp
+    from crm import migrate
+
     settings = settings_or_exit()
     rapport = RapportApp.build(settings)
     current, head = migrate.current_revision(rapport.store.engine), migrate.head_revision()
@@ -141,7 +154,9 @@ def contacts_import(
     dry_run: bool = typer.Option(False, "--dry-run", help="report problems, write nothing"),
 ) -> None:
     """Import contacts from CSV. Rows whose email or phone already exists are reported."""
+    from crm.actors import SYSTEM
     from crm.csvio import import_file
+    from crm.errors import CRMError
 
     settings = settings_or_exit()
     rapport = build_app(settings)
@@ -167,6 +182,7 @@ def contacts_import(
 @contacts_app.command("export")
 def contacts_export(file: Path = typer.Argument(..., help="where to write the CSV")) -> None:
     """Export every contact as CSV (id, name, emails, phones, company, owner, tags, created)."""
+    from crm.actors import SYSTEM
     from crm.csvio import export_contacts
 
     settings = settings_or_exit()

@@ -9,6 +9,8 @@ import pytest
 
 RAPPORT = [sys.executable, "-m", "bot"]
 
+pytestmark = pytest.mark.slow  # each test starts real `rapport` processes
+
 
 def run_shell(data_dir: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {

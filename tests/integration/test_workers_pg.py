@@ -27,7 +27,7 @@ from crm.models import FollowUp
 from tests.standins.polling import wait_until
 from tests.standins.recording_sink import RecordingSink
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # worker subprocesses
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLLOW_UPS = 2_000

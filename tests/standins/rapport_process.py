@@ -34,14 +34,15 @@ class RapportProcess:
     """One `rapport run`; `kill()` is SIGKILL (no clean-up at all), `stop()` is SIGTERM."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
-        self.env = {**clean_environment(), "PYTHONUNBUFFERED": "1", **env}
+        self.env = {**clean_environment(), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "RapportProcess":
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            RAPPORT, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            # not the repository: a developer's .env there must not reach the child
+            RAPPORT, env=self.env, cwd=self.log_path.parent, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         log.close()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -57,5 +57,7 @@ def test_placeholder_secrets_are_refused_outside_development(tmp_path, monkeypat
 
 def test_dotenv_file_is_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
+    # the suite switches `.env` off for every test (tests/conftest.py); this one wants it
+    monkeypatch.setitem(Settings.model_config, "env_file", ".env")
     (tmp_path / ".env").write_text("RAPPORT_BUSINESS_NAME=Acme Bikes\n")
     assert load_settings().business_name == "Acme Bikes"
