@@ -9,9 +9,13 @@ one-line help, so the top-level help lists it without importing anything.
 import importlib
 from dataclasses import dataclass
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
+
+try:  # typer 0.29+ carries its own copy of click and no longer depends on the package
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older typer, built on the click package
+    import click  # type: ignore[no-redef]
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ def _listing_help(ctx: click.Context) -> bool:
 
 
 def _placeholder(spec: LazyCommand) -> click.Command:
-    return click.Command(spec.name, help=spec.help, short_help=spec.help)
+    return TyperCommand(spec.name, help=spec.help, short_help=spec.help)
 
 
 def lazy_group(*commands: LazyCommand) -> type[LazyGroup]:
