@@ -53,7 +53,6 @@ class RapportApp:
             clock=clock or SystemClock(),
             hub=ChannelHub(),
             pipeline=Pipeline(settings.stages),
-            chart_dir=settings.data_dir / "charts",
         )
         return cls(
             settings=settings,

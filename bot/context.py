@@ -6,11 +6,12 @@ synchronous), so they never send on a channel themselves: they return the
 deliveries to make, and the dispatcher sends them after the transaction commits.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.language.commands import Command
+from bot.language.verbs import is_read_only
 from bot.settings import Settings
 from channels.base import Address, OutgoingMessage, Reply
 from channels.hub import ChannelHub
@@ -29,8 +30,6 @@ class Services:
     hub: ChannelHub
     pipeline: Pipeline
     classifier: Any = None  # crm.needs NeedClassifier, loaded lazily by the app
-    chart_dir: Any = None  # where the shell saves report charts
-    on_change: list[Callable[[str, int | None], None]] = field(default_factory=list)
 
     @property
     def known_needs(self) -> set[str]:
@@ -53,6 +52,25 @@ class Outcome:
     reply: Reply
     deliveries: list[Delivery] = field(default_factory=list)
     notices: list[OutgoingMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What the dispatcher did with a line of text: the reply, and the command that ran
+    (None when the text did not parse), so a channel need not parse the text again."""
+
+    reply: Reply
+    command: Command | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the CRM may have changed (Slack then refreshes the rep's App Home)."""
+        return changed(self.command, self.reply)
+
+
+def changed(command: object, reply: Reply) -> bool:
+    """A command that worked and is not read-only may have changed what a rep sees."""
+    return command is not None and reply.ok and not is_read_only(command)
 
 
 @dataclass

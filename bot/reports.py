@@ -24,8 +24,6 @@ from crm.errors import Invalid
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-REPORT_NAMES = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
-
 
 @dataclass(frozen=True)
 class ReportResult:
@@ -76,8 +74,8 @@ def run_report(
     """Runs one report. Raises `Invalid` (shown to the person as is) for an unknown report
     name or a period it cannot read; `owner_id` narrows every report to one rep's book
     (their contacts, deals, and conversations assigned to them)."""
-    builder = _BUILDERS.get(name.strip().lower())
-    if builder is None:
+    spec = _BY_NAME.get(name.strip().lower())
+    if spec is None:
         raise Invalid(
             "report", f"There is no '{name[:30]}' report. Reports: {', '.join(REPORT_NAMES)}."
         )
@@ -85,7 +83,7 @@ def run_report(
         period = parse_period(period_text, tz=tz, now=now)
     except ValueError as exc:
         raise Invalid("period", str(exc)) from None
-    return builder(session, _Params(period, pipeline, assumptions, owner_id))
+    return spec.build(session, _Params(period, pipeline, assumptions, owner_id))
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -361,11 +359,38 @@ def _inbox(session: Session, p: _Params) -> ReportResult:
     return ReportResult(f"Inbox: {p.period.label}", text, rows)
 
 
-_BUILDERS: dict[str, Callable[[Session, _Params], ReportResult]] = {
-    "needs": _needs,
-    "pipeline": _pipeline,
-    "clv": _clv,
-    "churn": _churn,
-    "segments": _segments,
-    "inbox": _inbox,
-}
+# --- the registry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report, declared once: the chat grammar (names and aliases), the CLI, the charts
+    and the Monday summary all read REPORTS, so a new report is its builder plus one entry."""
+
+    name: str
+    build: Callable[[Session, _Params], ReportResult]
+    aliases: tuple[str, ...] = ()  # other words a rep may type: report ltv
+    chart: bool = False  # build() returns a PNG (`rapport report x --chart`, Slack image)
+    weekly: int | None = None  # position in the weekly summary; None: not posted weekly
+
+
+REPORTS: tuple[ReportSpec, ...] = (
+    ReportSpec("needs", _needs, aliases=("need",), chart=True, weekly=2),
+    ReportSpec("pipeline", _pipeline, chart=True, weekly=1),
+    ReportSpec("clv", _clv, aliases=("ltv",)),
+    ReportSpec("churn", _churn),
+    ReportSpec("segments", _segments, aliases=("segment",), chart=True),
+    ReportSpec("inbox", _inbox, weekly=3),
+)
+_BY_NAME = {spec.name: spec for spec in REPORTS}
+REPORT_NAMES = tuple(_BY_NAME)
+CHARTED = tuple(spec.name for spec in REPORTS if spec.chart)
+WEEKLY_REPORTS = tuple(
+    spec.name for spec in sorted(REPORTS, key=lambda s: s.weekly or 0) if spec.weekly
+)
+
+
+def report_named(word: str) -> ReportSpec | None:
+    """The report a rep's word names (its name or an alias, any case)."""
+    word = word.strip().lower()
+    return _BY_NAME.get(word) or next((s for s in REPORTS if word in s.aliases), None)

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from crm import audit
 from crm.actors import Actor, require_rep
 from crm.contacts import get_contact
-from crm.errors import Forbidden, Invalid, NotFound
+from crm.errors import Invalid
 from crm.models import ACTIVITY_KINDS, Activity, Message, snapshot
 
 MAX_TEXT = 10_000
@@ -57,28 +57,6 @@ def log_activity(
         entity_id=activity.id,
         at=now,
         after=snapshot(activity),
-    )
-    return activity
-
-
-def delete_activity(session: Session, *, actor: Actor, activity_id: int, now: datetime) -> Activity:
-    """Reps may remove what they logged themselves (undo); admins anything."""
-    require_rep(actor)
-    activity = session.get(Activity, activity_id)
-    if activity is None:
-        raise NotFound(f"There is no activity {activity_id}.")
-    if not actor.is_admin and activity.rep_id != actor.id:
-        raise Forbidden("You can only remove activities you logged.")
-    before = snapshot(activity)
-    session.delete(activity)
-    audit.record(
-        session,
-        actor=actor,
-        action="activity.delete",
-        entity_type="activity",
-        entity_id=activity_id,
-        at=now,
-        before=before,
     )
     return activity
 

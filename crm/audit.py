@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from crm.actors import Actor
 from crm.models import AuditLog
@@ -42,18 +42,3 @@ def history(session: Session, *, entity_type: str, entity_id: int) -> list[Audit
         .order_by(col(AuditLog.at), col(AuditLog.id))
     )
     return list(session.exec(statement))
-
-
-def last_by_actor(session: Session, *, actor: Actor, actions: set[str]) -> AuditLog | None:
-    """The actor's most recent undoable change."""
-    prefix = f"{actor.kind}:{actor.id}"
-    statement = (
-        select(AuditLog)
-        .where(
-            or_(AuditLog.actor == prefix, col(AuditLog.actor).startswith(prefix + "/")),
-            col(AuditLog.action).in_(actions),
-        )
-        .order_by(col(AuditLog.id).desc())
-        .limit(1)
-    )
-    return session.exec(statement).first()

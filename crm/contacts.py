@@ -174,9 +174,6 @@ def get_contact(session: Session, contact_id: int) -> Contact:
     return contact
 
 
-EDITABLE_FIELDS = ("name", "email", "phone", "company", "owner", "timezone")
-
-
 def edit_contact(
     session: Session,
     *,

@@ -189,18 +189,6 @@ def _insert_unless_stored(session: Session, message: Message) -> Message | None:
     return session.scalars(statement, [values]).first()
 
 
-def set_message_need(
-    session: Session, *, message: Message, need: str, confidence: float | None
-) -> None:
-    """Fills in the classifier's tag (it may arrive after the message was stored)."""
-    message.need, message.need_confidence = need, confidence
-    session.add(message)
-    conversation = session.get(Conversation, message.conversation_id)
-    if conversation is not None and conversation.need is None:
-        conversation.need, conversation.need_confidence = need, confidence
-        session.add(conversation)
-
-
 def record_outbound(
     session: Session,
     *,

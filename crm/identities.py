@@ -210,16 +210,6 @@ def resolve_rep(
     return rep
 
 
-def rep_address(session: Session, rep_id: int, channel: str) -> str | None:
-    """The rep's id on `channel` (e.g. their Slack user id for a DM), if known."""
-    row = session.exec(
-        select(ChannelIdentity).where(
-            ChannelIdentity.rep_id == rep_id, ChannelIdentity.channel == channel
-        )
-    ).first()
-    return row.external_id if row else None
-
-
 def mark_unreachable(
     session: Session, *, channel: str, external_id: str, reason: str, now: datetime
 ) -> None:

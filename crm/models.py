@@ -6,7 +6,7 @@ timestamp column is `UTCDateTime`: written as UTC, read back timezone-aware.
 Money is integer minor units plus an ISO currency code.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
@@ -25,10 +25,6 @@ DELIVERY_STATES = ("received", "pending", "delivered", "failed")
 CONVERSATION_STATES = ("open", "closed")
 FOLLOWUP_KINDS = ("reminder", "customer", "digest", "nudge", "survey", "notice")
 FOLLOWUP_STATES = ("pending", "claimed", "sent", "done", "failed", "cancelled")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _empty_list() -> list[Any]:

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.reports import REPORT_NAMES, Assumptions, ReportResult, run_report
+from bot.reports import CHARTED, REPORT_NAMES, Assumptions, ReportResult, run_report
 from bot.settings import SettingsError, load_settings
 from crm import migrate
 from crm.db import Store, make_engine
@@ -27,7 +27,6 @@ from crm.deals import Pipeline
 from crm.errors import CRMError
 
 FORMATS = ("table", "csv", "json")
-CHARTED = ("needs", "pipeline", "segments")
 
 report_app = typer.Typer(
     help=f"Reports: {', '.join(REPORT_NAMES)}.",
@@ -77,7 +76,7 @@ def report(
     ),
     output: str = typer.Option("table", "--format", help="table, csv or json."),
     chart: Path | None = typer.Option(
-        None, "--chart", help="Also write the chart (PNG) here: needs, pipeline, segments."
+        None, "--chart", help=f"Also write the chart (PNG) here: {', '.join(CHARTED)}."
     ),
     database_url: str | None = typer.Option(
         None, "--database-url", help="Default: RAPPORT_DATABASE_URL, else the data dir's SQLite."

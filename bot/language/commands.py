@@ -243,32 +243,6 @@ class ParseError:
     hints: tuple[str, ...] = field(default_factory=tuple)
 
 
-COMMAND_NAMES: dict[type, str] = {
-    AddContact: "add",
-    FindContacts: "find",
-    ShowContact: "show",
-    EditContact: "edit",
-    TagContact: "tag",
-    MergeContacts: "merge",
-    DeleteContact: "delete",
-    LogActivity: "log",
-    CreateDeal: "deal",
-    SetDealStage: "stage",
-    CloseDeal: "won",
-    ShowPipeline: "pipeline",
-    Remind: "remind",
-    ScheduleFollowUp: "followup",
-    ListFollowUps: "followups",
-    CompleteFollowUp: "done",
-    SnoozeFollowUp: "snooze",
-    CancelFollowUp: "cancel",
-    ShowInbox: "inbox",
-    ReplyToConversation: "reply",
-    AssignConversation: "assign",
-    RetagMessage: "retag",
-    CloseConversation: "close",
-    Report: "report",
-    SetTimezone: "timezone",
-    Undo: "undo",
-    Help: "help",
-}
+# Command type -> its verb's name. Filled by bot.language.verbs (the one place verbs are
+# declared) when bot.language is imported: see bot/language/__init__.py.
+COMMAND_NAMES: dict[type, str] = {}

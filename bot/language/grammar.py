@@ -1,26 +1,25 @@
-"""The rep command language: one line of text -> one `Command` (or a `ParseError`).
+"""The per-verb parse functions of the rep command language: the text after a verb ->
+one `Command` (or a `ParseError`).
 
-`parse` is pure and total: it never raises, never touches the database or the
-clock. Values that need context (dates, which "jane") stay raw text for the
-handlers; only money is parsed here because it needs none. A ParseError for a known
-verb names it (`command`, a key of USAGE) so the reply can add the usage line; one
-for an unknown verb carries the usage of up to three close verbs as hints.
+The verb table (bot.language.verbs) maps each word to one of these and holds `parse`.
+Parse functions are pure and total: they never touch the database or the clock. Values
+that need context (dates, which "jane") stay raw text for the handlers; only money is
+parsed here because it needs none. A ParseError for a known verb carries `command`, set
+to the verb (the table replaces an alias with the verb's name), so the reply can add the
+usage line.
 """
 
 import re
 from collections.abc import Callable
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 
 from bot.language import commands as cmd
 from bot.language import tokens as tok
 from bot.language.commands import Command, ParseError
 
-__all__ = ["HELP_TOPICS", "USAGE", "help_text", "parse", "parse_line"]
-
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
-REPORTS = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
 CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone")
 _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile": "phone",
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
@@ -30,43 +29,10 @@ _ACTIVITY_KINDS = {"call": "call", "called": "call", "phone": "call", "meeting":
 _SEND_WHAT = "What should I send? e.g. followup jane in 3 days: How is the trial going?"
 
 
-def parse(text: str) -> Command | ParseError:
-    """Turn one line of rep text into a command. Never raises: anything unexpected
-    becomes a ParseError so one odd message cannot take the bot down."""
-    try:
-        return parse_line(text)
-    except Exception:  # a bug here must cost one reply, not the process
-        return ParseError("Sorry, I couldn't read that. Type help for the list of commands.")
-
-
-def parse_line(text: str) -> Command | ParseError:
-    """`parse` without the safety net (the property tests call this to find real bugs)."""
-    if not isinstance(text, str):
-        return ParseError("I can only read text.")
-    if len(text) > tok.MAX_INPUT_CHARS:
-        return ParseError(
-            f"That message is too long ({len(text)} characters); "
-            f"keep commands under {tok.MAX_INPUT_CHARS}."
-        )
-    verb, rest = tok.split_verb(tok.clean_input(text))
-    if not verb:
-        return cmd.Help(None)
-    handler = _HANDLERS.get(verb)
-    return _unknown_verb(verb) if handler is None else handler(verb, rest)
-
-
-def _unknown_verb(verb: str) -> ParseError:
-    close = process.extract(verb, list(_HANDLERS), scorer=fuzz.ratio, limit=6, score_cutoff=60)
-    usages = dict.fromkeys(USAGE[_CANONICAL.get(name, name)] for name, _, _ in close)
-    return ParseError(
-        f"I don't know '{verb[:30]}'.", hints=(*list(usages)[:3], "Type help for the list.")
-    )
-
-
 def _error(verb: str, message: str) -> ParseError:
-    """A known verb with bad arguments: say what is wrong. `command` is always a key of
-    USAGE, so the caller shows the usage line (hints stay empty to avoid repeating it)."""
-    return ParseError(message, command=_CANONICAL.get(verb, verb))
+    """A known verb with bad arguments: say what is wrong. `command` names the verb, so the
+    caller shows the usage line (hints stay empty to avoid repeating it)."""
+    return ParseError(message, command=verb)
 
 
 def _needs_id(verb: str, token: str, what: str) -> ParseError:
@@ -360,12 +326,17 @@ def _retag(verb: str, rest: str) -> Result:
 
 
 def _report(verb: str, rest: str) -> Result:
+    """Report names and aliases come from the registry in bot.reports, imported here on
+    first use so that parsing other verbs does not load the analytics."""
+    from bot.reports import REPORT_NAMES, report_named
+
     name, _, period = rest.strip().partition(" ")
-    name = {"need": "needs", "segment": "segments", "ltv": "clv"}.get(name.lower(), name.lower())
-    if name not in REPORTS:
+    spec = report_named(name)
+    if spec is None:
+        name = name.lower()
         shown = f"I don't know the report '{name[:30]}'. " if name else "Which report? "
-        return _error(verb, shown + "Reports: " + ", ".join(REPORTS) + ".")
-    return cmd.Report(name, " ".join(period.split()) or None)
+        return _error(verb, shown + "Reports: " + ", ".join(REPORT_NAMES) + ".")
+    return cmd.Report(spec.name, " ".join(period.split()) or None)
 
 
 def _timezone(verb: str, rest: str) -> Result:
@@ -385,142 +356,3 @@ def _timezone(verb: str, rest: str) -> Result:
 def _help(verb: str, rest: str) -> Result:
     topic = rest.strip().lower().lstrip("/").split(" ")[0]
     return cmd.Help(topic or None)
-
-
-_CANONICAL = {
-    "search": "find", "lookup": "find", "contact": "show", "set": "edit", "call": "log",
-    "meeting": "log", "reminders": "followups", "tz": "timezone", "?": "help",
-}  # fmt: skip
-_HANDLERS: dict[str, Handler] = {
-    "add": _add, "find": _find, "search": _find, "lookup": _find,
-    "show": _contact_ref(cmd.ShowContact), "contact": _contact_ref(cmd.ShowContact),
-    "edit": _edit, "set": _edit, "tag": _tag, "untag": _tag, "merge": _merge,
-    "delete": _contact_ref(cmd.DeleteContact),
-    "log": _log, "note": _log, "call": _log, "meeting": _log,
-    "deal": _deal, "stage": _stage, "won": _close_deal, "lost": _close_deal,
-    "pipeline": _scoped(cmd.ShowPipeline, "mine", _MINE),
-    "remind": _remind, "followup": _followup,
-    "followups": _scoped(cmd.ListFollowUps, "mine", _MINE),
-    "reminders": _scoped(cmd.ListFollowUps, "mine", _MINE),
-    "done": _id_command(cmd.CompleteFollowUp, "follow-up"), "snooze": _snooze,
-    "cancel": _id_command(cmd.CancelFollowUp, "follow-up"),
-    "inbox": _scoped(cmd.ShowInbox, "open", _INBOX), "reply": _reply, "assign": _assign,
-    "retag": _retag, "close": _id_command(cmd.CloseConversation, "conversation"),
-    "report": _report, "timezone": _timezone, "tz": _timezone,
-    "undo": lambda verb, rest: cmd.Undo(), "help": _help, "?": _help,
-}  # fmt: skip
-
-
-# --- usage and help ------------------------------------------------------------------------
-
-USAGE: dict[str, str] = {
-    "add": "add <name> [email] [phone] [at <company>] [#tag ...]   "
-    "e.g. add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip",
-    "find": "find <text>   e.g. find acme",
-    "show": "show <contact>   e.g. show jane or show #42",
-    "edit": "edit <contact> <field> <value>   e.g. edit jane phone +44 20 7946 0958",
-    "tag": "tag <contact> #tag [#tag ...]   e.g. tag jane #churn-risk #vip",
-    "untag": "untag <contact> #tag [#tag ...]   e.g. untag jane #vip",
-    "merge": "merge <contact> into <contact>   e.g. merge #12 into #15",
-    "delete": "delete <contact>   e.g. delete #42",
-    "log": "log call|meeting|email|note with <contact>: <what happened>[, follow up <when>]   "
-    "e.g. log call with Jane: wants pricing for 50 seats, follow up next tuesday 10am",
-    "note": "note <contact>: <text>   e.g. note jane: prefers email",
-    "deal": 'deal <contact or company> ["title"] [amount] [stage <stage>] [close <when>]   '
-    'e.g. deal Acme "50 seats" $12,000 stage proposal close end of month',
-    "stage": "stage <deal> <stage>   e.g. stage #12 negotiation",
-    "won": "won <deal> [reason]   e.g. won #12 great demo",
-    "lost": "lost <deal> [reason]   e.g. lost #12 went with a competitor",
-    "pipeline": "pipeline [all]   e.g. pipeline all",
-    "remind": "remind me to <what> <when>   "
-    "e.g. remind me to send the contract to Jane tomorrow at 9",
-    "followup": "followup <contact> <when>: <message>   "
-    'e.g. followup jane in 3 days: "How is the trial going?"',
-    "followups": "followups [all]   e.g. followups all",
-    "done": "done <follow-up number>   e.g. done 7",
-    "snooze": "snooze <follow-up number> [when]   e.g. snooze 7 2h or snooze 7 until tomorrow 9am",
-    "cancel": "cancel <follow-up number>   e.g. cancel 7",
-    "inbox": "inbox [mine|unassigned]   e.g. inbox unassigned",
-    "reply": "reply <conversation number> <message>   e.g. reply 12 Thanks, we'll look at it",
-    "assign": "assign <conversation number> [me|@rep]   e.g. assign 12 @bob",
-    "retag": "retag <message number> <need>   e.g. retag 345 billing",
-    "close": "close <conversation number>   e.g. close 12",
-    "report": "report needs|pipeline|clv|churn|segments|inbox [period]   "
-    "e.g. report pipeline last month",
-    "timezone": "timezone <zone>   e.g. timezone Europe/Paris",
-    "undo": "undo   e.g. undo (reverts your last change)",
-    "help": "help [command]   e.g. help log",
-}
-_DETAILS = {
-    "add": "Emails, phones and #tags can go anywhere after the name; 'at', 'from' or '@' "
-    "starts the company.",
-    "find": "Searches names, emails, phones and companies. Also: search, lookup.",
-    "show": 'A contact is #id, a "quoted name" or any text I can search for. Also: contact.',
-    "edit": "Fields: name, email, phone, company, owner, timezone; any other word is a custom "
-    "field (e.g. edit #42 title CTO). Quote names of several words if in doubt. Also: set.",
-    "tag": "Tags are letters, digits, - and _, stored lower-case.",
-    "untag": "Removes the tags from the contact.",
-    "merge": 'The first contact is folded into the second. Also: merge "Jane Doe" "J. Doe".',
-    "delete": "Type undo right after if you didn't mean it.",
-    "log": "Also: call jane: ..., meeting with jane: ..., note jane: .... Add ', follow up "
-    "<when>' and I'll remind you.",
-    "note": "Same as log note on <contact>: <text>.",
-    "deal": "Amounts: $12,000, 12k, €1.5m, 12000 EUR. Without quotes the first word is the "
-    "contact or company and the other words the title.",
-    "stage": "The stage is the last word: stage acme renewal negotiation. Add ': reason' if "
-    "you like.",
-    "won": "Marks the deal won. The deal is #id, a \"quoted title\", the text before ':' or "
-    "the first word.",
-    "lost": "Marks the deal lost; a reason helps the reports: lost acme: price.",
-    "pipeline": "Your open deals by stage; 'all' shows the whole team.",
-    "remind": "Also: remind me tomorrow at 9 to call Bob, remind me in 2 hours: call Bob.",
-    "followup": "Sends the message to the customer at that time, unless they reply first; "
-    "add --keep to send it anyway.",
-    "followups": "Your pending follow-ups and reminders, with their numbers. Also: reminders.",
-    "done": "Marks a reminder or follow-up as done.",
-    "snooze": "Without a time it is snoozed for an hour.",
-    "cancel": "Cancels a follow-up before it is sent.",
-    "inbox": "Open customer conversations; 'mine' or 'unassigned' to narrow down.",
-    "reply": "Sends your text to the customer on their channel.",
-    "assign": "Without a name the conversation is assigned to you.",
-    "retag": "Corrects the need detected for a customer message.",
-    "close": "Closes the conversation; it reopens if the customer writes again.",
-    "report": "Period examples: this week, last month, 2026-01-01 to 2026-03-31.",
-    "timezone": "Dates you type are read in this zone. Also: tz.",
-    "undo": "Reverts your own last change.",
-    "help": "Type help alone for the list of commands.",
-}
-HELP_TOPICS: dict[str, str] = {
-    verb: f"{USAGE[verb].split('   e.g. ')[0]}\n{_DETAILS[verb]}\nExample: "
-    f"{USAGE[verb].split('   e.g. ')[-1]}"
-    for verb in USAGE
-}
-_GROUPS = (
-    ("Contacts", ("add", "find", "show", "edit", "tag", "untag", "merge", "delete")),
-    ("Activities", ("log", "note")),
-    ("Deals", ("deal", "stage", "won", "lost", "pipeline")),
-    ("Reminders & follow-ups", ("remind", "followup", "followups", "done", "snooze", "cancel")),
-    ("Inbox", ("inbox", "reply", "assign", "retag", "close")),
-    ("Reports", ("report",)),
-    ("Settings", ("timezone", "undo", "help")),
-)
-
-
-def help_text(topic: str | None = None) -> str:
-    """The overview (every verb, grouped) or the detailed help for one verb/alias."""
-    if not topic or not topic.strip():
-        lines = ["Here is what I understand:"]
-        for group, verbs in _GROUPS:
-            lines.append(f"\n{group}")
-            lines.extend(f"  {USAGE[verb].split('   e.g. ')[0]}" for verb in verbs)
-        lines.append("\nType help <command> for details and an example, e.g. help log.")
-        return "\n".join(lines)
-    wanted = topic.strip().lower().lstrip("/")
-    verb = {"follow": "followup", "follow-up": "followup"}.get(wanted, wanted)
-    verb = _CANONICAL.get(verb, verb)
-    if verb in HELP_TOPICS:
-        return HELP_TOPICS[verb]
-    close = process.extract(wanted, list(USAGE), scorer=fuzz.ratio, limit=3, score_cutoff=60)
-    close = [name for name, _, _ in close]
-    maybe = f" Did you mean {', '.join(close)}?" if close else ""
-    return f"I have no help on '{wanted[:30]}'.{maybe} Type help for the list."

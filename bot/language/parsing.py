@@ -12,9 +12,6 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from dateparser.date import DateDataParser
 
-from crm import validation
-from crm.errors import Invalid
-
 # --- dates -----------------------------------------------------------------------
 
 DEFAULT_TIME = time(9, 0)  # a date typed without a time means the start of the working day
@@ -399,20 +396,3 @@ def looks_like_phone(span: str) -> bool:
     """PHONE_PATTERN also matches short numbers; a phone needs 7 to 15 digits."""
     digits = sum(ch.isdigit() for ch in span)
     return MIN_PHONE_DIGITS <= digits <= 15 and bool(PHONE_PATTERN.fullmatch(span))
-
-
-def normalise_email(text: str) -> str:
-    """`Jane.Doe@ACME.com` -> `jane.doe@acme.com`; the rules live in crm.validation
-    (dedupe depends on them), this only speaks the parsers' ValueError."""
-    try:
-        return validation.normalise_email(str(text))
-    except Invalid as exc:
-        raise ValueError(str(exc)) from None
-
-
-def normalise_phone(text: str, default_region: str = "US") -> str:
-    """Any common spelling -> E.164 ("+14155550100"), via crm.validation."""
-    try:
-        return validation.normalise_phone(str(text), default_region)
-    except Invalid as exc:
-        raise ValueError(str(exc)) from None

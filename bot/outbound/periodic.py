@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import Services
-from bot.reports import Assumptions, run_report
+from bot.reports import WEEKLY_REPORTS, Assumptions, run_report
 from channels.base import Address, OutgoingMessage, Reply
 from crm.conversations import corrections
 from crm.housekeeping import prune_processed_events
@@ -25,7 +25,6 @@ from crm.self_service import delivered_before, first_delivery, forget_delivery
 
 logger = logging.getLogger(__name__)
 
-WEEKLY_REPORTS = ("pipeline", "needs", "inbox")
 WEEKLY_REPORT_SOURCE = "weekly-report"
 PRUNE_SOURCE = "prune-dedupe"
 ONCE_ONLY_SOURCES = frozenset({WEEKLY_REPORT_SOURCE, PRUNE_SOURCE})

@@ -104,11 +104,6 @@ class CustomerBook:
         return Target(None, f"{contact.name} has no reachable channel")
 
 
-def contact_address(session: Session, followup: FollowUp, channels: list[str]) -> Target:
-    """One follow-up's customer address (the outbox loads a CustomerBook per batch)."""
-    return CustomerBook.load(session, [followup.contact_id]).target(followup, channels)
-
-
 def reminder_actions(followup_id: int) -> tuple[Action, ...]:
     return (
         Action("Done", "followup_done", str(followup_id), style="primary"),

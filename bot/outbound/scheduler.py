@@ -83,10 +83,6 @@ class Scheduler:
             logger.info("rule queued rule=%s rows=%s", rule.name, made)
         return made
 
-    async def run_rules(self) -> int:
-        """Every enabled rule once, now (also used by tests and `rapport` maintenance)."""
-        return sum([await self.run_rule(rule) for rule in self.rules])
-
     def add_cron(self, name: str, work: Callable[[], Awaitable[Any]], **cron: str) -> None:
         """For other periodic work (retraining, weekly reports): same options, same shutdown."""
         self.aps.add_job(

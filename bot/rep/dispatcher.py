@@ -8,16 +8,17 @@ and answered with an apology, so one bad message never stops a channel.
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.context import HandlerContext, Outcome, Services
+from bot.context import Handled, HandlerContext, Outcome, Services
 from bot.language.commands import CloseDeal, Command, ParseError
-from bot.language.grammar import USAGE, parse
+from bot.language.help import usage_for
+from bot.language.verbs import parse
 from bot.rep.render import candidates_text
+from bot.rep.router import Handler, Router
 from channels.base import Action, Address, Reply
 from crm.actors import Actor
 from crm.conversations import mark_delivery
@@ -27,31 +28,7 @@ from crm.self_service import chat_state, update_chat_state
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[HandlerContext, Session, Any], Outcome | Reply]
 PICK_ACTION = "pick_candidate"
-
-
-class Router:
-    """Maps each command type to exactly one handler (explicit registration)."""
-
-    def __init__(self) -> None:
-        self._handlers: dict[type, Handler] = {}
-
-    def add(self, command_type: type, handler: Handler) -> None:
-        if command_type in self._handlers:
-            raise ValueError(f"{command_type.__name__} already has a handler")
-        self._handlers[command_type] = handler
-
-    def get(self, command_type: type) -> Handler | None:
-        return self._handlers.get(command_type)
-
-    @property
-    def command_types(self) -> set[type]:
-        return set(self._handlers)
-
-
-def usage_for(name: str | None) -> str:
-    return USAGE.get(name or "", "") if name else ""
 
 
 class Dispatcher:
@@ -61,17 +38,21 @@ class Dispatcher:
 
     async def handle(self, actor: Actor, text: str, address: Address | None = None) -> Reply:
         """Answers one line of rep text. Never raises."""
+        return (await self.handle_text(actor, text, address)).reply
+
+    async def handle_text(self, actor: Actor, text: str, address: Address | None = None) -> Handled:
+        """`handle`, also saying which command ran (Slack refreshes what it changed)."""
         try:
             return await self._handle(actor, text, address)
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise
-            return self._apology(actor, "Please try again, or type `help`.")
+            return Handled(self._apology(actor, "Please try again, or type `help`."))
 
-    async def _handle(self, actor: Actor, text: str, address: Address | None) -> Reply:
+    async def _handle(self, actor: Actor, text: str, address: Address | None) -> Handled:
         text = await asyncio.to_thread(self._resolve_pick, actor, text)
         command = parse(text)
         if isinstance(command, ParseError):
-            return self._parse_error_reply(command)
-        return await self._run_command(actor, command, address, text)
+            return Handled(self._parse_error_reply(command))
+        return Handled(await self._run_command(actor, command, address, text), command)
 
     async def handle_command(
         self, actor: Actor, command: Command, address: Address | None = None

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -28,10 +27,6 @@ def money(amount_minor: int, currency: str) -> str:
 
 def when(dt, tz: str, now=None) -> str:  # type: ignore[no-untyped-def]
     return format_when(dt, tz, now=now) if dt is not None else "-"
-
-
-def local_date(dt, tz: str) -> str:  # type: ignore[no-untyped-def]
-    return dt.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y")
 
 
 def contact_line(session: Session, contact: Contact) -> str:

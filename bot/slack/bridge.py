@@ -11,15 +11,17 @@ Its methods match `channels.slack.callbacks.Callbacks` structurally.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from bot.context import changed
 from bot.language import commands as cmd
-from bot.language.grammar import parse
 from bot.rep.render import contact_line
+from bot.slack.forms import CHECKS, MAIN_FIELD, check_form, field_text
 from bot.slack.home import build_home
 from bot.slack.inbox import SlackInbox
+from bot.slack.types import Answer, Person
 from channels.base import Address, Reply
 from crm.actors import Actor
 from crm.identities import find_identity
@@ -33,43 +35,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ProfileLookup = Callable[[str], Awaitable[tuple[str, str | None]]]
-READ_ONLY = (
-    cmd.FindContacts,
-    cmd.ShowContact,
-    cmd.ShowPipeline,
-    cmd.ListFollowUps,
-    cmd.ShowInbox,
-    cmd.Report,
-    cmd.Help,
-)
 REPLACING_ACTIONS = {"followup_done", "followup_snooze"}  # the reminder's buttons go away
 GONE = Reply("That button no longer does anything. Type `/crm help` for the commands.", ok=False)
-
-
-class Person(Protocol):
-    """A Slack user as the channel describes them (channels.slack.callbacks.Who)."""
-
-    @property
-    def user_id(self) -> str: ...
-
-    @property
-    def user_name(self) -> str: ...
-
-    @property
-    def channel_id(self) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class Answer:
-    reply: Reply | None = None
-    errors: Mapping[str, str] = field(default_factory=dict)
-    refresh_home: bool = False
-    replace_original: bool = False
-
-
-def changes_things(command: object, reply: Reply) -> bool:
-    """Whether the rep's App Home may now be out of date."""
-    return reply.ok and not isinstance(command, READ_ONLY)
 
 
 class SlackBridge:
@@ -127,17 +94,16 @@ class SlackBridge:
 
     async def command(self, who: Person, text: str) -> Answer:
         actor = await self.actor(who)
-        reply = await self.dispatcher.handle(actor, text, self.address(who))
-        command = parse(text)
-        await self._after(command, reply)
-        return Answer(reply, refresh_home=changes_things(command, reply))
+        handled = await self.dispatcher.handle_text(actor, text, self.address(who))
+        await self._after(handled.command, handled.reply)
+        return Answer(handled.reply, refresh_home=handled.changed)
 
     async def run(self, who: Person, command: cmd.Command) -> Answer:
         """An already-built command (a button, a form): same boundary as typed text."""
         actor = await self.actor(who)
         reply = await self.dispatcher.handle_command(actor, command, self.address(who))
         await self._after(command, reply)
-        return Answer(reply, refresh_home=changes_things(command, reply))
+        return Answer(reply, refresh_home=changed(command, reply))
 
     async def action(self, who: Person, action_id: str, value: str) -> Answer:
         if action_id == "pick_candidate":
@@ -194,9 +160,20 @@ class SlackBridge:
     async def submit(
         self, who: Person, form: str, values: Mapping[str, str], meta: Mapping[str, str]
     ) -> Answer:
-        from bot.slack.forms import submit_form
-
-        return await submit_form(self, who, form, values, meta)
+        """A form's values are checked first (errors shown per field); a clean form runs as
+        its command, and a handler's refusal lands on the form's main field."""
+        if form not in CHECKS:
+            return Answer(Reply("That form is out of date; please open it again.", ok=False))
+        actor = await self.actor(who)
+        built = await asyncio.to_thread(check_form, self.services, actor, form, values, meta)
+        if isinstance(built, dict):
+            return Answer(errors=built)
+        if isinstance(built, Reply):
+            return Answer(built, refresh_home=True)
+        answer = await self.run(who, built)
+        if answer.reply is not None and not answer.reply.ok:
+            return Answer(errors={MAIN_FIELD[form]: field_text(answer.reply.text)})
+        return answer
 
     async def home(self, who: Person) -> Sequence[tuple[str, Sequence[Reply]]]:
         actor = await self.actor(who)

@@ -5,22 +5,21 @@ values are checked here first with the domain's own rules (email, phone, tags,
 dates in the rep's zone, money, stages, the contact still existing), and only a
 clean form becomes a Command for `dispatcher.handle_command`. Should the
 handler still refuse (a race, a duplicate), its message lands on the form's
-main field instead of disappearing. Form and field names are the contract
-with channels/slack/modals.py.
+main field instead of disappearing (SlackBridge.submit). Form and field names
+are the contract with channels/slack/modals.py. `check_form` sees the services
+and the actor, never the bridge.
 """
 
-import asyncio
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.context import HandlerContext
+from bot.context import HandlerContext, Services
 from bot.language import commands as cmd
 from bot.language.parsing import parse_when
 from bot.language.tokens import deal_terms
-from bot.rep.handlers.activities import when_or_invalid
+from bot.rep.handlers.checks import when_or_invalid
 from channels.base import Reply
 from crm.activities import log_activity
 from crm.actors import Actor
@@ -29,9 +28,6 @@ from crm.errors import CRMError, Invalid
 from crm.models import Contact
 from crm.search import ID_REF
 from crm.validation import normalise_email, normalise_phone, normalise_tag
-
-if TYPE_CHECKING:
-    from bot.slack.bridge import Answer, Person, SlackBridge
 
 ACTIVITY_KINDS = ("call", "meeting", "email", "note")
 # Where a handler's refusal is shown when no field is named.
@@ -224,32 +220,11 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def _check(
-    bridge: "SlackBridge", actor: Actor, form: str, v: Mapping[str, str], meta: Mapping[str, str]
+def check_form(
+    services: Services, actor: Actor, form: str, v: Mapping[str, str], meta: Mapping[str, str]
 ) -> Built:
-    ctx = HandlerContext(bridge.services, actor)
-    with bridge.services.store.transaction() as session:
+    """Field errors, a finished Reply (the form did its own work) or the Command to run.
+    `form` must be a key of CHECKS (the bridge refuses unknown forms first)."""
+    ctx = HandlerContext(services, actor)
+    with services.store.transaction() as session:
         return CHECKS[form](session, ctx, v, meta)
-
-
-async def submit_form(
-    bridge: "SlackBridge",
-    who: "Person",
-    form: str,
-    values: Mapping[str, str],
-    meta: Mapping[str, str],
-) -> "Answer":
-    from bot.slack.bridge import Answer
-
-    if form not in CHECKS:
-        return Answer(Reply("That form is out of date; please open it again.", ok=False))
-    actor = await bridge.actor(who)
-    built = await asyncio.to_thread(_check, bridge, actor, form, values, meta)
-    if isinstance(built, dict):
-        return Answer(errors=built)
-    if isinstance(built, Reply):
-        return Answer(built, refresh_home=True)
-    answer = await bridge.run(who, built)
-    if answer.reply is not None and not answer.reply.ok:
-        return Answer(errors={MAIN_FIELD[form]: field_text(answer.reply.text)})
-    return answer

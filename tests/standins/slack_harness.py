@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.app import RapportApp
-from bot.context import DEFAULT_NEEDS
+from bot.context import DEFAULT_NEEDS, Handled
 from bot.customer.desk import Received
 from bot.runtime.service import Service
 from bot.runtime.slack import attach_slack
@@ -92,9 +92,9 @@ def answer_with_a_chart(rapport: RapportApp, monkeypatch: Any) -> bytes:
     returns the image bytes to look for in the stand-in's uploads."""
 
     async def chart(actor, text, address=None):  # type: ignore[no-untyped-def]
-        return Reply("Pipeline by stage", image=CHART_PNG, image_title="Pipeline")
+        return Handled(Reply("Pipeline by stage", image=CHART_PNG, image_title="Pipeline"))
 
-    monkeypatch.setattr(rapport.dispatcher, "handle", chart)
+    monkeypatch.setattr(rapport.dispatcher, "handle_text", chart)
     return CHART_PNG
 
 

@@ -38,8 +38,9 @@ from bot.language.commands import (
     TagContact,
     Undo,
 )
-from bot.language.grammar import HELP_TOPICS, USAGE, help_text, parse, parse_line
+from bot.language.help import HELP_TOPICS, USAGE, help_text
 from bot.language.parsing import parse_when
+from bot.language.verbs import parse, parse_line
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

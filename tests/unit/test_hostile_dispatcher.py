@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import RapportApp
-from bot.language.grammar import USAGE
+from bot.language.help import USAGE
 from bot.settings import Settings
 from crm import migrate
 from crm.clock import ManualClock

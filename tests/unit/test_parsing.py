@@ -13,11 +13,11 @@ from bot.language.parsing import (
     format_when,
     looks_like_email,
     looks_like_phone,
-    normalise_email,
-    normalise_phone,
     parse_money,
     parse_when,
 )
+from crm.errors import Invalid
+from crm.validation import normalise_email, normalise_phone
 
 PARIS = "Europe/Paris"
 # Monday 1 Dec 2025, 12:00 in Paris (11:00 UTC)
@@ -240,7 +240,7 @@ def test_normalise_email_lowercases_the_whole_address() -> None:
 
 @pytest.mark.parametrize("text", ["jane", "jane@", "@acme.com", "jane@acme", "a b@c.com", ""])
 def test_normalise_email_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="not a valid email address"):
+    with pytest.raises(Invalid, match="not a valid email address"):
         normalise_email(text)
 
 
@@ -264,7 +264,7 @@ def test_normalise_phone_default_region() -> None:
 
 @pytest.mark.parametrize("text", ["12", "hello", "+1 000", "", "+999 1234567"])
 def test_normalise_phone_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="phone number"):
+    with pytest.raises(Invalid, match="phone number"):
         normalise_phone(text)
 
 
@@ -325,9 +325,9 @@ def test_parse_money_reads_back_plain_amounts(units: int, currency: str) -> None
 
 @FAST
 @given(st.text(max_size=80))
-def test_normalisers_raise_only_value_error(text: str) -> None:
+def test_normalisers_raise_only_invalid(text: str) -> None:
     for normalise in (normalise_email, normalise_phone):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(Invalid):
             assert normalise(text)
 
 
@@ -336,5 +336,5 @@ def test_normalisers_raise_only_value_error(text: str) -> None:
 def test_normalise_email_accepts_generated_addresses_or_says_why(address: str) -> None:
     try:
         assert normalise_email(address) == normalise_email(address).lower()
-    except ValueError as exc:
+    except Invalid as exc:
         assert "not a valid email address" in str(exc)

@@ -1,7 +1,7 @@
 """Handler modules, registered explicitly (no import-time discovery)."""
 
-from bot.rep.dispatcher import Router
 from bot.rep.handlers import activities, contacts, deals, followups, inbox, misc, reports
+from bot.rep.router import Router
 
 
 def register_all(router: Router) -> Router:

@@ -1,35 +1,16 @@
 """Logging calls, meetings, emails and notes, with an optional follow-up reminder."""
 
-import hashlib
-
 from sqlmodel import Session
 
 from bot.context import HandlerContext
 from bot.language.commands import LogActivity
-from bot.language.parsing import parse_when
-from bot.rep.dispatcher import Router
+from bot.rep.handlers.checks import dedupe_key, when_or_invalid
 from bot.rep.render import when
+from bot.rep.router import Router
 from channels.base import Reply
 from crm import followups
 from crm.activities import log_activity
-from crm.errors import Invalid
 from crm.search import resolve_contact
-
-
-def dedupe_key(*parts: object) -> str:
-    """A stable key so scheduling the same thing twice is a no-op."""
-    raw = "|".join(str(p) for p in parts)
-    return hashlib.sha256(raw.encode()).hexdigest()[:40]
-
-
-def when_or_invalid(text: str, ctx: HandlerContext):  # type: ignore[no-untyped-def]
-    try:
-        due = parse_when(text, tz=ctx.tz, now=ctx.now)
-    except ValueError as exc:
-        raise Invalid("when", str(exc)) from None
-    if due <= ctx.now:
-        raise Invalid("when", f"{when(due, ctx.tz, ctx.now)} is in the past; pick a later time.")
-    return due
 
 
 def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:

@@ -12,8 +12,8 @@ from bot.language.commands import (
     ShowContact,
     TagContact,
 )
-from bot.rep.dispatcher import Router
 from bot.rep.render import contact_actions, contact_card, contact_line
+from bot.rep.router import Router
 from channels.base import Action, Reply
 from crm import contacts
 from crm.errors import Conflict

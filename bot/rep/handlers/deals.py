@@ -7,8 +7,8 @@ from sqlmodel import Session
 from bot.context import HandlerContext, Outcome
 from bot.language.commands import CloseDeal, CreateDeal, SetDealStage, ShowPipeline
 from bot.language.parsing import parse_when
-from bot.rep.dispatcher import Router
 from bot.rep.render import deal_line, money
+from bot.rep.router import Router
 from channels.base import Address, OutgoingMessage, Reply
 from crm import deals
 from crm.companies import get_or_create_company

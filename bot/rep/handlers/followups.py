@@ -11,9 +11,9 @@ from bot.language.commands import (
     ScheduleFollowUp,
     SnoozeFollowUp,
 )
-from bot.rep.dispatcher import Router
-from bot.rep.handlers.activities import dedupe_key, when_or_invalid
+from bot.rep.handlers.checks import dedupe_key, when_or_invalid
 from bot.rep.render import when
+from bot.rep.router import Router
 from channels.base import Action, Reply
 from crm import followups
 from crm.errors import Conflict

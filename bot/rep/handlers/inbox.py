@@ -10,8 +10,8 @@ from bot.language.commands import (
     RetagMessage,
     ShowInbox,
 )
-from bot.rep.dispatcher import Router
 from bot.rep.render import when
+from bot.rep.router import Router
 from channels.base import Address, OutgoingMessage, Reply
 from crm import conversations
 from crm.contacts import find_rep

@@ -4,8 +4,8 @@ from sqlmodel import Session
 
 from bot.context import HandlerContext
 from bot.language.commands import Help, SetTimezone, Undo
-from bot.language.grammar import help_text
-from bot.rep.dispatcher import Router
+from bot.language.help import help_text
+from bot.rep.router import Router
 from channels.base import Reply
 from crm import audit
 from crm.errors import NotFound

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.context import HandlerContext
 from bot.language.commands import Report
-from bot.rep.dispatcher import Router
+from bot.rep.router import Router
 from bot.reports import Assumptions, run_report
 from channels.base import Reply
 

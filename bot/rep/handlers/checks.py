@@ -1,0 +1,31 @@
+"""Checks shared by the handlers and the Slack forms: a due date that must lie ahead,
+and the key that makes scheduling the same thing twice a no-op.
+
+They sit apart from any one handler module so that bot/slack/forms.py (which checks a
+form's values with the handlers' own rules) imports no handler.
+"""
+
+import hashlib
+from datetime import datetime
+
+from bot.context import HandlerContext
+from bot.language.parsing import parse_when
+from bot.rep.render import when
+from crm.errors import Invalid
+
+
+def dedupe_key(*parts: object) -> str:
+    """A stable key so scheduling the same thing twice is a no-op."""
+    raw = "|".join(str(p) for p in parts)
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def when_or_invalid(text: str, ctx: HandlerContext) -> datetime:
+    """`text` read in the rep's zone; Invalid if unreadable or not in the future."""
+    try:
+        due = parse_when(text, tz=ctx.tz, now=ctx.now)
+    except ValueError as exc:
+        raise Invalid("when", str(exc)) from None
+    if due <= ctx.now:
+        raise Invalid("when", f"{when(due, ctx.tz, ctx.now)} is in the past; pick a later time.")
+    return due
