@@ -191,7 +191,8 @@ class CustomerCommands:
             name = contact.name
         lines = [
             f"Hi {_first_name(name)}! This is {settings.business_name}. Write your question "
-            f"here and a person from our team will answer (our hours: {settings.business_hours}).",
+            "here and a person from our team will answer "
+            f"(our hours: {settings.business_hours.text}).",
         ]
         if back:
             lines.append("You'll get follow-up messages from us again; /stop turns them off.")

@@ -38,12 +38,12 @@ from sqlmodel import Session
 from bot.context import Services
 from bot.outbound.ratelimit import RateLimiter, default_limits
 from bot.outbound.routing import CustomerBook, reminder_actions, rep_addresses
-from bot.outbound.rules import business_hours, render_digest
+from bot.outbound.rules import render_digest
 from channels.base import Address, OutgoingMessage, Reply, SendResult
 from crm import claims, followups
 from crm.hours import QuietHours
 from crm.models import FollowUp, Rep
-from crm.worktime import parse_quiet_hours, zone_name
+from crm.worktime import zone_name
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +155,8 @@ class Outbox:
         self.lease = lease or timedelta(minutes=2)
         settings = services.settings
         self.limiter = limiter or RateLimiter(default_limits(settings.telegram_rate_per_second))
-        try:
-            self.quiet = parse_quiet_hours(settings.quiet_hours)
-        except ValueError as exc:  # like the other hours settings: say so, use the default
-            logger.error("RAPPORT_QUIET_HOURS: %s; using 21:00-08:00", exc)
-            self.quiet = QuietHours()
-        self.hours = business_hours(settings)
+        self.quiet: QuietHours = settings.quiet_hours  # parsed (and refused if bad) at start-up
+        self.hours = settings.business_hours
         self.concurrency = concurrency
         self.batch = batch
         self.max_rounds = max_rounds

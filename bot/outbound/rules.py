@@ -12,7 +12,7 @@ then delivers each row once. Digests are composed when they are *sent*
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -24,7 +24,6 @@ from crm import followups
 from crm.actors import SYSTEM
 from crm.digest import Digest, build_digest, stale_deals, waiting_conversations
 from crm.errors import Conflict, Invalid
-from crm.hours import Hours
 from crm.models import FollowUp, Rep
 from crm.surveys import conversations_to_survey, record_survey_answer, survey_key
 from crm.worktime import business_time_between, local_day_bounds, zone_name
@@ -35,28 +34,6 @@ logger = logging.getLogger(__name__)
 
 DIGEST_LOOKAHEAD = timedelta(minutes=15)  # queued this early, so the tick sends it on the minute
 SECTION_LIMIT = 8
-
-
-DEFAULT_HOURS = "Mon-Fri 09:00-17:00"
-
-
-def digest_time(settings: Settings) -> time:
-    """RAPPORT_DIGEST_TIME; a malformed value is logged and 09:00 used (never a crash loop)."""
-    try:
-        return time.fromisoformat(settings.digest_time.strip().zfill(5))
-    except ValueError:
-        logger.error("RAPPORT_DIGEST_TIME is not a time like 09:00; using 09:00")
-        return time(9, 0)
-
-
-def business_hours(settings: Settings) -> Hours:
-    """RAPPORT_BUSINESS_HOURS; a malformed value is logged and the default used, as the
-    customer acknowledgements do."""
-    try:
-        return Hours.parse(settings.business_hours)
-    except ValueError as exc:
-        logger.error("RAPPORT_BUSINESS_HOURS: %s; using %s", exc, DEFAULT_HOURS)
-        return Hours.parse(DEFAULT_HOURS)
 
 
 def _enqueue(session: Session, **fields: object) -> bool:
@@ -81,7 +58,7 @@ def enqueue_digests(session: Session, settings: Settings, now: datetime) -> int:
     Paris each get one per their own day, and a DST change moves the UTC time
     of the digest, never its local time.
     """
-    at, hours, made = digest_time(settings), business_hours(settings), 0
+    at, hours, made = settings.digest_time, settings.business_hours, 0
     for rep in session.exec(select(Rep).where(col(Rep.active).is_(True))).all():
         tz = zone_name(rep.timezone, settings.timezone)
         local = now.astimezone(ZoneInfo(tz))
@@ -234,7 +211,8 @@ def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetim
     """
     if settings.unanswered_hours <= 0:
         return 0
-    threshold, hours, made = timedelta(hours=settings.unanswered_hours), business_hours(settings), 0
+    threshold, hours = timedelta(hours=settings.unanswered_hours), settings.business_hours
+    made = 0
     admins: list[int] | None = None
     for waiting in waiting_conversations(session):
         elapsed = business_time_between(hours, waiting.since, now, settings.timezone)
