@@ -23,6 +23,7 @@ from channels.base import Card, Reply
 from crm import followups
 from crm.actors import SYSTEM
 from crm.digest import Digest, build_digest, stale_deals, waiting_conversations
+from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Invalid
 from crm.models import FollowUp, Rep
 from crm.surveys import conversations_to_survey, record_survey_answer, survey_key
@@ -70,7 +71,7 @@ def enqueue_digests(session: Session, settings: Settings, now: datetime) -> int:
             continue  # not yet, or so late in the day that tomorrow's digest will do
         made += _enqueue(
             session,
-            kind="digest",
+            kind=FollowUpKind.DIGEST,
             due_at=due,
             text=f"Daily digest for {local.date().isoformat()}",
             now=now,
@@ -93,7 +94,7 @@ def _section(title: str, lines: list[tuple[str, str]]) -> Card | None:
 
 def digest_reply(digest: Digest, *, rep: Rep, tz: str, now: datetime) -> Reply:
     def task(row: FollowUp) -> tuple[str, str]:
-        state = " (failed)" if row.status == "failed" else ""
+        state = " (failed)" if row.status == FollowUpStatus.FAILED else ""
         return when(row.due_at, tz, now), f"{row.id}. {row.text[:80]}{state}"
 
     cards = [
@@ -182,7 +183,7 @@ def enqueue_stale_nudges(session: Session, settings: Settings, now: datetime) ->
         tz = zone_name(owner.timezone if owner else None, settings.timezone)
         made += _enqueue(
             session,
-            kind="nudge",
+            kind=FollowUpKind.NUDGE,
             due_at=now,
             text=(  # composed now, read later: say nothing that goes out of date
                 f'Deal "{deal.title[:80]}" (#{deal.id}, {deal.stage}, '
@@ -224,7 +225,7 @@ def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetim
         for rep_id in [owner] if owner is not None else admins or []:
             made += _enqueue(
                 session,
-                kind="nudge",
+                kind=FollowUpKind.NUDGE,
                 due_at=now,
                 text=(
                     f"{waiting.contact.name} has been waiting for a reply for "
@@ -257,7 +258,7 @@ def enqueue_surveys(session: Session, settings: Settings, now: datetime) -> int:
     for conversation in conversations_to_survey(session, now=now):
         made += _enqueue(
             session,
-            kind="survey",
+            kind=FollowUpKind.SURVEY,
             due_at=max(now, conversation.closed_at or now),
             text=survey_question(settings),
             now=now,

@@ -12,6 +12,7 @@ from bot.rep.render import when
 from channels.base import Reply
 from crm import followups
 from crm.activities import log_activity
+from crm.enums import FollowUpKind
 from crm.errors import Invalid
 from crm.search import resolve_contact
 
@@ -43,7 +44,7 @@ def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
         reminder = followups.schedule(
             session,
             actor=ctx.actor,
-            kind="reminder",
+            kind=FollowUpKind.REMINDER,
             due_at=due,
             text=f"Follow up with {contact.name} (#{contact.id}): {cmd.text[:200]}",
             now=ctx.now,
