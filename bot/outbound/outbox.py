@@ -38,7 +38,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.context import Services
-from bot.outbound.ratelimit import RateLimiter, default_limits
+from bot.outbound.ratelimit import HubLimits, RateLimiter
 from bot.outbound.routing import CustomerBook, reminder_actions, rep_addresses
 from bot.outbound.rules import render_digest
 from channels.base import Address, OutgoingMessage, Reply, SendResult
@@ -194,7 +194,7 @@ class Outbox:
         self.worker = worker or worker_name()
         self.lease = lease or timedelta(minutes=2)
         settings = services.settings
-        self.limiter = limiter or RateLimiter(default_limits(settings.telegram_rate_per_second))
+        self.limiter = limiter or RateLimiter(HubLimits(services.hub))
         self.quiet: QuietHours = settings.quiet_hours  # parsed (and refused if bad) at start-up
         self.hours = settings.business_hours
         self.concurrency = concurrency
@@ -216,9 +216,9 @@ class Outbox:
         self, session: Session, row: FollowUp, now: datetime, reps: RepCache, book: CustomerBook
     ) -> Job | Defer | Skip | Fail:
         """What to do with a claimed row now: send (where, what), wait, skip or fail."""
-        settings, channels = self.services.settings, self.services.hub.names
+        settings, hub = self.services.settings, self.services.hub
         if FollowUpKind(row.kind).to_customer:
-            target = book.target(row, channels)
+            target = book.target(row, hub)
             contact = book.contacts.get(row.contact_id or 0)
             if target.address is None or contact is None:
                 return Fail(target.problem or "no contact")
@@ -228,7 +228,7 @@ class Outbox:
             return Job(row, [target.address], Reply(row.text))
         if row.rep_id not in reps:  # a batch often holds many rows for one rep
             rep = session.get(Rep, row.rep_id) if row.rep_id else None
-            reps[row.rep_id] = (rep, rep_addresses(session, rep, channels) if rep else [])
+            reps[row.rep_id] = (rep, rep_addresses(session, rep, hub) if rep else [])
         rep, addresses = reps[row.rep_id]
         if rep is None or not rep.active:
             return Fail("the rep is no longer active")

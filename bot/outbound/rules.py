@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.rep.render import money, when
 from bot.settings import Settings
@@ -27,6 +27,7 @@ from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Invalid
 from crm.models import FollowUp, Rep
 from crm.surveys import conversations_to_survey, record_survey_answer, survey_key
+from crm.views import active_admin_ids, active_reps
 from crm.worktime import business_time_between, local_day_bounds, zone_name
 
 __all__ = ["RULES", "Rule", "record_survey_answer", "render_digest"]
@@ -60,7 +61,7 @@ def enqueue_digests(session: Session, settings: Settings, now: datetime) -> int:
     of the digest, never its local time.
     """
     at, hours, made = settings.digest_time, settings.business_hours, 0
-    for rep in session.exec(select(Rep).where(col(Rep.active).is_(True))).all():
+    for rep in active_reps(session):
         tz = zone_name(rep.timezone, settings.timezone)
         local = now.astimezone(ZoneInfo(tz))
         if local.weekday() not in hours.days:
@@ -199,8 +200,7 @@ def enqueue_stale_nudges(session: Session, settings: Settings, now: datetime) ->
 
 
 def _admins(session: Session) -> list[int]:
-    rows = session.exec(select(Rep).where(Rep.role == "admin", col(Rep.active).is_(True)))
-    return [rep.id for rep in rows if rep.id is not None]
+    return active_admin_ids(session)
 
 
 def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetime) -> int:
