@@ -34,10 +34,12 @@ from sqlmodel import SQLModel
 
 from bot.context import Services
 from bot.outbound.outbox import LATE_AFTER, Outbox
-from bot.outbound.ratelimit import RateLimiter, VirtualTime, default_limits
+from bot.outbound.ratelimit import HubLimits, RateLimiter, VirtualTime
 from bot.settings import Settings
-from channels.base import OutgoingMessage, SendResult
+from channels.base import ChannelTraits, OutgoingMessage, SendResult
+from channels.console import ConsoleChannel
 from channels.hub import ChannelHub
+from channels.telegram.channel import telegram_traits
 from crm import claims, followups
 from crm.clock import SystemClock
 from crm.db import Store, make_engine
@@ -50,8 +52,14 @@ START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday noon: no quiet hours
 class NoLimitChannel:
     """Delivers instantly and counts; stamps each send with the (virtual) time."""
 
-    def __init__(self, name: str, at: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        name: str,
+        at: Callable[[], float] = time.monotonic,
+        traits: ChannelTraits = ConsoleChannel.traits,
+    ) -> None:
         self.name = name
+        self.traits = traits
         self.at = at
         self.stamps: list[float] = []
 
@@ -242,7 +250,7 @@ def bare_claim_loop(store: Store, batch: int = 50) -> int:
 
 
 async def outbox_drain(store: Store, url: str) -> int:
-    channels = [NoLimitChannel("shell"), NoLimitChannel("telegram")]
+    channels = [NoLimitChannel("shell"), NoLimitChannel("telegram", traits=telegram_traits())]
     outbox = Outbox(
         services_for(store, url, SystemClock(), channels),
         worker="bench",
@@ -281,9 +289,9 @@ async def telegram_drain(url: str, count: int, per_second: float) -> dict[str, f
     store = fresh_store(url)
     seed(store, customers=count)
     vt = VirtualTime()
-    telegram = NoLimitChannel("telegram", at=vt.monotonic)
+    telegram = NoLimitChannel("telegram", at=vt.monotonic, traits=telegram_traits(per_second))
     services = services_for(store, url, VirtualClock(vt), [telegram, NoLimitChannel("shell")])
-    limiter = RateLimiter(default_limits(per_second), monotonic=vt.monotonic, sleep=vt.sleep)
+    limiter = RateLimiter(HubLimits(services.hub), monotonic=vt.monotonic, sleep=vt.sleep)
     outbox = Outbox(services, worker="drain", limiter=limiter)
     started = time.perf_counter()
     while len(telegram.stamps) < count:

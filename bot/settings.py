@@ -3,17 +3,74 @@
 Built once by the composition root (never at import time) and passed down. The
 names are a public contract (docs, deploy scripts and `.env.example` use them), so
 each field carries its exact environment variable name as an alias.
+
+Structured settings (business hours, quiet hours, digest time, pipeline stages, Slack
+admins) are parsed HERE, once, into typed values: a malformed one stops start-up with a
+message naming the variable and the expected shape, so no module downstream needs (or
+keeps) a fallback of its own. `NoDecode` stops pydantic-settings from reading these
+environment values as JSON before our parsers see them.
 """
 
+from datetime import time
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from crm.hours import Hours, QuietHours
+from crm.worktime import parse_quiet_hours
 
 DEFAULT_STAGES = "lead:10,qualified:25,proposal:50,negotiation:75"
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "xxx", "your-token-here", "placeholder"}
+
+
+def _typed(parse):  # type: ignore[no-untyped-def]
+    """A before-validator that parses text and lets an already typed value through
+    (tests and the composition root may pass either)."""
+
+    def validate(value: object) -> object:
+        return parse(value) if isinstance(value, str) else value
+
+    return BeforeValidator(validate)
+
+
+def parse_stages(text: str) -> list[tuple[str, int]]:
+    """`lead:10,qualified:25` -> [("lead", 10), ("qualified", 25)]: open stages with win %."""
+    stages: list[tuple[str, int]] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, pct = part.partition(":")
+        name = name.strip().lower()
+        if not name.replace("_", "").replace("-", "").isalnum() or name in {"won", "lost"}:
+            raise ValueError(f"bad stage name {name!r} (won and lost are built in)")
+        try:
+            probability = int(pct) if pct else 50
+        except ValueError as exc:
+            raise ValueError(f"stage {name!r} needs a whole-number percentage") from exc
+        if not 0 <= probability <= 100:
+            raise ValueError(f"stage {name!r} probability must be 0-100")
+        stages.append((name, probability))
+    if not stages:
+        raise ValueError("at least one open stage is needed")
+    return stages
+
+
+def parse_digest_time(text: str) -> time:
+    """`09:00` or `9:00` -> time(9, 0); anything else names the expected shape."""
+    try:
+        return time.fromisoformat(text.strip().zfill(5))
+    except ValueError:
+        raise ValueError(f"'{text}' is not a time like 09:00") from None
+
+
+def parse_admins(text: str) -> frozenset[str]:
+    """`U1, U2` -> {"U1", "U2"}: Slack user ids allowed to run admin commands."""
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -30,9 +87,13 @@ class Settings(BaseSettings):
     environment: str = Field("development", validation_alias="RAPPORT_ENV")
     default_phone_region: str = Field("US", validation_alias="RAPPORT_PHONE_REGION")
     default_currency: str = Field("USD", validation_alias="RAPPORT_CURRENCY")
-    pipeline_stages: str = Field(DEFAULT_STAGES, validation_alias="RAPPORT_PIPELINE_STAGES")
+    pipeline_stages: Annotated[list[tuple[str, int]], NoDecode, _typed(parse_stages)] = Field(
+        DEFAULT_STAGES, validate_default=True, validation_alias="RAPPORT_PIPELINE_STAGES"
+    )
     business_name: str = Field("Rapport", validation_alias="RAPPORT_BUSINESS_NAME")
-    business_hours: str = Field("Mon-Fri 09:00-17:00", validation_alias="RAPPORT_BUSINESS_HOURS")
+    business_hours: Annotated[Hours, NoDecode, _typed(Hours.parse)] = Field(
+        "Mon-Fri 09:00-17:00", validate_default=True, validation_alias="RAPPORT_BUSINESS_HOURS"
+    )
     privacy_url: str = Field("https://example.com/privacy", validation_alias="RAPPORT_PRIVACY_URL")
     log_level: str = Field("INFO", validation_alias="RAPPORT_LOG_LEVEL")
     acks_file: Path | None = Field(None, validation_alias="RAPPORT_ACKS_FILE")
@@ -52,7 +113,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = Field(None, validation_alias="RAPPORT_SLACK_API_URL")
     slack_team_id: str | None = Field(None, validation_alias="SLACK_TEAM_ID")
-    slack_admins: str = Field("", validation_alias="RAPPORT_SLACK_ADMINS")
+    slack_admins: Annotated[frozenset[str], NoDecode, _typed(parse_admins)] = Field(
+        frozenset(), validation_alias="RAPPORT_SLACK_ADMINS"
+    )
     slack_inbox_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_INBOX_CHANNEL")
     slack_deals_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_DEALS_CHANNEL")
     slack_reports_channel: str | None = Field(
@@ -65,9 +128,13 @@ class Settings(BaseSettings):
 
     # --- scheduler ------------------------------------------------------------------
     tick_seconds: float = Field(5.0, gt=0, le=3600, validation_alias="RAPPORT_TICK_SECONDS")
-    quiet_hours: str = Field("21:00-08:00", validation_alias="RAPPORT_QUIET_HOURS")
+    quiet_hours: Annotated[QuietHours, NoDecode, _typed(parse_quiet_hours)] = Field(
+        "21:00-08:00", validate_default=True, validation_alias="RAPPORT_QUIET_HOURS"
+    )
     digest_enabled: bool = Field(True, validation_alias="RAPPORT_DIGEST_ENABLED")
-    digest_time: str = Field("09:00", validation_alias="RAPPORT_DIGEST_TIME")
+    digest_time: Annotated[time, NoDecode, _typed(parse_digest_time)] = Field(
+        "09:00", validate_default=True, validation_alias="RAPPORT_DIGEST_TIME"
+    )
     stale_deal_days: int = Field(14, ge=0, validation_alias="RAPPORT_STALE_DEAL_DAYS")
     unanswered_hours: int = Field(4, ge=0, validation_alias="RAPPORT_UNANSWERED_HOURS")
     survey_enabled: bool = Field(True, validation_alias="RAPPORT_SURVEY_ENABLED")
@@ -115,12 +182,6 @@ class Settings(BaseSettings):
             value = "postgresql://" + value[len("postgres://") :]
         return value
 
-    @field_validator("pipeline_stages")
-    @classmethod
-    def _valid_stages(cls, value: str) -> str:
-        parse_stages(value)
-        return value
-
     # --- derived -----------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:
@@ -131,11 +192,12 @@ class Settings(BaseSettings):
 
     @property
     def stages(self) -> list[tuple[str, int]]:
-        return parse_stages(self.pipeline_stages)
+        """The open pipeline stages with their win %, parsed once at start-up."""
+        return self.pipeline_stages
 
     @property
-    def admin_slack_ids(self) -> set[str]:
-        return {part.strip() for part in self.slack_admins.split(",") if part.strip()}
+    def admin_slack_ids(self) -> frozenset[str]:
+        return self.slack_admins
 
     @property
     def telegram_enabled(self) -> bool:
@@ -165,29 +227,6 @@ class Settings(BaseSettings):
             if secret is not None
             and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
         ]
-
-
-def parse_stages(text: str) -> list[tuple[str, int]]:
-    """`lead:10,qualified:25` -> [("lead", 10), ("qualified", 25)]: open stages with win %."""
-    stages: list[tuple[str, int]] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        name, _, pct = part.partition(":")
-        name = name.strip().lower()
-        if not name.replace("_", "").replace("-", "").isalnum() or name in {"won", "lost"}:
-            raise ValueError(f"bad stage name {name!r} (won and lost are built in)")
-        try:
-            probability = int(pct) if pct else 50
-        except ValueError as exc:
-            raise ValueError(f"stage {name!r} needs a whole-number percentage") from exc
-        if not 0 <= probability <= 100:
-            raise ValueError(f"stage {name!r} probability must be 0-100")
-        stages.append((name, probability))
-    if not stages:
-        raise ValueError("at least one open stage is needed")
-    return stages
 
 
 class SettingsError(Exception):

@@ -118,10 +118,98 @@ class DeliveryError(Exception):
 OnMessage = Callable[[IncomingMessage], Awaitable[Reply | None]]
 
 
+@dataclass(frozen=True)
+class SendLimit:
+    """A platform's flood limit: `rate` sends a second, bursts of `burst`, counted per chat
+    when `per_chat` (else over the whole channel)."""
+
+    rate: float
+    burst: int = 1
+    per_chat: bool = False
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate
+
+    @property
+    def tolerance(self) -> float:
+        return (self.burst - 1) * self.interval
+
+
+@dataclass(frozen=True)
+class ChannelTraits:
+    """What the bot may assume about a channel, declared by its adapter, so that routing,
+    rate limits and rendering read these instead of comparing channel names.
+
+    `rep_rank` / `customer_rank`: the order in which a channel is tried for a rep or a
+    customer (lower first; None: not for that audience).
+    `by_email`: addressed by an e-mail address (the person's, when no identity is stored).
+    `rep_by_id`: reaches any rep by their rep id (a local console), the last resort.
+    `team_posts`: can post to a team channel (won deals, weekly reports).
+    `shows_images`: shows a PNG inline; else a chart is saved to a file and named.
+    `sends_files`: can send a file (an export) to a person.
+    `confirms_delivery`: a send's success means the person's app got it.
+
+    What an adapter does not declare it is assumed not to have (the safe reading: a chart
+    is saved to a file rather than sent to a channel that might not show it).
+    """
+
+    rep_rank: int | None = None
+    customer_rank: int | None = None
+    limits: tuple[SendLimit, ...] = ()
+    by_email: bool = False
+    rep_by_id: bool = False
+    team_posts: bool = False
+    shows_images: bool = False
+    sends_files: bool = False
+    confirms_delivery: bool = False
+
+    @property
+    def for_reps(self) -> bool:
+        return self.rep_rank is not None
+
+    @property
+    def for_customers(self) -> bool:
+        return self.customer_rank is not None
+
+
+class CustomerCallbacks(Protocol):
+    """What a customer channel (Telegram, a web chat, e-mail inbound) hands its events to.
+
+    Implemented once, channel-neutrally, by bot/customer/callbacks.py; an adapter calls
+    these and never imports the bot or the CRM. `commands` is the (name, description)
+    menu a channel may show. `on_message` raises `Unavailable` when the message could not
+    be stored yet (the channel keeps it unconfirmed and tries again).
+    """
+
+    commands: tuple[tuple[str, str], ...]
+
+    async def on_message(self, message: IncomingMessage) -> Reply | None: ...
+
+    async def on_command(self, name: str, args: str, message: IncomingMessage) -> Reply | None: ...
+
+    async def on_action(
+        self, action_id: str, value: str, message: IncomingMessage
+    ) -> Reply | None: ...
+
+    async def on_group(self, address: Address) -> Reply | None: ...
+
+    async def on_unreachable(self, chat_id: str, reason: str) -> None: ...
+
+
+class FileSender(Protocol):
+    """A channel that can send a person a file (a data export)."""
+
+    async def send_document(
+        self, address: Address, *, filename: str, content: bytes, caption: str | None = None
+    ) -> SendResult: ...
+
+
 class Channel(Protocol):
     """An adapter: started with callbacks, asked to send, stopped."""
 
     name: str
+    traits: ChannelTraits
 
     async def start(self) -> None: ...
 

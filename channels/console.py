@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from channels.base import OutgoingMessage, Reply, SendResult
+from channels.base import ChannelTraits, OutgoingMessage, Reply, SendResult
 from channels.render import reply_as_text
 
 OnLine = Callable[[str], Awaitable[Reply | None]]
@@ -20,6 +20,9 @@ OnLine = Callable[[str], Awaitable[Reply | None]]
 
 class ConsoleChannel:
     name = "shell"
+    # A terminal on the machine: every rep and a customer trial reach it, it has no
+    # limits, and a chart is better saved to a file than printed as bytes.
+    traits = ChannelTraits(rep_rank=1, customer_rank=2, rep_by_id=True, confirms_delivery=True)
 
     def __init__(
         self,

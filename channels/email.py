@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
-from channels.base import DeliveryError, OutgoingMessage, SendResult
+from channels.base import ChannelTraits, DeliveryError, OutgoingMessage, SendResult
 from channels.render import reply_as_text
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ def _status(code: int, message: str) -> str:
 
 class EmailChannel:
     name = "email"
+    # SMTP accepting a message is not the reader getting it, hence no delivery confirmation.
+    traits = ChannelTraits(rep_rank=2, customer_rank=1, by_email=True, sends_files=True)
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ scheduler and handlers deal with one shape of outcome.
 
 import logging
 
-from channels.base import Channel, DeliveryError, OutgoingMessage, SendResult
+from channels.base import Channel, ChannelTraits, DeliveryError, OutgoingMessage, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,26 @@ class ChannelHub:
     @property
     def names(self) -> list[str]:
         return sorted(self._channels)
+
+    def traits(self, name: str) -> ChannelTraits:
+        """The adapter's declared traits; a channel that declares none is assumed to be
+        an unlimited one for nobody in particular (a test stand-in, say)."""
+        channel = self._channels.get(name)
+        return getattr(channel, "traits", None) or ChannelTraits()
+
+    def rep_channels(self) -> list[str]:
+        """Registered channels that reach reps, in the order they should be tried."""
+        ranked = [(self.traits(n).rep_rank, n) for n in self._channels]
+        return [name for rank, name in sorted((r, n) for r, n in ranked if r is not None)]
+
+    def customer_channels(self) -> list[str]:
+        """Registered channels that reach customers, in the order they should be tried."""
+        ranked = [(self.traits(n).customer_rank, n) for n in self._channels]
+        return [name for rank, name in sorted((r, n) for r, n in ranked if r is not None)]
+
+    def team_channel(self) -> str | None:
+        """The first registered channel that can post to a team channel, if any."""
+        return next((n for n in self.rep_channels() if self.traits(n).team_posts), None)
 
     def get(self, name: str) -> Channel:
         try:

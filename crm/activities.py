@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 from crm import audit
 from crm.actors import Actor, require_rep
 from crm.contacts import get_contact
+from crm.enums import ActivityKind
 from crm.errors import Invalid
-from crm.models import ACTIVITY_KINDS, Activity, Message, snapshot
+from crm.models import Activity, Message, snapshot
 
 MAX_TEXT = 10_000
 
@@ -27,8 +28,8 @@ def log_activity(
     source_url: str | None = None,
 ) -> Activity:
     require_rep(actor)
-    if kind not in ACTIVITY_KINDS:
-        raise Invalid("kind", f"'{kind}' is not an activity; use {', '.join(ACTIVITY_KINDS)}.")
+    if kind not in set(ActivityKind):
+        raise Invalid("kind", f"'{kind}' is not an activity; use {', '.join(ActivityKind)}.")
     body = text.strip()
     if not body:
         raise Invalid("text", "Say what happened, e.g. `note jane: prefers email`.")

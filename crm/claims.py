@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from crm import followups
 from crm.actors import SYSTEM
+from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Invalid
 from crm.models import Contact, FollowUp
 
@@ -22,7 +23,7 @@ def _held(followup_id: int, worker: str):  # type: ignore[no-untyped-def]
     return (
         FollowUp.id == followup_id,
         FollowUp.claimed_by == worker,
-        FollowUp.status == "claimed",
+        FollowUp.status == FollowUpStatus.CLAIMED,
     )
 
 
@@ -38,7 +39,7 @@ def lock_claim(session: Session, *, followup_id: int, worker: str) -> FollowUp |
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if row is None or row.claimed_by != worker or row.status != "claimed":
+    if row is None or row.claimed_by != worker or row.status != FollowUpStatus.CLAIMED:
         return None
     return row
 
@@ -64,10 +65,10 @@ def mark_sent(
         .where(
             col(FollowUp.id).in_(list(followup_ids)),
             FollowUp.claimed_by == worker,
-            FollowUp.status == "claimed",
+            FollowUp.status == FollowUpStatus.CLAIMED,
         )
         .values(
-            status="sent",
+            status=FollowUpStatus.SENT,
             sent_at=now,
             claimed_by=None,
             lease_until=None,
@@ -98,7 +99,7 @@ def release(
     platform's retry_after is not a failed delivery and must not use up retries.
     """
     values: dict[str, object] = {
-        "status": "pending",
+        "status": FollowUpStatus.PENDING,
         "due_at": due_at,
         "claimed_by": None,
         "lease_until": None,
@@ -123,7 +124,7 @@ def skip(session: Session, *, followup_id: int, worker: str, now: datetime, reas
         update(FollowUp)
         .where(*_held(followup_id, worker))
         .values(
-            status="done",
+            status=FollowUpStatus.DONE,
             claimed_by=None,
             lease_until=None,
             last_error=reason[:500],
@@ -159,7 +160,7 @@ def notify_failure(session: Session, *, row: FollowUp, reason: str, now: datetim
         followups.schedule(
             session,
             actor=SYSTEM,
-            kind="notice",
+            kind=FollowUpKind.NOTICE,
             due_at=now,
             text=text,
             now=now,

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
+from crm.enums import ConversationStatus, Delivery, Direction
 from crm.errors import Invalid, NotFound
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
 
@@ -124,14 +125,14 @@ def record_inbound(
             contact_id=contact.id,
             channel=channel,
             external_id=external_id,
-            direction="inbound",
+            direction=Direction.INBOUND,
             kind=attachment.kind,
             text=stored_text(text),
             file_id=attachment.file_id,
             file_size=attachment.file_size,
             need=need,
             need_confidence=need_confidence,
-            delivery="received",
+            delivery=Delivery.RECEIVED,
             sent_at=sent_at,
             created_at=now,
         ),
@@ -207,10 +208,10 @@ def record_outbound(
         conversation_id=conversation.id,
         contact_id=conversation.contact_id,
         channel=conversation.channel,
-        direction="outbound",
+        direction=Direction.OUTBOUND,
         text=body,
         author_rep_id=actor.id if actor.kind == "rep" else None,
-        delivery="pending",
+        delivery=Delivery.PENDING,
         sent_at=now,
         created_at=now,
     )
@@ -245,7 +246,7 @@ def mark_delivery(
     message = session.get(Message, message_id)
     if message is None:
         raise NotFound(f"There is no message {message_id}.")
-    message.delivery = "delivered" if delivered else "failed"
+    message.delivery = Delivery.DELIVERED if delivered else Delivery.FAILED
     message.failure_reason = None if delivered else (reason or "not delivered")[:300]
     if external_id is not None:
         message.external_id = external_id
@@ -280,7 +281,7 @@ def close(session: Session, *, actor: Actor, conversation_id: int, now: datetime
     if conversation.status == "closed":
         raise Invalid("status", f"Conversation {conversation_id} is already closed.")
     before = snapshot(conversation)
-    conversation.status = "closed"
+    conversation.status = ConversationStatus.CLOSED
     conversation.closed_at = now
     session.add(conversation)
     audit.record(

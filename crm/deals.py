@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
+from crm.enums import DealStatus
 from crm.errors import Ambiguous, Invalid, NotFound
 from crm.models import Company, Contact, Deal, snapshot
 
@@ -141,12 +142,12 @@ def set_stage(
     deal.stage = stage_name
     deal.stage_changed_at = now
     deal.updated_at = now
-    if stage_name in {"won", "lost"}:
-        deal.status = stage_name
+    if stage_name in {DealStatus.WON, DealStatus.LOST}:
+        deal.status = DealStatus(stage_name)
         deal.closed_at = now
         deal.close_reason = (reason or "").strip()[:500] or None
     else:
-        deal.status, deal.closed_at, deal.close_reason = "open", None, None
+        deal.status, deal.closed_at, deal.close_reason = DealStatus.OPEN, None, None
     session.add(deal)
     audit.record(
         session,

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
+from crm.enums import FollowUpKind, FollowUpStatus
 from crm.models import Activity, Contact, Conversation, Deal, FollowUp, Message
 
-OPEN = ("pending", "claimed")
-TASK_KINDS = ("reminder", "customer")
+OPEN = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
+TASK_KINDS = (FollowUpKind.REMINDER, FollowUpKind.CUSTOMER)
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,16 @@ def due_between(session: Session, *, rep_id: int, start: datetime, end: datetime
 def overdue(session: Session, *, rep_id: int, before: datetime) -> list[FollowUp]:
     """Reminders from before `before` not marked done, and follow-ups still unsent or failed."""
     reminders_open = and_(
-        FollowUp.kind == "reminder", col(FollowUp.status).in_(("pending", "claimed", "sent"))
+        FollowUp.kind == FollowUpKind.REMINDER,
+        col(FollowUp.status).in_(
+            (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.SENT)
+        ),
     )
     customer_stuck = and_(
-        FollowUp.kind == "customer", col(FollowUp.status).in_(("pending", "claimed", "failed"))
+        FollowUp.kind == FollowUpKind.CUSTOMER,
+        col(FollowUp.status).in_(
+            (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.FAILED)
+        ),
     )
     return list(
         session.exec(

@@ -16,18 +16,19 @@ from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
+from crm.enums import ActorKind, FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Forbidden, Invalid, NotFound
 from crm.models import Contact, FollowUp, snapshot
 
 MAX_TEXT = 4000
-OPEN_STATES = ("pending", "claimed")
+OPEN_STATES = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
 
 
 def schedule(
     session: Session,
     *,
     actor: Actor,
-    kind: str,
+    kind: FollowUpKind | str,
     due_at: datetime,
     text: str,
     now: datetime,
@@ -47,7 +48,10 @@ def schedule(
         raise Invalid("when", "The time needs a time zone.")
     if rep_id is None and contact_id is None:
         raise Invalid("target", "A follow-up needs a rep or a contact to go to.")
-    if kind == "customer" and contact_id is not None:
+    if kind not in set(FollowUpKind):
+        raise Invalid("kind", f"'{kind}' is not a kind of follow-up.")
+    kind = FollowUpKind(kind)
+    if kind == FollowUpKind.CUSTOMER and contact_id is not None:
         contact = session.get(Contact, contact_id)
         if contact is None:
             raise NotFound(f"There is no contact #{contact_id}.")
@@ -64,7 +68,7 @@ def schedule(
         text=body,
         dedupe_key=dedupe_key,
         stop_on_reply=stop_on_reply,
-        created_by_id=actor.id if actor.kind == "rep" else None,
+        created_by_id=actor.id if actor.kind == ActorKind.REP else None,
         created_at=now,
         updated_at=now,
     )
@@ -126,23 +130,25 @@ def _change(
 
 def complete(session: Session, *, actor: Actor, followup_id: int, now: datetime) -> FollowUp:
     followup = _owned(session, actor, followup_id)
-    if followup.status in {"done", "cancelled"}:
+    if followup.status in {FollowUpStatus.DONE, FollowUpStatus.CANCELLED}:
         raise Invalid("status", f"Follow-up {followup_id} is already {followup.status}.")
-    return _change(session, actor, followup, "followup.done", now, status="done")
+    return _change(session, actor, followup, "followup.done", now, status=FollowUpStatus.DONE)
 
 
 def cancel(session: Session, *, actor: Actor, followup_id: int, now: datetime) -> FollowUp:
     followup = _owned(session, actor, followup_id)
     if followup.status not in OPEN_STATES:
         raise Invalid("status", f"Follow-up {followup_id} is {followup.status}; nothing to cancel.")
-    return _change(session, actor, followup, "followup.cancel", now, status="cancelled")
+    return _change(
+        session, actor, followup, "followup.cancel", now, status=FollowUpStatus.CANCELLED
+    )
 
 
 def snooze(
     session: Session, *, actor: Actor, followup_id: int, until: datetime, now: datetime
 ) -> FollowUp:
     followup = _owned(session, actor, followup_id)
-    if followup.status in {"done", "cancelled"}:
+    if followup.status in {FollowUpStatus.DONE, FollowUpStatus.CANCELLED}:
         raise Invalid("status", f"Follow-up {followup_id} is {followup.status}; nothing to snooze.")
     if until <= now:
         raise Invalid("when", "Snooze to a time in the future.")
@@ -153,7 +159,7 @@ def snooze(
         "followup.snooze",
         now,
         due_at=until,
-        status="pending",
+        status=FollowUpStatus.PENDING,
         late=False,
         claimed_by=None,
         lease_until=None,
@@ -170,11 +176,16 @@ def list_followups(
             or_(FollowUp.rep_id == rep_id, FollowUp.created_by_id == rep_id)
         )
     open_rows = session.exec(
-        statement.where(col(FollowUp.status).in_(("pending", "claimed", "sent"))).limit(limit)
+        statement.where(
+            col(FollowUp.status).in_(
+                (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.SENT)
+            )
+        ).limit(limit)
     ).all()
     recent = session.exec(
         statement.where(
-            col(FollowUp.status).in_(("failed",)), FollowUp.updated_at >= now - timedelta(days=7)
+            col(FollowUp.status).in_((FollowUpStatus.FAILED,)),
+            FollowUp.updated_at >= now - timedelta(days=7),
         ).limit(limit)
     ).all()
     return list(open_rows) + list(recent)
@@ -185,8 +196,8 @@ def cancel_on_reply(session: Session, *, contact_id: int, now: datetime) -> list
     rows = session.exec(
         select(FollowUp).where(
             FollowUp.contact_id == contact_id,
-            FollowUp.kind == "customer",
-            FollowUp.status == "pending",
+            FollowUp.kind == FollowUpKind.CUSTOMER,
+            FollowUp.status == FollowUpStatus.PENDING,
             col(FollowUp.stop_on_reply).is_(True),
         )
     ).all()
@@ -198,7 +209,7 @@ def cancel_on_reply(session: Session, *, contact_id: int, now: datetime) -> list
             row,
             "followup.cancel",
             now,
-            status="cancelled",
+            status=FollowUpStatus.CANCELLED,
             last_error="customer replied first",
         )
         for row in rows
@@ -213,8 +224,8 @@ def claim_due(
     Due means pending and due, or claimed by a worker whose lease ran out.
     """
     claimable = or_(
-        and_(FollowUp.status == "pending", FollowUp.due_at <= now),
-        and_(FollowUp.status == "claimed", FollowUp.lease_until < now),
+        and_(FollowUp.status == FollowUpStatus.PENDING, FollowUp.due_at <= now),
+        and_(FollowUp.status == FollowUpStatus.CLAIMED, FollowUp.lease_until < now),
     )
     candidates = select(FollowUp.id).where(claimable).order_by(col(FollowUp.due_at)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -229,7 +240,7 @@ def claim_due(
         update(FollowUp)
         .where(chosen, claimable)
         .values(
-            status="claimed",
+            status=FollowUpStatus.CLAIMED,
             claimed_by=worker,
             lease_until=now + lease,
             attempts=FollowUp.attempts + 1,
@@ -259,16 +270,21 @@ def finish(
 ) -> FollowUp | None:
     """Records a send's outcome, only if `worker` still holds the claim."""
     followup = session.get(FollowUp, followup_id)
-    if followup is None or followup.claimed_by != worker or followup.status != "claimed":
+    if (
+        followup is None
+        or followup.claimed_by != worker
+        or followup.status != FollowUpStatus.CLAIMED
+    ):
         return None
     followup.claimed_by, followup.lease_until, followup.updated_at = None, None, now
     followup.late = followup.late or late
     if sent:
-        followup.status, followup.sent_at, followup.last_error = "sent", now, None
+        followup.status, followup.sent_at, followup.last_error = FollowUpStatus.SENT, now, None
     elif retry_at is not None:
-        followup.status, followup.due_at, followup.last_error = "pending", retry_at, error
+        followup.status, followup.due_at = FollowUpStatus.PENDING, retry_at
+        followup.last_error = error
     else:
-        followup.status, followup.last_error = "failed", (error or "failed")[:500]
+        followup.status, followup.last_error = FollowUpStatus.FAILED, (error or "failed")[:500]
     session.add(followup)
     return followup
 
@@ -280,8 +296,8 @@ def release_claims(session: Session, *, workers: list[str], now: datetime) -> in
         return 0
     result = session.execute(
         update(FollowUp)
-        .where(FollowUp.status == "claimed", col(FollowUp.claimed_by).in_(workers))
-        .values(status="pending", claimed_by=None, lease_until=None, updated_at=now)
+        .where(FollowUp.status == FollowUpStatus.CLAIMED, col(FollowUp.claimed_by).in_(workers))
+        .values(status=FollowUpStatus.PENDING, claimed_by=None, lease_until=None, updated_at=now)
     )
     return int(result.rowcount or 0)
 
@@ -290,7 +306,9 @@ def claim_holders(session: Session, *, prefix: str) -> list[str]:
     """Distinct workers whose name starts with `prefix` holding claims right now."""
     rows = session.exec(
         select(FollowUp.claimed_by)
-        .where(FollowUp.status == "claimed", col(FollowUp.claimed_by).startswith(prefix))
+        .where(
+            FollowUp.status == FollowUpStatus.CLAIMED, col(FollowUp.claimed_by).startswith(prefix)
+        )
         .distinct()
     ).all()
     return [row for row in rows if row]

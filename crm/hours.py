@@ -5,7 +5,7 @@ the scheduler's quiet hours for customers and business hours for reps.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ class Hours:
     days: frozenset[int]
     start: time
     end: time
+    text: str = field(default="", compare=False)  # as configured, for showing to customers
 
     @classmethod
     def parse(cls, text: str) -> "Hours":
@@ -40,7 +41,7 @@ class Hours:
         end = time(int(match["h2"]), int(match["m2"]))
         if end <= start:
             raise ValueError(f"'{text}': the closing time must be after the opening time")
-        return cls(frozenset(days), start, end)
+        return cls(frozenset(days), start, end, text.strip())
 
     def is_open(self, when: datetime, tz: str) -> bool:
         local = when.astimezone(ZoneInfo(tz))

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from crm import audit
 from crm.actors import SYSTEM, Actor
 from crm.contacts import ContactInput, create_contact, find_by_points, normalise_points
+from crm.enums import Role
 from crm.errors import Invalid
 from crm.models import ChannelIdentity, Contact, Rep, snapshot
 
@@ -160,7 +161,7 @@ def resolve_rep(
     """
     identity = find_identity(session, channel, external_id)
     rep = session.get(Rep, identity.rep_id) if identity and identity.rep_id else None
-    role = "admin" if admin else "rep"
+    role = Role.ADMIN if admin else Role.REP
     if rep is not None:
         if rep.role != role:
             before = snapshot(rep)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists
 from sqlmodel import Session, col, select
 
+from crm.enums import FollowUpKind, FollowUpStatus
 from crm.identities import CustomerResolution
 from crm.models import ChannelIdentity, Contact, Conversation, FollowUp
 
@@ -27,8 +28,8 @@ def known_customer(session: Session, *, channel: str, external_id: str) -> Known
     """The customer behind (channel, external_id), or None if they never wrote before."""
     to_stop = exists().where(
         FollowUp.contact_id == Contact.id,
-        FollowUp.kind == "customer",
-        FollowUp.status == "pending",
+        FollowUp.kind == FollowUpKind.CUSTOMER,
+        FollowUp.status == FollowUpStatus.PENDING,
         col(FollowUp.stop_on_reply).is_(True),
     )
     row = session.exec(

@@ -1,7 +1,7 @@
 """Rapport's tables (SQLModel). Invariants only; behaviour lives in the services.
 
-Enumerations are stored as plain strings (see the `*_KINDS` tuples) so that
-PostgreSQL needs no native ENUM types and migrations stay simple. Every
+Statuses and kinds are `crm.enums` StrEnums stored as plain strings (so PostgreSQL needs
+no native ENUM types), each guarded by a CHECK constraint (`crm.enums.check`). Every
 timestamp column is `UTCDateTime`: written as UTC, read back timezone-aware.
 Money is integer minor units plus an ISO currency code.
 """
@@ -13,18 +13,19 @@ from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.db import JSONType, UTCDateTime
-
-ROLES = ("rep", "admin")
-CHANNELS = ("telegram", "slack", "email", "shell")
-POINT_KINDS = ("email", "phone")
-ACTIVITY_KINDS = ("call", "meeting", "email", "note", "message")
-DEAL_STATUSES = ("open", "won", "lost")
-DIRECTIONS = ("inbound", "outbound")
-MESSAGE_KINDS = ("text", "photo", "document", "voice", "location", "sticker", "video", "other")
-DELIVERY_STATES = ("received", "pending", "delivered", "failed")
-CONVERSATION_STATES = ("open", "closed")
-FOLLOWUP_KINDS = ("reminder", "customer", "digest", "nudge", "survey", "notice")
-FOLLOWUP_STATES = ("pending", "claimed", "sent", "done", "failed", "cancelled")
+from crm.enums import (
+    ActivityKind,
+    ConversationStatus,
+    DealStatus,
+    Delivery,
+    Direction,
+    EnumText,
+    FollowUpKind,
+    FollowUpStatus,
+    PointKind,
+    Role,
+    check,
+)
 
 
 def _empty_list() -> list[Any]:
@@ -50,10 +51,12 @@ def _when(nullable: bool = False, index: bool = False) -> Any:
 class Rep(SQLModel, table=True):
     """A member of the sales team (created from Slack or the shell on first use)."""
 
+    __table_args__ = (check("rep", "role", Role),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=320)
-    role: str = Field(default="rep", max_length=16)
+    role: Role = Field(default=Role.REP, sa_type=EnumText(Role, 16))
     timezone: str = Field(default="UTC", max_length=64)
     active: bool = True
     created_at: datetime = _when()
@@ -93,11 +96,14 @@ class Contact(SQLModel, table=True):
 class ContactPoint(SQLModel, table=True):
     """An email address or phone number (normalised) that identifies one contact."""
 
-    __table_args__ = (UniqueConstraint("kind", "value", name="uq_contactpoint_kind_value"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "value", name="uq_contactpoint_kind_value"),
+        check("contactpoint", "kind", PointKind),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=8)
+    kind: PointKind = Field(sa_type=EnumText(PointKind, 8))
     value: str = Field(max_length=320)
     position: int = 0
     created_at: datetime = _when()
@@ -124,7 +130,10 @@ class ChannelIdentity(SQLModel, table=True):
 
 
 class Deal(SQLModel, table=True):
-    __table_args__ = (Index("ix_deal_status_stage", "status", "stage"),)
+    __table_args__ = (
+        Index("ix_deal_status_stage", "status", "stage"),
+        check("deal", "status", DealStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
@@ -140,7 +149,7 @@ class Deal(SQLModel, table=True):
     amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     currency: str = Field(default="USD", max_length=3)
     stage: str = Field(default="lead", max_length=32)
-    status: str = Field(default="open", max_length=8)
+    status: DealStatus = Field(default=DealStatus.OPEN, sa_type=EnumText(DealStatus, 8))
     expected_close: date | None = None
     close_reason: str | None = Field(default=None, max_length=500)
     closed_at: datetime | None = _when(nullable=True)
@@ -153,13 +162,16 @@ class Deal(SQLModel, table=True):
 class Activity(SQLModel, table=True):
     """Something that happened with a contact: a call, meeting, email, note or message."""
 
-    __table_args__ = (Index("ix_activity_contact_when", "contact_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_activity_contact_when", "contact_id", "occurred_at"),
+        check("activity", "kind", ActivityKind),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE")
     deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="SET NULL")
     rep_id: int | None = Field(default=None, foreign_key="rep.id", index=True, ondelete="SET NULL")
-    kind: str = Field(max_length=16)
+    kind: ActivityKind = Field(sa_type=EnumText(ActivityKind, 16))
     text: str = Field(default="", sa_type=Text)
     source_url: str | None = Field(default=None, max_length=500)
     occurred_at: datetime = _when(index=True)
@@ -169,13 +181,18 @@ class Activity(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     """A customer's thread with the business on one channel; one open at a time."""
 
-    __table_args__ = (Index("ix_conversation_status_last", "status", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_conversation_status_last", "status", "last_message_at"),
+        check("conversation", "status", ConversationStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=128)  # where replies go on that channel
-    status: str = Field(default="open", max_length=8)
+    status: ConversationStatus = Field(
+        default=ConversationStatus.OPEN, sa_type=EnumText(ConversationStatus, 8)
+    )
     assignee_id: int | None = Field(
         default=None, foreign_key="rep.id", index=True, ondelete="SET NULL"
     )
@@ -196,6 +213,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),
         Index("ix_message_conversation_sent", "conversation_id", "sent_at"),
+        check("message", "direction", Direction),
+        check("message", "delivery", Delivery),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -203,7 +222,7 @@ class Message(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
     channel: str = Field(max_length=16)
     external_id: str | None = Field(default=None, max_length=128)
-    direction: str = Field(max_length=8)
+    direction: Direction = Field(sa_type=EnumText(Direction, 8))
     kind: str = Field(default="text", max_length=16)
     text: str = Field(default="", sa_type=Text)
     file_id: str | None = Field(default=None, max_length=300)
@@ -212,7 +231,7 @@ class Message(SQLModel, table=True):
     need_confidence: float | None = None
     need_corrected: bool = False
     author_rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
-    delivery: str = Field(default="received", max_length=16)
+    delivery: Delivery = Field(default=Delivery.RECEIVED, sa_type=EnumText(Delivery, 16))
     failure_reason: str | None = Field(default=None, max_length=300)
     edits: list[dict[str, Any]] = Field(default_factory=_empty_list, sa_type=JSONType)
     sent_at: datetime = _when(index=True)
@@ -234,10 +253,14 @@ class NeedCorrection(SQLModel, table=True):
 class FollowUp(SQLModel, table=True):
     """The outbox: a message due at a time, claimed atomically by one worker."""
 
-    __table_args__ = (Index("ix_followup_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_followup_status_due", "status", "due_at"),
+        check("followup", "kind", FollowUpKind),
+        check("followup", "status", FollowUpStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(default="reminder", max_length=16)
+    kind: FollowUpKind = Field(default=FollowUpKind.REMINDER, sa_type=EnumText(FollowUpKind, 16))
     due_at: datetime = _when()
     rep_id: int | None = Field(default=None, foreign_key="rep.id", index=True, ondelete="CASCADE")
     contact_id: int | None = Field(
@@ -245,7 +268,9 @@ class FollowUp(SQLModel, table=True):
     )
     channel: str | None = Field(default=None, max_length=16)  # None: the target's best channel
     text: str = Field(default="", sa_type=Text)
-    status: str = Field(default="pending", max_length=16)
+    status: FollowUpStatus = Field(
+        default=FollowUpStatus.PENDING, sa_type=EnumText(FollowUpStatus, 16)
+    )
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
@@ -303,7 +328,10 @@ class ChatState(SQLModel, table=True):
 def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
     """A JSON-safe copy of a row for the audit log."""
     out: dict[str, Any] = {}
-    for key, value in row.model_dump(exclude=exclude or {"search_text"}).items():
+    # warnings=False: a status set from a plain string ("won") rather than its enum member
+    # is the same text; pydantic would otherwise warn on every such audit snapshot.
+    dump = row.model_dump(exclude=exclude or {"search_text"}, warnings=False)
+    for key, value in dump.items():
         if isinstance(value, datetime | date):
             out[key] = value.isoformat()
         else:

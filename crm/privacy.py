@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from crm import audit
 from crm.actors import Actor
 from crm.contacts import get_contact, points_of
+from crm.enums import FollowUpKind
 from crm.models import (
     Activity,
     AuditLog,
@@ -131,7 +132,7 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
         "scheduled_messages": [
             {"text": f.text, "due_at": f.due_at, "status": f.status}
             for f in _rows(session, FollowUp, contact_id, col(FollowUp.due_at))
-            if f.kind == "customer"
+            if f.kind == FollowUpKind.CUSTOMER
         ],
     }
     return _plain(data)

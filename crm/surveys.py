@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor
+from crm.enums import ActorKind, FollowUpKind, FollowUpStatus
 from crm.models import Contact, Conversation, FollowUp
 
 PREFIX = "survey:"
@@ -41,7 +42,7 @@ def parse_score(text: str) -> int | None:
 def conversations_to_survey(session: Session, *, now: datetime) -> list[Conversation]:
     """Recently closed conversations without a score, whose customer has not opted out."""
     asked = select(FollowUp.dedupe_key).where(
-        FollowUp.kind == "survey",
+        FollowUp.kind == FollowUpKind.SURVEY,
         col(FollowUp.dedupe_key).is_not(None),
         FollowUp.created_at >= now - LOOKBACK - timedelta(days=1),  # surveys follow closing
     )
@@ -77,8 +78,8 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
         select(FollowUp)
         .where(
             FollowUp.contact_id == contact_id,
-            FollowUp.kind == "survey",
-            col(FollowUp.status).in_(("sent", "done")),
+            FollowUp.kind == FollowUpKind.SURVEY,
+            col(FollowUp.status).in_((FollowUpStatus.SENT, FollowUpStatus.DONE)),
             col(FollowUp.sent_at) >= now - ANSWER_WINDOW,
         )
         .order_by(col(FollowUp.sent_at).desc())
@@ -88,7 +89,7 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
     conversation = session.get(Conversation, int(survey.dedupe_key.removeprefix(PREFIX)))
     if conversation is None:
         return False
-    if survey.status == "done":
+    if survey.status == FollowUpStatus.DONE:
         # The same answer again within minutes (a re-delivered update, a double tap) is
         # still the answer, not a new request; anything later is a new message.
         return conversation.satisfaction == score and now - survey.updated_at <= REPEAT_WINDOW
@@ -99,7 +100,7 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
     session.add_all([conversation, survey])
     audit.record(
         session,
-        actor=Actor(kind="customer", id=contact_id),
+        actor=Actor(kind=ActorKind.CUSTOMER, id=contact_id),
         action="conversation.satisfaction",
         entity_type="conversation",
         entity_id=conversation.id,

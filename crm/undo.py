@@ -13,6 +13,7 @@ from sqlmodel import Session, col, delete, or_, select
 from crm import audit
 from crm.actors import Actor, require_rep
 from crm.contacts import refresh_search_text
+from crm.enums import FollowUpStatus
 from crm.errors import NotFound
 from crm.models import Activity, AuditLog, Contact, ContactPoint, Deal, FollowUp
 
@@ -130,7 +131,7 @@ def _revert_followup(session: Session, row: AuditLog, now: datetime) -> None:
     if followup is None:
         raise NotFound("That follow-up no longer exists.")
     if row.action == "followup.create":
-        followup.status = "cancelled"
+        followup.status = FollowUpStatus.CANCELLED
     else:
         before = row.before or {}
         followup.status = before["status"]

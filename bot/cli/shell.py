@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 from typing import TextIO
 
-from sqlmodel import col, select
-
 from bot.app import RapportApp, run_periodically
 from channels.base import Address, IncomingMessage, OutgoingMessage, Reply
 from channels.console import ConsoleChannel
-from crm.models import ChannelIdentity, Contact, Message
+from crm import views
+from crm.identities import find_identity
+from crm.models import Message
 
 
 def identity_key(name: str) -> str:
@@ -29,25 +29,17 @@ class _Feed:
     def __init__(self, app: RapportApp) -> None:
         self.app = app
         with app.store.transaction() as session:
-            self.last_id = (
-                session.exec(select(Message.id).order_by(col(Message.id).desc())).first() or 0
-            )
+            self.last_id = views.newest_message_id(session)
 
     def new_messages(
         self, *, direction: str, contact_id: int | None = None
     ) -> list[tuple[Message, str]]:
         with self.app.store.transaction() as session:
-            statement = (
-                select(Message, Contact.name)
-                .join(Contact, col(Contact.id) == col(Message.contact_id))
-                .where(col(Message.id) > self.last_id, Message.direction == direction)
-                .order_by(col(Message.id))
+            rows = views.messages_after(
+                session, self.last_id, direction=direction, contact_id=contact_id
             )
-            if contact_id is not None:
-                statement = statement.where(Message.contact_id == contact_id)
-            rows = [(m, name) for m, name in session.exec(statement)]
-            newest = session.exec(select(Message.id).order_by(col(Message.id).desc())).first()
-        self.last_id = max(self.last_id, newest or 0)
+            newest = views.newest_message_id(session)
+        self.last_id = max(self.last_id, newest)
         return rows
 
 
@@ -130,9 +122,5 @@ async def run_shell(
 
 def _contact_id(app: RapportApp, key: str) -> int | None:
     with app.store.transaction() as session:
-        identity = session.exec(
-            select(ChannelIdentity).where(
-                ChannelIdentity.channel == "shell", ChannelIdentity.external_id == key
-            )
-        ).first()
+        identity = find_identity(session, "shell", key)
         return identity.contact_id if identity else None

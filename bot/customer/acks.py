@@ -65,14 +65,8 @@ class Acknowledgements:
         path = overrides_file or getattr(settings, "acks_file", None)
         if path:
             templates.update(load_overrides(Path(path)))
-        try:
-            hours = Hours.parse(settings.business_hours)
-        except ValueError:
-            logger.warning("RAPPORT_BUSINESS_HOURS is not like 'Mon-Fri 09:00-17:00'; ignoring")
-            hours = None
-        return cls(
-            templates, settings.business_name, settings.business_hours, settings.timezone, hours
-        )
+        hours = settings.business_hours  # parsed (and refused if bad) at start-up
+        return cls(templates, settings.business_name, hours.text, settings.timezone, hours)
 
     def next_open_text(self, now: datetime) -> str:
         if self.hours is None or self.hours.is_open(now, self.timezone):

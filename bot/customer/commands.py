@@ -34,6 +34,7 @@ from channels.base import Action, Address, IncomingMessage, Reply
 from crm import audit
 from crm.actors import Actor
 from crm.contacts import set_consent
+from crm.enums import ActorKind, FollowUpKind
 from crm.errors import Invalid
 from crm.identities import find_identity, resolve_customer
 from crm.models import Contact
@@ -99,7 +100,7 @@ class CustomerCommands:
 
     def _actor(self, contact: Contact, message: IncomingMessage) -> Actor:
         return Actor(
-            kind="customer",
+            kind=FollowUpKind.CUSTOMER,
             id=contact.id,
             channel=message.address.channel,
             name=contact.name,
@@ -191,7 +192,8 @@ class CustomerCommands:
             name = contact.name
         lines = [
             f"Hi {_first_name(name)}! This is {settings.business_name}. Write your question "
-            f"here and a person from our team will answer (our hours: {settings.business_hours}).",
+            "here and a person from our team will answer "
+            f"(our hours: {settings.business_hours.text}).",
         ]
         if back:
             lines.append("You'll get follow-up messages from us again; /stop turns them off.")
@@ -331,7 +333,7 @@ class CustomerCommands:
             if contact is None:
                 return Reply("There is nothing left to erase.")
             contact_id = contact.id
-            actor = Actor(kind="customer", id=contact_id, channel=message.address.channel)
+            actor = Actor(kind=ActorKind.CUSTOMER, id=contact_id, channel=message.address.channel)
             counts = erase_contact(session, actor=actor, contact_id=contact_id, now=now)
         logger.info(
             "customer data erased contact=%s channel=%s messages=%s",

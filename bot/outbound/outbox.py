@@ -27,33 +27,38 @@ import logging
 import os
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
 
 from bot.context import Services
-from bot.outbound.ratelimit import RateLimiter, default_limits
+from bot.outbound.ratelimit import HubLimits, RateLimiter
 from bot.outbound.routing import CustomerBook, reminder_actions, rep_addresses
-from bot.outbound.rules import business_hours, render_digest
+from bot.outbound.rules import render_digest
 from channels.base import Address, OutgoingMessage, Reply, SendResult
 from crm import claims, followups
+from crm.enums import FollowUpKind
 from crm.hours import QuietHours
 from crm.models import FollowUp, Rep
-from crm.worktime import parse_quiet_hours, zone_name
+from crm.worktime import zone_name
 
 logger = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
 MAX_BACKOFF = 300.0
-CUSTOMER_KINDS = frozenset({"customer", "survey"})
-WORKDAY_KINDS = frozenset({"digest", "nudge"})  # rep messages held to business hours
-NOTIFY_KINDS = frozenset({"customer"})  # whose permanent failure the rep hears about
-MESSAGE_KIND = {"reminder": "reminder", "customer": "followup", "survey": "followup"}
+# The channel-side kind of each follow-up's message (a channel may render them differently).
+MESSAGE_KIND = {
+    FollowUpKind.REMINDER: "reminder",
+    FollowUpKind.CUSTOMER: "followup",
+    FollowUpKind.SURVEY: "followup",
+}
 
 
 def worker_name() -> str:
@@ -93,15 +98,50 @@ class Fail:
     reason: str
 
 
+class Outcome(StrEnum):
+    """What recording one claimed row came to (counted in TickStats)."""
+
+    DELIVERED = "delivered"
+    DEFERRED = "deferred"
+    RETRIED = "retried"
+    FAILED = "failed"
+    LOST_CLAIMS = "lost_claims"  # another worker took the row over before we recorded
+    ERRORS = "errors"  # the outcome could not be recorded
+
+
 @dataclass
 class TickStats:
+    """One tick's counts: rows claimed, and each Outcome's tally."""
+
     claimed: int = 0
-    delivered: int = 0
-    deferred: int = 0
-    failed: int = 0
-    retried: int = 0
-    lost_claims: int = 0
-    errors: int = 0
+    counts: Counter[Outcome] = field(default_factory=Counter)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome] += 1
+
+    @property
+    def delivered(self) -> int:
+        return self.counts[Outcome.DELIVERED]
+
+    @property
+    def deferred(self) -> int:
+        return self.counts[Outcome.DEFERRED]
+
+    @property
+    def retried(self) -> int:
+        return self.counts[Outcome.RETRIED]
+
+    @property
+    def failed(self) -> int:
+        return self.counts[Outcome.FAILED]
+
+    @property
+    def lost_claims(self) -> int:
+        return self.counts[Outcome.LOST_CLAIMS]
+
+    @property
+    def errors(self) -> int:
+        return self.counts[Outcome.ERRORS]
 
 
 class _GroupCommit:
@@ -112,13 +152,13 @@ class _GroupCommit:
     instead of one fsync per row.
     """
 
-    def __init__(self, write: Callable[[list[tuple[Job, Any]]], list[str]]) -> None:
+    def __init__(self, write: Callable[[list[tuple[Job, Any]]], list[Outcome]]) -> None:
         self.write = write
-        self.waiting: list[tuple[Job, Any, asyncio.Future[str]]] = []
+        self.waiting: list[tuple[Job, Any, asyncio.Future[Outcome]]] = []
         self.lock = asyncio.Lock()
 
-    async def record(self, job: Job, outcome: Any) -> str:
-        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    async def record(self, job: Job, outcome: Any) -> Outcome:
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.waiting.append((job, outcome, done))
         async with self.lock:
             if not done.done():
@@ -128,7 +168,7 @@ class _GroupCommit:
                 except BaseException:  # cancelled at shutdown: never leave the others waiting
                     for _, _, future in group:
                         if not future.done():
-                            future.set_result("errors")
+                            future.set_result(Outcome.ERRORS)
                     raise
                 for (_, _, future), result in zip(group, results, strict=True):
                     future.set_result(result)
@@ -154,13 +194,9 @@ class Outbox:
         self.worker = worker or worker_name()
         self.lease = lease or timedelta(minutes=2)
         settings = services.settings
-        self.limiter = limiter or RateLimiter(default_limits(settings.telegram_rate_per_second))
-        try:
-            self.quiet = parse_quiet_hours(settings.quiet_hours)
-        except ValueError as exc:  # like the other hours settings: say so, use the default
-            logger.error("RAPPORT_QUIET_HOURS: %s; using 21:00-08:00", exc)
-            self.quiet = QuietHours()
-        self.hours = business_hours(settings)
+        self.limiter = limiter or RateLimiter(HubLimits(services.hub))
+        self.quiet: QuietHours = settings.quiet_hours  # parsed (and refused if bad) at start-up
+        self.hours = settings.business_hours
         self.concurrency = concurrency
         self.batch = batch
         self.max_rounds = max_rounds
@@ -180,9 +216,9 @@ class Outbox:
         self, session: Session, row: FollowUp, now: datetime, reps: RepCache, book: CustomerBook
     ) -> Job | Defer | Skip | Fail:
         """What to do with a claimed row now: send (where, what), wait, skip or fail."""
-        settings, channels = self.services.settings, self.services.hub.names
-        if row.kind in CUSTOMER_KINDS:
-            target = book.target(row, channels)
+        settings, hub = self.services.settings, self.services.hub
+        if FollowUpKind(row.kind).to_customer:
+            target = book.target(row, hub)
             contact = book.contacts.get(row.contact_id or 0)
             if target.address is None or contact is None:
                 return Fail(target.problem or "no contact")
@@ -192,19 +228,19 @@ class Outbox:
             return Job(row, [target.address], Reply(row.text))
         if row.rep_id not in reps:  # a batch often holds many rows for one rep
             rep = session.get(Rep, row.rep_id) if row.rep_id else None
-            reps[row.rep_id] = (rep, rep_addresses(session, rep, channels) if rep else [])
+            reps[row.rep_id] = (rep, rep_addresses(session, rep, hub) if rep else [])
         rep, addresses = reps[row.rep_id]
         if rep is None or not rep.active:
             return Fail("the rep is no longer active")
         tz = zone_name(rep.timezone, settings.timezone)
-        if row.kind in WORKDAY_KINDS and not self.hours.is_open(now, tz):
+        if FollowUpKind(row.kind).workday_only and not self.hours.is_open(now, tz):
             return Defer(self.hours.next_open(now, tz), "outside business hours")
         if not addresses:
             return Fail("the rep has no reachable channel")
-        if row.kind == "digest":
+        if row.kind == FollowUpKind.DIGEST:
             reply = render_digest(session, row, now, settings)
             return Job(row, addresses, reply) if reply else Skip("nothing to report")
-        actions = reminder_actions(row.id) if row.kind == "reminder" and row.id else ()
+        actions = reminder_actions(row.id) if row.kind == FollowUpKind.REMINDER and row.id else ()
         return Job(row, addresses, Reply(row.text, actions=actions))
 
     def _fail(self, session: Session, row: FollowUp, reason: str, now: datetime) -> None:
@@ -212,7 +248,7 @@ class Outbox:
             followups.finish(
                 session, followup_id=row.id, worker=self.worker, now=now, sent=False, error=reason
             )
-            and row.kind in NOTIFY_KINDS
+            and FollowUpKind(row.kind).failure_told_to_rep
         ):
             claims.notify_failure(session, row=row, reason=reason, now=now)
         logger.warning("follow-up failed id=%s kind=%s reason=%s", row.id, row.kind, reason)
@@ -226,11 +262,13 @@ class Outbox:
             self.last.claimed += len(rows)
             reps: RepCache = {}
             book = CustomerBook.load(
-                session, (row.contact_id for row in rows if row.kind in CUSTOMER_KINDS)
+                session, (row.contact_id for row in rows if FollowUpKind(row.kind).to_customer)
             )
             for row in rows:
                 try:
-                    with session.begin_nested() if row.kind == "digest" else nullcontext():
+                    with (
+                        session.begin_nested() if row.kind == FollowUpKind.DIGEST else nullcontext()
+                    ):
                         decision = self._decide(session, row, now, reps, book)
                 except Exception as exc:  # noqa: BLE001 - a bad row must not block the outbox
                     logger.exception("could not prepare follow-up id=%s kind=%s", row.id, row.kind)
@@ -246,7 +284,7 @@ class Outbox:
                         now=now,
                         late=now - row.due_at > LATE_AFTER,
                     )
-                    self.last.deferred += 1
+                    self.last.add(Outcome.DEFERRED)
                     logger.info(
                         "follow-up deferred id=%s kind=%s until=%s reason=%s",
                         row.id,
@@ -264,7 +302,7 @@ class Outbox:
                     )
                 else:
                     self._fail(session, row, decision.reason, now)
-                    self.last.failed += 1
+                    self.last.add(Outcome.FAILED)
         return jobs
 
     # --- sending ------------------------------------------------------------------------------
@@ -308,12 +346,12 @@ class Outbox:
 
     def _apply(
         self, session: Session, job: Job, outcome: SendResult | Defer | None, now: datetime
-    ) -> str:
+    ) -> Outcome:
         """Writes one outcome; returns what happened (delivered, deferred, retried, failed)."""
         row = job.row
         if claims.lock_claim(session, followup_id=row.id, worker=self.worker) is None:
             logger.warning("claim lost before recording id=%s worker=%s", row.id, self.worker)
-            return "lost_claims"
+            return Outcome.LOST_CLAIMS
         if outcome is None:
             outcome = SendResult(delivered=False, error="no address", permanent=True)
         if isinstance(outcome, Defer):
@@ -325,13 +363,13 @@ class Outbox:
                 now=now,
                 reason=outcome.reason,
             )
-            return "deferred"
+            return Outcome.DEFERRED
         late = now - row.due_at > LATE_AFTER
         if outcome.delivered:
             followups.finish(
                 session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
             )
-            return "delivered"
+            return Outcome.DELIVERED
         error = (outcome.error or "not delivered")[:400]
         if outcome.retry_after and not outcome.permanent:
             claims.release(
@@ -343,7 +381,7 @@ class Outbox:
                 due_at=now + timedelta(seconds=outcome.retry_after),
                 reason=f"rate limited, retry after {outcome.retry_after:g}s: {error}",
             )
-            return "retried"
+            return Outcome.RETRIED
         if not outcome.permanent and row.attempts < MAX_ATTEMPTS:
             followups.finish(
                 session,
@@ -355,13 +393,13 @@ class Outbox:
                 late=late,
                 retry_at=now + timedelta(seconds=backoff(row.attempts)),
             )
-            return "retried"
+            return Outcome.RETRIED
         if not outcome.permanent:
             error = f"gave up after {row.attempts} attempts: {error}"
         self._fail(session, row, error, now)
-        return "failed"
+        return Outcome.FAILED
 
-    def _record_many(self, items: list[tuple[Job, SendResult | Defer | None]]) -> list[str]:
+    def _record_many(self, items: list[tuple[Job, SendResult | Defer | None]]) -> list[Outcome]:
         """One transaction for outcomes that arrived together; one by one if that fails.
 
         Deliveries, the common case, are marked sent by one conditional UPDATE;
@@ -381,7 +419,9 @@ class Outbox:
                 results = []
                 for job, outcome in items:
                     if isinstance(outcome, SendResult) and outcome.delivered:
-                        results.append("delivered" if job.row.id in held else "lost_claims")
+                        results.append(
+                            Outcome.DELIVERED if job.row.id in held else Outcome.LOST_CLAIMS
+                        )
                     else:
                         results.append(self._apply(session, job, outcome, now))
                 if len(held) < len(sent):
@@ -394,11 +434,11 @@ class Outbox:
         except Exception:  # noqa: BLE001 - retried per row below, so one bad row stays alone
             if len(items) == 1:
                 logger.exception("recording failed id=%s", items[0][0].row.id)
-                return ["errors"]
+                return [Outcome.ERRORS]
             logger.warning("group record failed rows=%s; recording one by one", len(items))
         return [self._record_many([item])[0] for item in items]
 
-    def _record(self, job: Job, outcome: SendResult | Defer | None) -> str:
+    def _record(self, job: Job, outcome: SendResult | Defer | None) -> Outcome:
         return self._record_many([(job, outcome)])[0]
 
     async def _deliver(self, job: Job, gate: asyncio.Semaphore, recorder: "_GroupCommit") -> None:
@@ -408,8 +448,7 @@ class Outbox:
             except Exception as exc:  # noqa: BLE001 - one bad send must not stop the batch
                 logger.exception("send crashed id=%s kind=%s", job.row.id, job.row.kind)
                 outcome = SendResult(delivered=False, error=type(exc).__name__)
-        what = await recorder.record(job, outcome)
-        setattr(self.last, what, getattr(self.last, what) + 1)
+        self.last.add(await recorder.record(job, outcome))
         if isinstance(outcome, SendResult) and not outcome.delivered:
             logger.warning(
                 "follow-up not sent id=%s kind=%s attempts=%s permanent=%s error=%s",

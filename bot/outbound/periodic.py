@@ -94,8 +94,8 @@ async def post_weekly_summary(services: Services) -> int:
     the channel) keeps the claim and is logged as an error, since retrying cannot help.
     Returns how many reports this call posted.
     """
-    channel = services.settings.slack_reports_channel
-    if not channel or not services.hub.has("slack"):
+    channel, team = services.settings.slack_reports_channel, services.hub.team_channel()
+    if not channel or team is None:
         return 0
     week = services.clock.now().strftime("%G-W%V")
     names = await asyncio.to_thread(_claim_weekly_reports, services, week)
@@ -109,7 +109,7 @@ async def post_weekly_summary(services: Services) -> int:
     posted, retry = 0, []
     for name, reply in zip(names, replies, strict=True):
         result = await services.hub.send(
-            OutgoingMessage(Address("slack", channel), reply, kind="notice")
+            OutgoingMessage(Address(team, channel), reply, kind="notice")
         )
         if result.delivered:
             posted += 1

@@ -15,36 +15,32 @@ run on a virtual clock and never sleep for real.
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+
+from channels.base import SendLimit
+from channels.hub import ChannelHub
 
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-
-@dataclass(frozen=True)
-class Limit:
-    """`rate` sends a second with bursts of `burst`; `per_chat` keys the bucket by chat."""
-
-    rate: float
-    burst: int = 1
-    per_chat: bool = False
-
-    @property
-    def interval(self) -> float:
-        return 1.0 / self.rate
-
-    @property
-    def tolerance(self) -> float:
-        return (self.burst - 1) * self.interval
+Limit = SendLimit  # declared by each channel adapter in its ChannelTraits
 
 
-def default_limits(telegram_per_second: float = 30.0) -> dict[str, tuple[Limit, ...]]:
-    """Published platform limits; burst 1 keeps every one-second window within them."""
-    return {
-        "telegram": (Limit(telegram_per_second), Limit(1.0, per_chat=True)),
-        "slack": (Limit(1.0, per_chat=True),),
-    }
+class HubLimits(Mapping[str, tuple[Limit, ...]]):
+    """Each channel's limits as its adapter declares them, read from the hub at send time
+    (so a channel registered after the outbox was built is still limited)."""
+
+    def __init__(self, hub: ChannelHub) -> None:
+        self.hub = hub
+
+    def __getitem__(self, channel: str) -> tuple[Limit, ...]:
+        return self.hub.traits(channel).limits
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.hub.names)
+
+    def __len__(self) -> int:
+        return len(self.hub.names)
 
 
 class VirtualTime:
@@ -75,12 +71,12 @@ class RateLimiter:
 
     def __init__(
         self,
-        limits: dict[str, tuple[Limit, ...]] | None = None,
+        limits: Mapping[str, tuple[Limit, ...]] | None = None,
         *,
         monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.limits = default_limits() if limits is None else limits
+        self.limits: Mapping[str, tuple[Limit, ...]] = {} if limits is None else limits
         self.monotonic = monotonic
         self.sleep = sleep
         self._tat: dict[tuple[str, str, int], float] = {}  # bucket -> theoretical arrival

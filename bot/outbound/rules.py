@@ -12,10 +12,10 @@ then delivers each row once. Digests are composed when they are *sent*
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.rep.render import money, when
 from bot.settings import Settings
@@ -23,10 +23,11 @@ from channels.base import Card, Reply
 from crm import followups
 from crm.actors import SYSTEM
 from crm.digest import Digest, build_digest, stale_deals, waiting_conversations
+from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Invalid
-from crm.hours import Hours
 from crm.models import FollowUp, Rep
 from crm.surveys import conversations_to_survey, record_survey_answer, survey_key
+from crm.views import active_admin_ids, active_reps
 from crm.worktime import business_time_between, local_day_bounds, zone_name
 
 __all__ = ["RULES", "Rule", "record_survey_answer", "render_digest"]
@@ -35,28 +36,6 @@ logger = logging.getLogger(__name__)
 
 DIGEST_LOOKAHEAD = timedelta(minutes=15)  # queued this early, so the tick sends it on the minute
 SECTION_LIMIT = 8
-
-
-DEFAULT_HOURS = "Mon-Fri 09:00-17:00"
-
-
-def digest_time(settings: Settings) -> time:
-    """RAPPORT_DIGEST_TIME; a malformed value is logged and 09:00 used (never a crash loop)."""
-    try:
-        return time.fromisoformat(settings.digest_time.strip().zfill(5))
-    except ValueError:
-        logger.error("RAPPORT_DIGEST_TIME is not a time like 09:00; using 09:00")
-        return time(9, 0)
-
-
-def business_hours(settings: Settings) -> Hours:
-    """RAPPORT_BUSINESS_HOURS; a malformed value is logged and the default used, as the
-    customer acknowledgements do."""
-    try:
-        return Hours.parse(settings.business_hours)
-    except ValueError as exc:
-        logger.error("RAPPORT_BUSINESS_HOURS: %s; using %s", exc, DEFAULT_HOURS)
-        return Hours.parse(DEFAULT_HOURS)
 
 
 def _enqueue(session: Session, **fields: object) -> bool:
@@ -81,8 +60,8 @@ def enqueue_digests(session: Session, settings: Settings, now: datetime) -> int:
     Paris each get one per their own day, and a DST change moves the UTC time
     of the digest, never its local time.
     """
-    at, hours, made = digest_time(settings), business_hours(settings), 0
-    for rep in session.exec(select(Rep).where(col(Rep.active).is_(True))).all():
+    at, hours, made = settings.digest_time, settings.business_hours, 0
+    for rep in active_reps(session):
         tz = zone_name(rep.timezone, settings.timezone)
         local = now.astimezone(ZoneInfo(tz))
         if local.weekday() not in hours.days:
@@ -93,7 +72,7 @@ def enqueue_digests(session: Session, settings: Settings, now: datetime) -> int:
             continue  # not yet, or so late in the day that tomorrow's digest will do
         made += _enqueue(
             session,
-            kind="digest",
+            kind=FollowUpKind.DIGEST,
             due_at=due,
             text=f"Daily digest for {local.date().isoformat()}",
             now=now,
@@ -116,7 +95,7 @@ def _section(title: str, lines: list[tuple[str, str]]) -> Card | None:
 
 def digest_reply(digest: Digest, *, rep: Rep, tz: str, now: datetime) -> Reply:
     def task(row: FollowUp) -> tuple[str, str]:
-        state = " (failed)" if row.status == "failed" else ""
+        state = " (failed)" if row.status == FollowUpStatus.FAILED else ""
         return when(row.due_at, tz, now), f"{row.id}. {row.text[:80]}{state}"
 
     cards = [
@@ -205,7 +184,7 @@ def enqueue_stale_nudges(session: Session, settings: Settings, now: datetime) ->
         tz = zone_name(owner.timezone if owner else None, settings.timezone)
         made += _enqueue(
             session,
-            kind="nudge",
+            kind=FollowUpKind.NUDGE,
             due_at=now,
             text=(  # composed now, read later: say nothing that goes out of date
                 f'Deal "{deal.title[:80]}" (#{deal.id}, {deal.stage}, '
@@ -221,8 +200,7 @@ def enqueue_stale_nudges(session: Session, settings: Settings, now: datetime) ->
 
 
 def _admins(session: Session) -> list[int]:
-    rows = session.exec(select(Rep).where(Rep.role == "admin", col(Rep.active).is_(True)))
-    return [rep.id for rep in rows if rep.id is not None]
+    return active_admin_ids(session)
 
 
 def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetime) -> int:
@@ -234,7 +212,8 @@ def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetim
     """
     if settings.unanswered_hours <= 0:
         return 0
-    threshold, hours, made = timedelta(hours=settings.unanswered_hours), business_hours(settings), 0
+    threshold, hours = timedelta(hours=settings.unanswered_hours), settings.business_hours
+    made = 0
     admins: list[int] | None = None
     for waiting in waiting_conversations(session):
         elapsed = business_time_between(hours, waiting.since, now, settings.timezone)
@@ -246,7 +225,7 @@ def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetim
         for rep_id in [owner] if owner is not None else admins or []:
             made += _enqueue(
                 session,
-                kind="nudge",
+                kind=FollowUpKind.NUDGE,
                 due_at=now,
                 text=(
                     f"{waiting.contact.name} has been waiting for a reply for "
@@ -279,7 +258,7 @@ def enqueue_surveys(session: Session, settings: Settings, now: datetime) -> int:
     for conversation in conversations_to_survey(session, now=now):
         made += _enqueue(
             session,
-            kind="survey",
+            kind=FollowUpKind.SURVEY,
             due_at=max(now, conversation.closed_at or now),
             text=survey_question(settings),
             now=now,

@@ -159,7 +159,7 @@ class Dispatcher:
     # --- "which one?" --------------------------------------------------------------------
 
     def _state_key(self, actor: Actor) -> tuple[str, str]:
-        return (actor.channel or "shell", f"{actor.kind}:{actor.id}")
+        return (actor.channel or "none", f"{actor.kind}:{actor.id}")
 
     def _ambiguous_reply(self, actor: Actor, text: str, exc: Ambiguous) -> Reply:
         """Lists the candidates and remembers the command, so `1`/`2`... finishes it."""

@@ -3,15 +3,14 @@
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.language.parsing import currency_exponent, format_when
 from channels.base import Action, Card
-from crm.activities import timeline
 from crm.contacts import points_of
-from crm.deals import open_deals_for_contact
-from crm.models import Company, Contact, Deal, FollowUp, Rep
+from crm.models import Company, Contact, Deal
 from crm.validation import format_phone
+from crm.views import ContactOverview
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
@@ -42,19 +41,11 @@ def contact_line(session: Session, contact: Contact) -> str:
     return " ".join(bits)
 
 
-def contact_card(session: Session, contact: Contact, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
-    """The card a rep sees for `show`: who, how to reach them, deals, next step, history."""
-    company = session.get(Company, contact.company_id) if contact.company_id else None
-    owner = session.get(Rep, contact.owner_id) if contact.owner_id else None
-    points = points_of(session, contact.id)
-    deals = open_deals_for_contact(session, contact)
-    next_followup = session.exec(
-        select(FollowUp)
-        .where(FollowUp.contact_id == contact.id, col(FollowUp.status).in_(("pending", "claimed")))
-        .order_by(col(FollowUp.due_at))
-        .limit(1)
-    ).first()
-    history = timeline(session, contact_id=contact.id, limit=5)
+def contact_card(view: ContactOverview, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
+    """The card a rep sees for `show`: who, how to reach them, deals, next step, history.
+    Pure rendering: the values are read by crm.views.contact_overview."""
+    contact, company, owner, points = view.contact, view.company, view.owner, view.points
+    deals, next_followup, history = view.deals, view.next_followup, view.history
     fields: list[tuple[str, str]] = [
         ("Company", company.name if company else "-"),
         ("Emails", ", ".join(points.emails) or "-"),

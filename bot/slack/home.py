@@ -7,7 +7,7 @@ row's buttons (Done / Snooze on follow-ups). The Slack channel lays it out.
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from bot.context import Services
 from bot.rep.render import money, when
@@ -15,7 +15,8 @@ from channels.base import Action, Reply
 from crm.actors import Actor
 from crm.conversations import list_conversations
 from crm.followups import list_followups
-from crm.models import Conversation, Deal
+from crm.models import Deal
+from crm.views import open_deals_of, unassigned_by_need
 
 Section = tuple[str, list[Reply]]
 OPEN = ("pending", "claimed", "sent")
@@ -64,11 +65,7 @@ def _due(session: Session, services: Services, actor: Actor) -> Section:
 
 
 def _deals(session: Session, services: Services, actor: Actor) -> Section:
-    deals = session.exec(
-        select(Deal)
-        .where(Deal.owner_id == actor.id, Deal.status == "open")
-        .order_by(col(Deal.updated_at).desc())
-    ).all()
+    deals = open_deals_of(session, actor.id)
     by_stage: dict[str, list[Deal]] = {}
     for deal in deals:
         by_stage.setdefault(deal.stage, []).append(deal)
@@ -103,11 +100,7 @@ def _mine(session: Session, services: Services, actor: Actor) -> Section:
 
 
 def _unassigned(session: Session) -> Section:
-    counts = session.exec(
-        select(Conversation.need, func.count())
-        .where(Conversation.status == "open", col(Conversation.assignee_id).is_(None))
-        .group_by(Conversation.need)
-    ).all()
+    counts = unassigned_by_need(session)
     if not counts:
         return "Unassigned conversations", [Reply("None waiting.")]
     ordered = sorted(counts, key=lambda row: (-row[1], row[0] or "~"))

@@ -13,13 +13,12 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, select
-
 from bot.context import Services
 from bot.customer.desk import InboxEvent
 from bot.language.commands import ReplyToConversation
 from bot.rep.dispatcher import Dispatcher
 from channels.base import Action, Address, Card, OutgoingMessage, Reply
+from crm import views
 from crm.actors import Actor
 from crm.models import Contact, Conversation, Message, Rep
 
@@ -181,16 +180,7 @@ class SlackInbox:
         with self.services.store.transaction() as session:
             conversation = session.get(Conversation, conversation_id)
             contact = session.get(Contact, conversation.contact_id) if conversation else None
-            message = session.exec(
-                select(Message)
-                .where(
-                    Message.conversation_id == conversation_id,
-                    Message.direction == "outbound",
-                    Message.author_rep_id == actor.id,
-                )
-                .order_by(col(Message.id).desc())
-                .limit(1)
-            ).first()
+            message = views.last_reply_by(session, conversation_id, actor.id)
             name = contact.name if contact else "the customer"
             where = conversation.channel if conversation else "their channel"
             if message is not None and message.delivery == "delivered":
@@ -217,10 +207,7 @@ class SlackInbox:
 
     def _by_ref(self, ref: str) -> int | None:
         with self.services.store.transaction() as session:
-            found = session.exec(
-                select(Conversation.id).where(Conversation.inbox_ref == ref)
-            ).first()
-            return int(found) if found is not None else None
+            return views.conversation_by_inbox_ref(session, ref)
 
     def _render(self, conversation_id: int) -> InboxPost | None:
         """The post: who, which channel, the need (with the classifier's confidence), status."""
@@ -229,12 +216,7 @@ class SlackInbox:
             if conversation is None:
                 return None
             contact = session.get(Contact, conversation.contact_id)
-            first = session.exec(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
-                .order_by(col(Message.id))
-                .limit(1)
-            ).first()
+            first = views.first_inbound(session, conversation_id)
             assignee = (
                 session.get(Rep, conversation.assignee_id) if conversation.assignee_id else None
             )

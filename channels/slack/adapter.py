@@ -17,7 +17,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.base import DeliveryError, OutgoingMessage, Reply, SendResult
+from channels.base import (
+    ChannelTraits,
+    DeliveryError,
+    OutgoingMessage,
+    Reply,
+    SendLimit,
+    SendResult,
+)
 from channels.slack.blocks import fallback_text, reply_blocks
 from channels.slack.inbox import inbox_blocks
 
@@ -80,6 +87,15 @@ class SlackChannel:
     """Hub adapter; also the small Web API helpers the bolt listeners share."""
 
     name = "slack"
+    # About one message a second per channel (Slack's chat.postMessage tier).
+    traits = ChannelTraits(
+        rep_rank=0,
+        limits=(SendLimit(1.0, per_chat=True),),
+        team_posts=True,
+        shows_images=True,
+        sends_files=True,
+        confirms_delivery=True,
+    )
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client

@@ -43,11 +43,14 @@ from telegram.ext import (
 
 from channels.base import (
     Address,
+    ChannelTraits,
+    CustomerCallbacks,
     DeliveryError,
     IncomingMessage,
     OnMessage,
     OutgoingMessage,
     Reply,
+    SendLimit,
     SendResult,
     Unavailable,
 )
@@ -79,7 +82,9 @@ OnGroup = Callable[[Address], Awaitable[Reply | None]]
 
 @dataclass
 class TelegramCallbacks:
-    """What Rapport hands the channel; the channel never imports the bot or the CRM."""
+    """Callbacks as plain functions (tests hand the channel these); Rapport itself hands it
+    the channel-neutral bot.customer.callbacks, which implement channels.base.CustomerCallbacks.
+    Either way the channel never imports the bot or the CRM."""
 
     on_message: OnMessage
     on_command: OnCommand
@@ -117,12 +122,26 @@ def _ids(update: object) -> tuple[object, object]:
     return None, None
 
 
+def telegram_traits(rate_per_second: float = 30.0) -> ChannelTraits:
+    """About 30 messages a second overall (configurable) and one a second per chat."""
+    return ChannelTraits(
+        customer_rank=0,
+        limits=(SendLimit(rate_per_second), SendLimit(1.0, per_chat=True)),
+        shows_images=True,
+        sends_files=True,
+        confirms_delivery=True,
+    )
+
+
 class TelegramChannel:
     name = CHANNEL
 
-    def __init__(self, config: TelegramConfig, callbacks: TelegramCallbacks) -> None:
+    def __init__(
+        self, config: TelegramConfig, callbacks: "TelegramCallbacks | CustomerCallbacks"
+    ) -> None:
         self.config = config
         self.callbacks = callbacks
+        self.traits = telegram_traits(config.rate_per_second)
         self._closing = asyncio.Event()
         self._held: set[int] = set()  # update ids not stored when the channel stopped
         self.webhook_secret = config.webhook_secret or secrets.token_urlsafe(32)

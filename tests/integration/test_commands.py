@@ -173,9 +173,11 @@ async def test_report_answers_in_text_and_saves_the_chart_in_the_shell(
 async def test_inbox_assign_retag_reply_and_close(alice: Transcript, rapport: RapportApp) -> None:
     from channels.base import Address, IncomingMessage, OutgoingMessage, SendResult
     from crm.models import Conversation, Message, NeedCorrection
+    from tests.standins.outbox_channels import standard_traits
 
     class RecordingTelegram:
         name = "telegram"
+        traits = standard_traits("telegram")
         sent: list[OutgoingMessage] = []
 
         async def start(self) -> None: ...

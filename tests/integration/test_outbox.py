@@ -8,8 +8,11 @@ reported to the rep once.
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.customer.desk import CustomerDesk
 from bot.outbound.outbox import MAX_ATTEMPTS
+from bot.settings import SettingsError, load_settings
 from channels.base import IncomingMessage, SendResult
 from crm.models import Contact
 from tests.standins.outbox_channels import FlakyChannel, refused, too_many_requests
@@ -134,16 +137,13 @@ async def test_quiet_hours_off_sends_a_customer_follow_up_in_the_night(store, cl
     assert [m.text for m in world.channels["telegram"].sent] == ["We open early tomorrow"]
 
 
-async def test_unreadable_quiet_hours_fall_back_to_the_default_night(store, clock, caplog):  # type: ignore[no-untyped-def]
-    world = world_of(store, clock, quiet_hours="nights")
-    alice = world.rep("Alice")
-    jean = world.customer("Jean", telegram="6005", owner=alice)
-    due = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
-    row = world.follow_up(alice, jean, due)
-    clock.set(due)
-    assert await world.outbox().tick() == 0
-    assert world.row(row.id).due_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
-    assert "'nights' is not like '21:00-08:00' (or 'off')" in caplog.text
+def test_unreadable_quiet_hours_stop_start_up_instead_of_a_fallback_night(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The outbox used to log and fall back to 21:00-08:00; the setting is now refused once,
+    at start-up, by name, and the outbox never sees a bad value."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_QUIET_HOURS="nights")
+    assert "RAPPORT_QUIET_HOURS" in str(caught.value)
+    assert "'nights' is not like '21:00-08:00' (or 'off')" in str(caught.value)
 
 
 async def test_a_customer_in_utc_uses_the_business_zone_for_quiet_hours(store, clock):  # type: ignore[no-untyped-def]

@@ -2,15 +2,16 @@
 
 from datetime import UTC, datetime, timedelta
 
-from bot.outbound.ratelimit import Limit, RateLimiter, VirtualTime, default_limits
+from bot.outbound.ratelimit import Limit, RateLimiter, VirtualTime
 from crm import followups
 from crm.actors import SYSTEM
+from tests.standins.outbox_channels import standard_limits
 from tests.standins.outbox_world import World
 
 
 def limiter() -> tuple[RateLimiter, VirtualTime]:
     vt = VirtualTime()
-    return RateLimiter(default_limits(30), monotonic=vt.monotonic, sleep=vt.sleep), vt
+    return RateLimiter(standard_limits(30), monotonic=vt.monotonic, sleep=vt.sleep), vt
 
 
 async def test_slack_allows_one_message_a_second_per_channel_but_channels_run_side_by_side():

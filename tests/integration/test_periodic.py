@@ -13,10 +13,12 @@ from crm import conversations, migrate
 from crm.clock import ManualClock
 from crm.identities import resolve_customer
 from crm.models import NeedCorrection, ProcessedEvent
+from tests.standins.outbox_channels import standard_traits
 
 
 class RecordingSlack:
     name = "slack"
+    traits = standard_traits("slack")
 
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []

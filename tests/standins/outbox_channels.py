@@ -1,14 +1,38 @@
 """Channel stand-ins for the outbox tests: one that records, one that fails on cue.
 
-Both satisfy `channels.base.Channel`; neither has limits of its own (the
-outbox's RateLimiter is what is under test). `at` stamps each send with the
-time the caller supplies (a virtual clock's monotonic, typically).
+Both satisfy `channels.base.Channel` and carry the traits the real adapter of the same
+name declares (`standard_traits`), so routing and the outbox's RateLimiter treat them as
+they would treat Telegram, Slack, the shell or e-mail; neither limits itself. `at` stamps
+each send with the time the caller supplies (a virtual clock's monotonic, typically).
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from channels.base import DeliveryError, OutgoingMessage, SendResult
+from channels.base import ChannelTraits, DeliveryError, OutgoingMessage, SendLimit, SendResult
+from channels.console import ConsoleChannel
+from channels.email import EmailChannel
+from channels.slack.adapter import SlackChannel
+from channels.telegram.channel import telegram_traits
+
+
+def standard_traits(name: str, telegram_per_second: float = 30.0) -> ChannelTraits:
+    """The traits the real adapter called `name` declares (none for an unknown name)."""
+    declared = {
+        "telegram": telegram_traits(telegram_per_second),
+        "slack": SlackChannel.traits,
+        "shell": ConsoleChannel.traits,
+        "email": EmailChannel.traits,
+    }
+    return declared.get(name, ChannelTraits())
+
+
+def standard_limits(telegram_per_second: float = 30.0) -> dict[str, tuple[SendLimit, ...]]:
+    """Every real adapter's declared send limits, by channel name."""
+    return {
+        name: standard_traits(name, telegram_per_second).limits
+        for name in ("telegram", "slack", "shell", "email")
+    }
 
 
 @dataclass(frozen=True)
@@ -32,8 +56,15 @@ class Sent:
 class RecordingChannel:
     """Delivers everything, instantly, and keeps what it was given."""
 
-    def __init__(self, name: str, *, at: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        at: Callable[[], float] | None = None,
+        traits: ChannelTraits | None = None,
+    ) -> None:
         self.name = name
+        self.traits = traits or standard_traits(name)
         self.at = at or (lambda: 0.0)
         self.sent: list[Sent] = []
 

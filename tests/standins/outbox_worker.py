@@ -28,6 +28,7 @@ from crm.clock import SystemClock
 from crm.db import Store, make_engine
 from crm.deals import Pipeline
 from crm.models import FollowUp
+from tests.standins.outbox_channels import standard_traits
 from tests.standins.outbox_world import make_settings
 
 
@@ -36,6 +37,7 @@ class HttpSinkChannel:
 
     def __init__(self, url: str, worker: str, name: str = "shell") -> None:
         self.name = name
+        self.traits = standard_traits(name)
         self.url = url
         self.worker = worker
         self._http: aiohttp.ClientSession | None = None

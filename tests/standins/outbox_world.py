@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.context import Services
 from bot.outbound.outbox import Outbox
-from bot.outbound.ratelimit import RateLimiter, VirtualTime, default_limits
+from bot.outbound.ratelimit import HubLimits, RateLimiter, VirtualTime
 from bot.settings import Settings
 from channels.hub import ChannelHub
 from crm import conversations, followups
@@ -22,7 +22,7 @@ from crm.db import Store
 from crm.deals import Pipeline
 from crm.identities import resolve_customer, resolve_rep
 from crm.models import ChannelIdentity, Contact, ContactPoint, FollowUp, Rep
-from tests.standins.outbox_channels import RecordingChannel
+from tests.standins.outbox_channels import RecordingChannel, standard_traits
 
 DEFAULTS: dict[str, Any] = {
     "timezone": "UTC",
@@ -62,7 +62,8 @@ class World:
         )
         world = cls(services, clock, VirtualTime())
         for name in channels:
-            world.add_channel(RecordingChannel(name, at=world.vt.monotonic))
+            traits = standard_traits(name, config.telegram_rate_per_second)
+            world.add_channel(RecordingChannel(name, at=world.vt.monotonic, traits=traits))
         return world
 
     @property
@@ -75,7 +76,7 @@ class World:
 
     def outbox(self, worker: str = "w1", **kwargs: Any) -> Outbox:
         limiter = kwargs.pop("limiter", None) or RateLimiter(
-            default_limits(self.services.settings.telegram_rate_per_second),
+            HubLimits(self.services.hub),
             monotonic=self.vt.monotonic,
             sleep=self.vt.sleep,
         )

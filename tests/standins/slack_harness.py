@@ -36,6 +36,7 @@ from channels.base import (
     SendResult,
 )
 from crm.clock import ManualClock
+from tests.standins.outbox_channels import standard_traits
 from tests.standins.slack_api import TEAM_ID, SlackStandin
 
 SECRET = "test-secret"
@@ -102,6 +103,7 @@ class FakeTelegram:
     """A recording customer channel registered as "telegram"; `refuse` makes it fail."""
 
     name = "telegram"
+    traits = standard_traits("telegram")
 
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []

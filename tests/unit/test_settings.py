@@ -61,3 +61,57 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-
     monkeypatch.setitem(Settings.model_config, "env_file", ".env")
     (tmp_path / ".env").write_text("RAPPORT_BUSINESS_NAME=Acme Bikes\n")
     assert load_settings().business_name == "Acme Bikes"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fix"),
+    [
+        ("RAPPORT_BUSINESS_HOURS", "whenever", "'whenever' is not like 'Mon-Fri 09:00-17:00'"),
+        ("RAPPORT_QUIET_HOURS", "night", "'night' is not like '21:00-08:00' (or 'off')"),
+        ("RAPPORT_DIGEST_TIME", "25:99", "'25:99' is not a time like 09:00"),
+        ("RAPPORT_PIPELINE_STAGES", "lead:ten", "stage 'lead' needs a whole-number percentage"),
+    ],
+)
+def test_a_malformed_structured_setting_stops_start_up_by_name(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch, variable, value, fix
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"- {variable}: {fix}. Fix it in the environment or .env." in message
+    assert message.count("\n- ") == 1  # one line: only the bad variable is named
+
+
+def test_all_three_bad_hours_settings_are_named_in_one_message(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_BUSINESS_HOURS", "whenever")
+    monkeypatch.setenv("RAPPORT_QUIET_HOURS", "night")
+    monkeypatch.setenv("RAPPORT_DIGEST_TIME", "25:99")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("Rapport's settings are not valid:\n")
+    for name in ("RAPPORT_BUSINESS_HOURS", "RAPPORT_QUIET_HOURS", "RAPPORT_DIGEST_TIME"):
+        assert name in message
+
+
+def test_structured_settings_are_typed_values_after_start_up(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import time
+
+    from crm.hours import Hours, QuietHours
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_BUSINESS_HOURS", "Mon-Sat 10:00-18:00")
+    monkeypatch.setenv("RAPPORT_QUIET_HOURS", "off")
+    monkeypatch.setenv("RAPPORT_DIGEST_TIME", "7:30")
+    monkeypatch.setenv("RAPPORT_PIPELINE_STAGES", "lead:10,won_soon:90")
+    monkeypatch.setenv("RAPPORT_SLACK_ADMINS", "U1, U2,")
+    settings = load_settings()
+    assert settings.business_hours == Hours(frozenset(range(6)), time(10), time(18))
+    assert settings.business_hours.text == "Mon-Sat 10:00-18:00"  # shown to customers as set
+    assert settings.quiet_hours == QuietHours(time(0), time(0))
+    assert settings.digest_time == time(7, 30)
+    assert settings.stages == [("lead", 10), ("won_soon", 90)]
+    assert settings.admin_slack_ids == {"U1", "U2"}

@@ -10,6 +10,7 @@ from bot.rep.router import Router
 from channels.base import Reply
 from crm import followups
 from crm.activities import log_activity
+from crm.enums import FollowUpKind
 from crm.search import resolve_contact
 
 
@@ -24,7 +25,7 @@ def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
         reminder = followups.schedule(
             session,
             actor=ctx.actor,
-            kind="reminder",
+            kind=FollowUpKind.REMINDER,
             due_at=due,
             text=f"Follow up with {contact.name} (#{contact.id}): {cmd.text[:200]}",
             now=ctx.now,

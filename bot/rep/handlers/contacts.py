@@ -20,6 +20,7 @@ from crm.errors import Conflict
 from crm.merge import merge_contacts
 from crm.search import resolve_contact, search_contacts
 from crm.validation import normalise_email
+from crm.views import contact_overview
 
 
 def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
@@ -57,7 +58,7 @@ def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
             actions=(Action("Show", "show_contact", f"#{existing.id}"),),
             ok=False,
         )
-    card = contact_card(session, contact, tz=ctx.tz, now=ctx.now)
+    card = contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now)
     return Reply(
         f"Added {contact_line(session, contact)}.\n"
         f"Change it with `edit #{contact.id} <field> <value>`, or `undo`.",
@@ -83,7 +84,7 @@ def find(ctx: HandlerContext, session: Session, cmd: FindContacts) -> Reply:
 
 def show(ctx: HandlerContext, session: Session, cmd: ShowContact) -> Reply:
     contact = resolve_contact(session, cmd.ref)
-    card = contact_card(session, contact, tz=ctx.tz, now=ctx.now)
+    card = contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now)
     return Reply(contact_line(session, contact), cards=(card,), actions=contact_actions(contact))
 
 
@@ -100,7 +101,7 @@ def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply:
     )
     return Reply(
         f"Updated {cmd.field_name} of {contact_line(session, contact)}. `undo` puts it back.",
-        cards=(contact_card(session, contact, tz=ctx.tz, now=ctx.now),),
+        cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
     )
 
 
@@ -134,7 +135,7 @@ def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply:
     return Reply(
         f"Merged {source_name} into {target.name} (#{target.id}); moved {summary}. "
         "The audit log keeps both records as they were.",
-        cards=(contact_card(session, target, tz=ctx.tz, now=ctx.now),),
+        cards=(contact_card(contact_overview(session, target), tz=ctx.tz, now=ctx.now),),
     )
 
 

@@ -62,14 +62,14 @@ def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
 
 
 def _deals_channel_notice(ctx: HandlerContext, session: Session, deal) -> list[OutgoingMessage]:  # type: ignore[no-untyped-def]
-    channel = ctx.settings.slack_deals_channel
-    if not channel or not ctx.services.hub.has("slack"):
+    channel, team = ctx.settings.slack_deals_channel, ctx.services.hub.team_channel()
+    if not channel or team is None:
         return []
     owner = session.get(Rep, deal.owner_id) if deal.owner_id else None
     text = f"🎉 Deal won: {deal_line(deal)}" + (f" by {owner.name}" if owner else "")
     if deal.close_reason:
         text += f" ({deal.close_reason})"
-    return [OutgoingMessage(Address("slack", channel), Reply(text, public=True), kind="notice")]
+    return [OutgoingMessage(Address(team, channel), Reply(text, public=True), kind="notice")]
 
 
 def stage(ctx: HandlerContext, session: Session, cmd: SetDealStage) -> Outcome:

@@ -16,6 +16,7 @@ from bot.rep.render import when
 from bot.rep.router import Router
 from channels.base import Action, Reply
 from crm import followups
+from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict
 from crm.models import Contact, FollowUp
 from crm.search import resolve_contact
@@ -27,7 +28,7 @@ def remind(ctx: HandlerContext, session: Session, cmd: Remind) -> Reply:
         row = followups.schedule(
             session,
             actor=ctx.actor,
-            kind="reminder",
+            kind=FollowUpKind.REMINDER,
             due_at=due,
             text=cmd.text,
             now=ctx.now,
@@ -49,7 +50,7 @@ def followup(ctx: HandlerContext, session: Session, cmd: ScheduleFollowUp) -> Re
         row = followups.schedule(
             session,
             actor=ctx.actor,
-            kind="customer",
+            kind=FollowUpKind.CUSTOMER,
             due_at=due,
             text=cmd.text,
             now=ctx.now,
@@ -74,13 +75,13 @@ def followup(ctx: HandlerContext, session: Session, cmd: ScheduleFollowUp) -> Re
 
 def _line(session: Session, row: FollowUp, ctx: HandlerContext) -> str:
     target = ""
-    if row.kind == "customer" and row.contact_id:
+    if row.kind == FollowUpKind.CUSTOMER and row.contact_id:
         contact = session.get(Contact, row.contact_id)
         target = f" → {contact.name}" if contact else ""
     state = row.status
     if row.late:
         state += ", late"
-    if row.status == "failed" and row.last_error:
+    if row.status == FollowUpStatus.FAILED and row.last_error:
         state += f": {row.last_error[:80]}"
     return f"{row.id}. {when(row.due_at, ctx.tz, ctx.now)} [{state}]{target} {row.text[:80]}"
 
@@ -94,7 +95,8 @@ def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:
     actions = tuple(
         action
         for row in rows[:5]
-        if row.status in ("pending", "sent") and row.kind == "reminder"
+        if row.status in (FollowUpStatus.PENDING, FollowUpStatus.SENT)
+        and row.kind == FollowUpKind.REMINDER
         for action in (
             Action(f"Done {row.id}", "followup_done", str(row.id)),
             Action(f"Snooze {row.id} 1h", "followup_snooze", f"{row.id} 1h"),

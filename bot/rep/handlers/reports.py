@@ -29,7 +29,7 @@ def report(ctx: HandlerContext, session: Session, cmd: Report) -> Reply:
     text = f"{result.title}\n{result.text}"
     if result.chart is None:
         return Reply(text)
-    if ctx.actor.channel == "shell":
+    if not ctx.services.hub.traits(ctx.actor.channel or "").shows_images:
         path = save_chart(Path(settings.data_dir) / "charts", cmd.report, ctx, result.chart)
         return Reply(f"{text}\nChart saved to {path}")
     return Reply(text, image=result.chart, image_title=result.title)

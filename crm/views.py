@@ -1,0 +1,200 @@
+"""Read models the bot renders or routes by: plain values read in the caller's session.
+
+The bot's rendering and routing code takes these values and never queries itself
+(tests/unit/test_architecture.py keeps `select(` and `session.exec` out of bot/ outside
+the composition root), so what is read, and how many queries that costs, is decided here.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, func, select
+
+from crm.activities import TimelineEntry, timeline
+from crm.contacts import NormalisedPoints, points_of
+from crm.deals import open_deals_for_contact
+from crm.enums import ConversationStatus, DealStatus, Direction, PointKind, Role
+from crm.followups import OPEN_STATES
+from crm.models import (
+    ChannelIdentity,
+    Company,
+    Contact,
+    ContactPoint,
+    Conversation,
+    Deal,
+    FollowUp,
+    Message,
+    Rep,
+)
+
+
+def rep_identities(session: Session, rep_id: int | None) -> dict[str, str]:
+    """A rep's reachable ids by channel: {"slack": "U0ABC", ...}."""
+    identities = session.exec(
+        select(ChannelIdentity).where(
+            ChannelIdentity.rep_id == rep_id, col(ChannelIdentity.reachable).is_(True)
+        )
+    ).all()
+    return {i.channel: i.external_id for i in identities}
+
+
+@dataclass
+class CustomerReach:
+    """What routing needs to know about a batch's customers, read with a few IN queries
+    instead of three queries per follow-up (and kept referenced: the session's identity
+    map holds rows only weakly)."""
+
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    last: dict[int, Conversation] = field(default_factory=dict)
+    identities: dict[int, dict[str, ChannelIdentity]] = field(default_factory=dict)
+    emails: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, contact_ids: Iterable[int | None]) -> "CustomerReach":
+        ids = sorted({i for i in contact_ids if i is not None})
+        book = cls()
+        if not ids:
+            return book
+        book.contacts = {
+            c.id: c for c in session.exec(select(Contact).where(col(Contact.id).in_(ids)))
+        }
+        for conversation in session.exec(
+            select(Conversation)
+            .where(col(Conversation.contact_id).in_(ids))
+            .order_by(col(Conversation.last_message_at).desc(), col(Conversation.id).desc())
+        ):
+            book.last.setdefault(conversation.contact_id, conversation)
+        for identity in session.exec(
+            select(ChannelIdentity).where(col(ChannelIdentity.contact_id).in_(ids))
+        ):
+            book.identities.setdefault(identity.contact_id or 0, {})[identity.channel] = identity
+        for point in session.exec(
+            select(ContactPoint)
+            .where(col(ContactPoint.contact_id).in_(ids), ContactPoint.kind == PointKind.EMAIL)
+            .order_by(col(ContactPoint.position), col(ContactPoint.id))
+        ):
+            book.emails.setdefault(point.contact_id, point.value)
+        return book
+
+
+# --- the contact card ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactOverview:
+    """Everything the contact card shows, read at once."""
+
+    contact: Contact
+    company: Company | None
+    owner: Rep | None
+    points: NormalisedPoints
+    deals: list[Deal]
+    next_followup: FollowUp | None
+    history: list[TimelineEntry]
+
+
+def contact_overview(session: Session, contact: Contact, *, history: int = 5) -> ContactOverview:
+    next_followup = session.exec(
+        select(FollowUp)
+        .where(FollowUp.contact_id == contact.id, col(FollowUp.status).in_(OPEN_STATES))
+        .order_by(col(FollowUp.due_at))
+        .limit(1)
+    ).first()
+    return ContactOverview(
+        contact=contact,
+        company=session.get(Company, contact.company_id) if contact.company_id else None,
+        owner=session.get(Rep, contact.owner_id) if contact.owner_id else None,
+        points=points_of(session, contact.id),
+        deals=list(open_deals_for_contact(session, contact)),
+        next_followup=next_followup,
+        history=list(timeline(session, contact_id=contact.id, limit=history)),
+    )
+
+
+# --- reps ------------------------------------------------------------------------------------
+
+
+def active_reps(session: Session) -> list[Rep]:
+    return list(session.exec(select(Rep).where(col(Rep.active).is_(True))).all())
+
+
+def active_admin_ids(session: Session) -> list[int]:
+    rows = session.exec(select(Rep).where(Rep.role == Role.ADMIN, col(Rep.active).is_(True)))
+    return [rep.id for rep in rows if rep.id is not None]
+
+
+# --- App Home --------------------------------------------------------------------------------
+
+
+def open_deals_of(session: Session, rep_id: int | None) -> list[Deal]:
+    """A rep's open deals, most recently touched first."""
+    return list(
+        session.exec(
+            select(Deal)
+            .where(Deal.owner_id == rep_id, Deal.status == DealStatus.OPEN)
+            .order_by(col(Deal.updated_at).desc())
+        ).all()
+    )
+
+
+def unassigned_by_need(session: Session) -> list[tuple[str | None, int]]:
+    """Open conversations nobody is assigned to, counted per need."""
+    rows = session.exec(
+        select(Conversation.need, func.count())
+        .where(
+            Conversation.status == ConversationStatus.OPEN,
+            col(Conversation.assignee_id).is_(None),
+        )
+        .group_by(Conversation.need)
+    ).all()
+    return [(need, int(count)) for need, count in rows]
+
+
+# --- the inbox and the shell's feed ----------------------------------------------------------
+
+
+def last_reply_by(session: Session, conversation_id: int, rep_id: int | None) -> Message | None:
+    """The newest reply this rep sent in the conversation (to report its delivery)."""
+    return session.exec(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.OUTBOUND,
+            Message.author_rep_id == rep_id,
+        )
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    ).first()
+
+
+def first_inbound(session: Session, conversation_id: int) -> Message | None:
+    return session.exec(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND)
+        .order_by(col(Message.id))
+        .limit(1)
+    ).first()
+
+
+def conversation_by_inbox_ref(session: Session, ref: str) -> int | None:
+    found = session.exec(select(Conversation.id).where(Conversation.inbox_ref == ref)).first()
+    return int(found) if found is not None else None
+
+
+def newest_message_id(session: Session) -> int:
+    return session.exec(select(Message.id).order_by(col(Message.id).desc())).first() or 0
+
+
+def messages_after(
+    session: Session, after_id: int, *, direction: str, contact_id: int | None = None
+) -> list[tuple[Message, str]]:
+    """Messages newer than `after_id` in one direction, with the contact's name."""
+    statement = (
+        select(Message, Contact.name)
+        .join(Contact, col(Contact.id) == col(Message.contact_id))
+        .where(col(Message.id) > after_id, Message.direction == direction)
+        .order_by(col(Message.id))
+    )
+    if contact_id is not None:
+        statement = statement.where(Message.contact_id == contact_id)
+    return [(message, name) for message, name in session.exec(statement)]
