@@ -314,4 +314,5 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
             out[key] = value
     return out
 
+
 import crm.purchases  # noqa: E402, F401  (Purchase lives there; create_all must see it)
