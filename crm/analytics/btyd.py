@@ -90,6 +90,15 @@ def _fit(
     return Fit(model, params, -float(result.fun), converged, message)
 
 
+def _distinct(*columns: Array) -> tuple[list[Array], Array]:
+    """Distinct rows of the columns and how often each occurs: the likelihood is a sum over
+    customers, and customers with the same summary (most one-time buyers of a cohort
+    share a handful) need evaluating once, weighted. This keeps the special functions,
+    the expensive part, to a few thousand evaluations however many customers there are."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
+
+
 # --- BG/NBD ---------------------------------------------------------------------------------
 
 
@@ -108,11 +117,11 @@ def bgnbd_log_likelihood(params: Array, x: Array, t_x: Array, big_t: Array) -> A
 
 
 def fit_bgnbd(s: Summary) -> Fit:
-    x, t_x, big_t = s.frequency, s.recency, s.age
-    n = len(x)
+    (x, t_x, big_t), w = _distinct(s.frequency, s.recency, s.age)
+    n = float(w.sum())
 
     def nll(log_params: Array) -> float:
-        return -float(np.sum(bgnbd_log_likelihood(np.exp(log_params), x, t_x, big_t))) / n
+        return -float(np.sum(w * bgnbd_log_likelihood(np.exp(log_params), x, t_x, big_t))) / n
 
     fit = _fit("bgnbd", ("r", "alpha", "a", "b"), nll, np.array([1.0, 1.0, 1.0, 1.0]))
     return Fit(fit.model, fit.params, fit.log_likelihood * n, fit.converged, fit.message)
@@ -183,11 +192,11 @@ def pareto_log_likelihood(params: Array, x: Array, t_x: Array, big_t: Array) -> 
 
 
 def fit_pareto(s: Summary) -> Fit:
-    x, t_x, big_t = s.frequency, s.recency, s.age
-    n = len(x)
+    (x, t_x, big_t), w = _distinct(s.frequency, s.recency, s.age)
+    n = float(w.sum())
 
     def nll(log_params: Array) -> float:
-        value = -float(np.sum(pareto_log_likelihood(np.exp(log_params), x, t_x, big_t))) / n
+        value = -float(np.sum(w * pareto_log_likelihood(np.exp(log_params), x, t_x, big_t))) / n
         return value if np.isfinite(value) else 1e12
 
     fit = _fit("pareto_nbd", ("r", "alpha", "s", "beta"), nll, np.array([1.0, 1.0, 1.0, 1.0]))
@@ -241,11 +250,11 @@ def gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> Array:
 def fit_gamma_gamma(s: Summary) -> Fit:
     """On customers with repeat purchases worth more than nothing (log m needs m > 0)."""
     keep = (s.frequency > 0) & (s.monetary > 0)
-    x, m = s.frequency[keep], s.monetary[keep]
-    n = max(len(x), 1)
+    (x, m), w = _distinct(s.frequency[keep], s.monetary[keep])
+    n = max(float(w.sum()), 1.0)
 
     def nll(log_params: Array) -> float:
-        return -float(np.sum(gamma_gamma_log_likelihood(np.exp(log_params), x, m))) / n
+        return -float(np.sum(w * gamma_gamma_log_likelihood(np.exp(log_params), x, m))) / n
 
     start = np.array([1.0, 1.0, max(float(np.mean(m)) if len(m) else 1.0, 1e-3)])
     fit = _fit("gamma_gamma", ("p", "q", "v"), nll, start)
