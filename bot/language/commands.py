@@ -126,6 +126,19 @@ class CloseDeal(Command):
 
 
 @dataclass(frozen=True)
+class RecordSale(Command):
+    """`sold <contact> $120 [on <date>] [ref <reference>]`: a purchase, maybe backdated.
+
+    when stays raw text (None: now); reference is free text (an order or invoice)."""
+
+    ref: str
+    amount_minor: int
+    currency: str
+    when: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
 class ShowPipeline(Command):
     scope: str = "mine"  # "mine" or "all"
 
@@ -255,6 +268,7 @@ COMMAND_NAMES: dict[type, str] = {
     CreateDeal: "deal",
     SetDealStage: "stage",
     CloseDeal: "won",
+    RecordSale: "sold",
     ShowPipeline: "pipeline",
     Remind: "remind",
     ScheduleFollowUp: "followup",

@@ -15,12 +15,13 @@ from rapidfuzz import fuzz, process
 from bot.language import commands as cmd
 from bot.language import tokens as tok
 from bot.language.commands import Command, ParseError
+from bot.language.parsing import parse_money
 
 __all__ = ["HELP_TOPICS", "USAGE", "help_text", "parse", "parse_line"]
 
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
-REPORTS = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
+REPORTS = ("needs", "pipeline", "clv", "churn", "segments", "inbox", "value")
 CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone")
 _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile": "phone",
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
@@ -246,6 +247,37 @@ def _close_deal(verb: str, rest: str) -> Result:
     return cmd.CloseDeal(ref, verb == "won", reason or None)
 
 
+_SOLD_USAGE = "sold <contact> $amount [on <date>] [ref <reference>]"
+
+
+def _sold(verb: str, rest: str) -> Result:
+    """`sold <contact> <amount> [on <date>] [ref <reference>]`: the contact is every word
+    before the first one that reads as money; `ref`/`#`/`:` starts the reference; the
+    date follows `on` (a bare date word after the amount is read as one too)."""
+    words = rest.split()
+    at = next((i for i, w in enumerate(words) if _money_word(w)), None)
+    if at is None or at == 0:
+        return _error(verb, f"Say who bought and how much: {_SOLD_USAGE}, e.g. sold jane $120")
+    minor, currency = parse_money(words[at])
+    tail = " ".join(words[at + 1 :])
+    reference = None
+    split = re.search(r"(?:(?:^|\s)ref\b[:\s]*|\s*:\s*)", tail, flags=re.IGNORECASE)
+    if split:
+        tail, reference = tail[: split.start()], tail[split.end() :].strip() or None
+    when = re.sub(r"^on\s+", "", tail.strip(), flags=re.IGNORECASE) or None
+    return cmd.RecordSale(tok.normalise_ref(" ".join(words[:at])), minor, currency, when, reference)
+
+
+def _money_word(word: str) -> bool:
+    if not re.match(r"^(?:[$€£¥]|[A-Za-z]{3})?\d", word) and not re.match(r"^\d", word):
+        return False
+    try:
+        parse_money(word)
+    except ValueError:
+        return False
+    return True
+
+
 def _scoped(factory: Callable[[str], Command], default: str, scopes: dict[str, str]) -> Handler:
     def handler(verb: str, rest: str) -> Result:
         word = rest.lower().strip(" .")
@@ -398,6 +430,7 @@ _HANDLERS: dict[str, Handler] = {
     "delete": _contact_ref(cmd.DeleteContact),
     "log": _log, "note": _log, "call": _log, "meeting": _log,
     "deal": _deal, "stage": _stage, "won": _close_deal, "lost": _close_deal,
+    "sold": _sold,
     "pipeline": _scoped(cmd.ShowPipeline, "mine", _MINE),
     "remind": _remind, "followup": _followup,
     "followups": _scoped(cmd.ListFollowUps, "mine", _MINE),
@@ -430,6 +463,7 @@ USAGE: dict[str, str] = {
     'e.g. deal Acme "50 seats" $12,000 stage proposal close end of month',
     "stage": "stage <deal> <stage>   e.g. stage #12 negotiation",
     "won": "won <deal> [reason]   e.g. won #12 great demo",
+    "sold": f"{_SOLD_USAGE}   e.g. sold jane $120 on 2 Nov ref INV-7",
     "lost": "lost <deal> [reason]   e.g. lost #12 went with a competitor",
     "pipeline": "pipeline [all]   e.g. pipeline all",
     "remind": "remind me to <what> <when>   "
@@ -445,7 +479,7 @@ USAGE: dict[str, str] = {
     "assign": "assign <conversation number> [me|@rep]   e.g. assign 12 @bob",
     "retag": "retag <message number> <need>   e.g. retag 345 billing",
     "close": "close <conversation number>   e.g. close 12",
-    "report": "report needs|pipeline|clv|churn|segments|inbox [period]   "
+    "report": "report needs|pipeline|clv|churn|segments|inbox|value [period]   "
     "e.g. report pipeline last month",
     "timezone": "timezone <zone>   e.g. timezone Europe/Paris",
     "undo": "undo   e.g. undo (reverts your last change)",
@@ -472,6 +506,8 @@ _DETAILS = {
     "won": "Marks the deal won. The deal is #id, a \"quoted title\", the text before ':' or "
     "the first word.",
     "lost": "Marks the deal lost; a reason helps the reports: lost acme: price.",
+    "sold": "Records a purchase by the contact (counts for value, churn and segments). A "
+    "past date is fine: on 2 Nov, on yesterday; `ref` adds an order or invoice number.",
     "pipeline": "Your open deals by stage; 'all' shows the whole team.",
     "remind": "Also: remind me tomorrow at 9 to call Bob, remind me in 2 hours: call Bob.",
     "followup": "Sends the message to the customer at that time, unless they reply first; "
@@ -498,7 +534,7 @@ HELP_TOPICS: dict[str, str] = {
 _GROUPS = (
     ("Contacts", ("add", "find", "show", "edit", "tag", "untag", "merge", "delete")),
     ("Activities", ("log", "note")),
-    ("Deals", ("deal", "stage", "won", "lost", "pipeline")),
+    ("Deals", ("deal", "stage", "won", "lost", "sold", "pipeline")),
     ("Reminders & follow-ups", ("remind", "followup", "followups", "done", "snooze", "cancel")),
     ("Inbox", ("inbox", "reply", "assign", "retag", "close")),
     ("Reports", ("report",)),

@@ -1,7 +1,8 @@
 """Customer value from purchases: expected purchases, expected value and P(alive).
 
 As of a day (purchases on that day included, nothing after it used), every contact who
-bought is summarised in SQL as one row per purchase-day, the BTYD models
+bought (a purchase, or a won deal that has none) is summarised in SQL as one row per
+purchase-day, the BTYD models
 (crm.analytics.btyd) are fitted on those summaries, and each customer gets:
 
 - expected purchases over the horizon (default 12 months),
@@ -32,13 +33,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, func, select, union_all
 from sqlmodel import Session, col
 
 from crm.analytics import btyd
 from crm.analytics.churn import owned_by
 from crm.analytics.segments import scored_customers
-from crm.models import Contact
+from crm.models import Contact, Deal
 from crm.purchases import Purchase
 
 MIN_REPEAT_CUSTOMERS = 300
@@ -95,12 +96,31 @@ def _day(session: Session, column: Any) -> Any:
     return func.date(column)
 
 
+def _sales(end: datetime) -> Any:
+    """Purchases, and won deals that have none (won before purchases existed), up to end."""
+    with_purchase = select(Purchase.deal_id).where(col(Purchase.deal_id).is_not(None))
+    return union_all(
+        select(
+            col(Purchase.contact_id).label("cid"),
+            col(Purchase.purchased_at).label("at"),
+            col(Purchase.amount_minor).label("amount"),
+            col(Purchase.currency).label("currency"),
+        ).where(col(Purchase.purchased_at) < end, col(Purchase.contact_id).is_not(None)),
+        select(Deal.contact_id, Deal.closed_at, Deal.amount_minor, Deal.currency).where(
+            Deal.status == "won",
+            col(Deal.closed_at) < end,
+            col(Deal.contact_id).is_not(None),
+            col(Deal.id).not_in(with_purchase),
+        ),
+    ).subquery("sales")
+
+
 def _main_currency(session: Session, end: datetime) -> tuple[str | None, int]:
-    rows = session.exec(
-        select(Purchase.currency, func.count())
-        .where(col(Purchase.purchased_at) < end, col(Purchase.contact_id).is_not(None))
-        .group_by(Purchase.currency)
-        .order_by(func.count().desc(), Purchase.currency)
+    sales = _sales(end)
+    rows = session.execute(
+        select(sales.c.currency, func.count())
+        .group_by(sales.c.currency)
+        .order_by(func.count().desc(), sales.c.currency)
     ).all()
     if not rows:
         return None, 0
@@ -110,19 +130,16 @@ def _main_currency(session: Session, end: datetime) -> tuple[str | None, int]:
 def _purchase_days(
     session: Session, end: datetime, currency: str, owner_id: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    day = _day(session, Purchase.purchased_at).label("day")
+    sales = _sales(end)
+    day = _day(session, sales.c.at).label("day")
     statement = (
-        select(Purchase.contact_id, day, func.sum(Purchase.amount_minor))
-        .where(
-            col(Purchase.purchased_at) < end,
-            Purchase.currency == currency,
-            col(Purchase.contact_id).is_not(None),
-        )
-        .group_by(Purchase.contact_id, day)
-        .order_by(Purchase.contact_id, day)
+        select(sales.c.cid, day, func.sum(sales.c.amount))
+        .where(sales.c.currency == currency)
+        .group_by(sales.c.cid, day)
+        .order_by(sales.c.cid, day)
     )
     if owner_id is not None:
-        statement = statement.join(Contact, col(Contact.id) == col(Purchase.contact_id)).where(
+        statement = statement.join(Contact, col(Contact.id) == sales.c.cid).where(
             owned_by(owner_id)
         )
     rows = session.execute(statement).all()
