@@ -8,7 +8,7 @@ Money is always shown per currency: "$12,000.00 + €1,500.00", never summed acr
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -426,6 +426,23 @@ def _value_extra(v: ValueReport) -> dict[str, Any]:
     }
 
 
+def _value_change(session: Session, p: _Params, v: ValueReport) -> str | None:
+    """How the expected value moved in a week (what the weekly summary leads with)."""
+    week_ago = v.as_of - timedelta(days=7)
+    before = customer_value(
+        session, as_of=week_ago, horizon_weeks=p.horizon_weeks, owner_id=p.owner_id
+    )
+    if before.total_expected_value_minor is None or before.currency != v.currency:
+        return f"A week earlier ({week_ago.isoformat()}) there was no model to compare with."
+    assert v.total_expected_value_minor is not None and v.currency is not None
+    change = v.total_expected_value_minor - before.total_expected_value_minor
+    sign = "+" if change >= 0 else "-"
+    return (
+        f"Change since {week_ago.isoformat()}: {sign}{money(abs(change), v.currency)} "
+        f"(from {money(before.total_expected_value_minor, v.currency)})."
+    )
+
+
 def _owner_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     from sqlmodel import col, select
 
@@ -457,7 +474,9 @@ def _value(session: Session, p: _Params) -> ReportResult:
             f"({c.expected_purchases or 0:.1f} purchases, P(alive) {percent(c.p_alive)})"
             for i, c in enumerate(top, 1)
         ]
-        text = _lines(_value_line(v), "Top customers by expected value:", *lines)
+        text = _lines(
+            _value_line(v), _value_change(session, p, v), "Top customers by expected value:", *lines
+        )
     rows = _value_extra(v)["customers"]
     return ReportResult(
         f"Customer value as of {v.as_of.isoformat()}", text, rows, extra=_value_extra(v)
