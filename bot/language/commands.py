@@ -89,6 +89,7 @@ class LogActivity(Command):
     ref: str
     text: str
     follow_up_when: str | None = None
+    occurred_when: str | None = None  # `log call with Jane yesterday: ...` (raw, past)
 
 
 # --- deals ----------------------------------------------------------------------
@@ -123,6 +124,7 @@ class CloseDeal(Command):
     deal_ref: str
     won: bool
     reason: str | None = None
+    when: str | None = None  # `won #3 on 2 Nov` (raw, past)
 
 
 @dataclass(frozen=True)

@@ -183,12 +183,33 @@ def _log(verb: str, rest: str) -> Result:
         ref, text = tok.take_ref(rest)
     else:
         return _error(verb, "Put a ':' after the contact, e.g. log call with Jane: wants pricing")
+    ref, occurred = _trailing_past(ref)
     ref, (text, when) = tok.normalise_ref(ref), tok.split_follow_up(text.strip())
     if not ref:
         return _error(verb, "Who was it with?")
     if not text:
         return _error(verb, "What happened? Write it after the ':'.")
-    return cmd.LogActivity(kind, ref, text, when)
+    return cmd.LogActivity(kind, ref, text, when, occurred)
+
+
+_DATE_START = (
+    r"(?:\d|yesterday|today|last\s|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul"
+    r"|aug|sep|oct|nov|dec)"
+)
+_PAST = re.compile(
+    r"\s+(yesterday(?:\s+\S+)?|today|this\s+morning|last\s+\w+|\d+\s+days?\s+ago"
+    rf"|on\s+{_DATE_START}.*)$",
+    re.IGNORECASE,
+)
+
+
+def _trailing_past(ref: str) -> tuple[str, str | None]:
+    """`Jane yesterday` -> ("Jane", "yesterday"); `Jane on 2 Nov` -> ("Jane", "2 Nov")."""
+    match = _PAST.search(ref.strip())
+    if match is None:
+        return ref, None
+    when = re.sub(r"^on\s+", "", match.group(1), flags=re.IGNORECASE)
+    return ref.strip()[: match.start()], when
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -243,8 +264,12 @@ def _close_deal(verb: str, rest: str) -> Result:
     ref = tok.normalise_ref(ref)
     if not ref:
         return _error(verb, f"Which deal? e.g. {verb} #12")
+    when = None
+    dated = re.match(rf"^\s*on\s+({_DATE_START}[^:,]*?)\s*(?:[:,]\s*(.*))?$", reason, re.I)
+    if dated:
+        when, reason = dated.group(1).strip(), dated.group(2) or ""
     reason = re.sub(r"^[\s:–—-]*(?:because\s+)?", "", reason, flags=re.IGNORECASE).strip()
-    return cmd.CloseDeal(ref, verb == "won", reason or None)
+    return cmd.CloseDeal(ref, verb == "won", reason or None, when)
 
 
 _SOLD_USAGE = "sold <contact> $amount [on <date>] [ref <reference>]"
@@ -462,7 +487,7 @@ USAGE: dict[str, str] = {
     "deal": 'deal <contact or company> ["title"] [amount] [stage <stage>] [close <when>]   '
     'e.g. deal Acme "50 seats" $12,000 stage proposal close end of month',
     "stage": "stage <deal> <stage>   e.g. stage #12 negotiation",
-    "won": "won <deal> [reason]   e.g. won #12 great demo",
+    "won": "won <deal> [on <date>] [reason]   e.g. won #12 great demo",
     "sold": f"{_SOLD_USAGE}   e.g. sold jane $120 on 2 Nov ref INV-7",
     "lost": "lost <deal> [reason]   e.g. lost #12 went with a competitor",
     "pipeline": "pipeline [all]   e.g. pipeline all",

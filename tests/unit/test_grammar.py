@@ -432,3 +432,19 @@ def test_sold_reads_contact_amount_date_and_reference() -> None:
     )
     error = parse("sold jane")
     assert error.command == "sold" and "how much" in error.message
+
+
+def test_past_dates_on_log_and_won() -> None:
+    from bot.language.commands import CloseDeal, LogActivity
+    from bot.language.grammar import parse
+
+    assert parse("log call with Jane yesterday: wants pricing") == LogActivity(
+        "call", "Jane", "wants pricing", None, "yesterday"
+    )
+    assert parse("log call with Jane Doe on 2 Nov: older") == LogActivity(
+        "call", "Jane Doe", "older", None, "2 Nov"
+    )
+    assert parse("log call with Jane: today").occurred_when is None  # text, not a date
+    assert parse("won #3 on 2 Nov") == CloseDeal("#3", True, None, "2 Nov")
+    assert parse("won #3 on 2 Nov: great demo") == CloseDeal("#3", True, "great demo", "2 Nov")
+    assert parse("lost #3 on price") == CloseDeal("#3", False, "on price", None)

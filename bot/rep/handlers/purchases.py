@@ -29,7 +29,7 @@ def past_when(text: str, ctx: HandlerContext) -> datetime:
         except ValueError:  # 29 February
             when = when.replace(year=when.year - 1, day=28)
     if when > ctx.now:
-        raise Invalid("date", "That date is in the future; record a sale once it happened.")
+        raise Invalid("date", "That date is in the future; give today or a day that has passed.")
     return when
 
 
