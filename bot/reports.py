@@ -197,7 +197,9 @@ def _pipeline(session: Session, p: _Params) -> ReportResult:
         for s in report.stages
         for currency, amount in s.amounts.items()
     ]
-    return ReportResult(f"Pipeline: {p.period.label}", text, rows, pipeline_chart(report))
+    return ReportResult(
+        f"Pipeline: {p.period.label}", text, rows, pipeline_chart(report, p.pipeline.stages)
+    )
 
 
 def _clv(session: Session, p: _Params) -> ReportResult:
