@@ -8,6 +8,7 @@ from sqlmodel import func, select
 
 from crm import activities, contacts, deals, privacy, purchases
 from crm.analytics.churn import churn
+from crm.analytics.clv import customer_lifetime_value
 from crm.analytics.period import parse_period
 from crm.analytics.segments import rfm_segments
 from crm.analytics.value import customer_value
@@ -161,6 +162,11 @@ def test_analytics_count_purchases_and_a_recent_buyer_is_never_lost(store, rep, 
         assert first.frequency == 1
         period = parse_period("last 7 days", tz="UTC", now=now + timedelta(days=20))
         assert churn(session, period=period).customers_at_start == 6  # purchases are activity
+        clv = customer_lifetime_value(
+            session, period=parse_period("last 30 days", tz="UTC", now=now + timedelta(hours=1))
+        )
+        (usd,) = clv.by_currency
+        assert (usd.currency, usd.customers, usd.profit_minor) == ("USD", 6, 61_000)
         value = customer_value(session, as_of=now.date())
         assert value.method == "rfm" and value.note and "not enough data" in value.note
         assert "5 repeat customer(s)" in value.note
