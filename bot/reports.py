@@ -378,11 +378,15 @@ def _inbox(session: Session, p: _Params) -> ReportResult:
     return ReportResult(f"Inbox: {p.period.label}", text, rows)
 
 
-def _value_model(session: Session, p: _Params) -> ValueReport:
+def _value_model(session: Session, p: _Params, *, segments: bool = True) -> ValueReport:
     """The purchase models as of the period's last day (nothing after it is used)."""
     last_day = p.period.local_dates()[1]
     return customer_value(
-        session, as_of=last_day, horizon_weeks=p.horizon_weeks, owner_id=p.owner_id
+        session,
+        as_of=last_day,
+        horizon_weeks=p.horizon_weeks,
+        owner_id=p.owner_id,
+        with_segments=segments,
     )
 
 
@@ -432,7 +436,11 @@ def _value_change(session: Session, p: _Params, v: ValueReport) -> str | None:
     """How the expected value moved in a week (what the weekly summary leads with)."""
     week_ago = v.as_of - timedelta(days=7)
     before = customer_value(
-        session, as_of=week_ago, horizon_weeks=p.horizon_weeks, owner_id=p.owner_id
+        session,
+        as_of=week_ago,
+        horizon_weeks=p.horizon_weeks,
+        owner_id=p.owner_id,
+        with_segments=False,
     )
     if before.total_expected_value_minor is None or before.currency != v.currency:
         return f"A week earlier ({week_ago.isoformat()}) there was no model to compare with."
@@ -488,7 +496,7 @@ def _value(session: Session, p: _Params) -> ReportResult:
 def _slipping(session: Session, p: _Params) -> str | None:
     """Who most likely slipped away: P(alive) under one half, biggest past spenders
     first (those are worth a call), with their owner and when they were last in touch."""
-    v = _value_model(session, p)
+    v = _value_model(session, p, segments=False)
     if v.method == "rfm" or v.currency is None:
         return None
     gone = sorted(

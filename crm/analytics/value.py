@@ -157,8 +157,12 @@ def customer_value(
     model: str | None = None,
     owner_id: int | None = None,
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
+    with_segments: bool = True,
 ) -> ValueReport:
-    """Per-customer expected purchases, value and P(alive) as of the end of `as_of`."""
+    """Per-customer expected purchases, value and P(alive) as of the end of `as_of`.
+
+    `with_segments=False` skips the RFM scoring (segment None), the costly part of the SQL,
+    for callers that need only the totals or P(alive)."""
     chosen = model or DEFAULT_MODEL
     if chosen not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}")
@@ -197,8 +201,9 @@ def customer_value(
     last_day = np.full(len(contact_ids), np.iinfo(np.int64).min)
     np.maximum.at(last_day, index, days)
     customers = _customers(
-        session, end, owner_id, contact_ids, summary, spend, last_day, expected, alive, value
-    )
+        session, end, owner_id if with_segments else None, contact_ids, summary, spend,
+        last_day, expected, alive, value, with_segments,
+    )  # fmt: skip
     total = None if value is None else int(round(float(np.sum(value))))
     return ValueReport(
         as_of=as_of,
@@ -265,12 +270,15 @@ def _customers(
     expected: np.ndarray | None,
     alive: np.ndarray | None,
     value: np.ndarray | None,
+    with_segments: bool,
 ) -> list[CustomerValue]:
     """Joins the model's arrays with names, owners and segments (one query each)."""
     if not len(contact_ids):
         return []
-    rfm = scored_customers(session, as_of=end, owner_id=owner_id)
-    segments = dict(session.execute(select(rfm.c.contact_id, rfm.c.segment)).all())
+    segments: dict[int, str] = {}
+    if with_segments:
+        rfm = scored_customers(session, as_of=end, owner_id=owner_id)
+        segments = dict(session.execute(select(rfm.c.contact_id, rfm.c.segment)).all())
     people = {
         row[0]: row
         for row in session.execute(
