@@ -8,7 +8,7 @@ Money is always shown per currency: "$12,000.00 + €1,500.00", never summed acr
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from bot.language.parsing import currency_exponent
 from bot.rep.render import money
 from crm import analytics
 from crm.analytics import Period, parse_period
+from crm.analytics.value import ValueReport, customer_value, parse_horizon
 from crm.deals import Pipeline
 from crm.errors import Invalid
 
@@ -31,6 +32,7 @@ class ReportResult:
     text: str  # a few plain lines, ready to send
     rows: list[dict[str, Any]] = field(default_factory=list)  # same figures, tabular
     chart: bytes | None = None  # PNG for needs, pipeline and segments
+    extra: dict[str, Any] = field(default_factory=dict)  # JSON only: per-customer, model
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class _Params:
     pipeline: Pipeline
     assumptions: Assumptions
     owner_id: int | None
+    horizon_weeks: float = 52.18
 
 
 def run_report(
@@ -70,6 +73,7 @@ def run_report(
     pipeline: Pipeline,
     assumptions: Assumptions = Assumptions(),
     owner_id: int | None = None,
+    horizon: str | None = None,
 ) -> ReportResult:
     """Runs one report. Raises `Invalid` (shown to the person as is) for an unknown report
     name or a period it cannot read; `owner_id` narrows every report to one rep's book
@@ -83,7 +87,11 @@ def run_report(
         period = parse_period(period_text, tz=tz, now=now)
     except ValueError as exc:
         raise Invalid("period", str(exc)) from None
-    return spec.build(session, _Params(period, pipeline, assumptions, owner_id))
+    try:
+        weeks = parse_horizon(horizon)
+    except ValueError as exc:
+        raise Invalid("horizon", str(exc)) from None
+    return spec.build(session, _Params(period, pipeline, assumptions, owner_id, weeks))
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -187,7 +195,9 @@ def _pipeline(session: Session, p: _Params) -> ReportResult:
         for s in report.stages
         for currency, amount in s.amounts.items()
     ]
-    return ReportResult(f"Pipeline: {p.period.label}", text, rows, pipeline_chart(report))
+    return ReportResult(
+        f"Pipeline: {p.period.label}", text, rows, pipeline_chart(report, p.pipeline.stages)
+    )
 
 
 def _clv(session: Session, p: _Params) -> ReportResult:
@@ -233,7 +243,13 @@ def _clv(session: Session, p: _Params) -> ReportResult:
         }
         for v in [*report.by_currency, *report.by_segment]
     ]
-    return ReportResult(f"Customer lifetime value: {p.period.label}", text, rows)
+    value = _value_model(session, p)
+    return ReportResult(
+        f"Customer lifetime value: {p.period.label}",
+        _lines(text, _value_line(value)),
+        rows,
+        extra=_value_extra(value),
+    )
 
 
 def _churn(session: Session, p: _Params) -> ReportResult:
@@ -252,6 +268,7 @@ def _churn(session: Session, p: _Params) -> ReportResult:
         if r.inbound_messages
         else None,
         r.note,
+        _slipping(session, p),
     )
     rows = [
         {
@@ -359,6 +376,143 @@ def _inbox(session: Session, p: _Params) -> ReportResult:
     return ReportResult(f"Inbox: {p.period.label}", text, rows)
 
 
+def _value_model(session: Session, p: _Params, *, segments: bool = True) -> ValueReport:
+    """The purchase models as of the period's last day (nothing after it is used)."""
+    last_day = p.period.local_dates()[1]
+    return customer_value(
+        session,
+        as_of=last_day,
+        horizon_weeks=p.horizon_weeks,
+        owner_id=p.owner_id,
+        with_segments=segments,
+    )
+
+
+def _horizon_label(weeks: float) -> str:
+    months = weeks * 7 / (365.25 / 12)
+    return f"{round(months)} months" if abs(months - round(months)) < 0.01 else f"{weeks:g} weeks"
+
+
+def _value_line(v: ValueReport) -> str | None:
+    if v.method == "rfm" or v.currency is None:
+        return f"Purchase model: {v.note}." if v.note else None
+    total = (
+        "n/a"
+        if v.total_expected_value_minor is None
+        else money(v.total_expected_value_minor, v.currency)
+    )
+    return _lines(
+        f"Expected over the next {_horizon_label(v.horizon_weeks)} ({v.method}, "
+        f"{len(v.customers)} buyers, {v.repeat_customers} repeat): {total}.",
+        v.note,
+    )
+
+
+def _value_extra(v: ValueReport) -> dict[str, Any]:
+    return {
+        "as_of": v.as_of.isoformat(),
+        "currency": v.currency,
+        "customers": [
+            {
+                "contact_id": c.contact_id,
+                "external_id": c.external_id,
+                "expected_purchases": _rounded(c.expected_purchases, 4),
+                "expected_value": None
+                if c.expected_value_minor is None or v.currency is None
+                else major(c.expected_value_minor, v.currency),
+                "p_alive": _rounded(c.p_alive, 4),
+                "segment": c.segment,
+            }
+            for c in v.customers
+        ],
+        "model": v.model,
+        "note": v.note,
+    }
+
+
+def _value_change(session: Session, p: _Params, v: ValueReport) -> str | None:
+    """How the expected value moved in a week (what the weekly summary leads with)."""
+    week_ago = v.as_of - timedelta(days=7)
+    before = customer_value(
+        session,
+        as_of=week_ago,
+        horizon_weeks=p.horizon_weeks,
+        owner_id=p.owner_id,
+        with_segments=False,
+    )
+    if before.total_expected_value_minor is None or before.currency != v.currency:
+        return f"A week earlier ({week_ago.isoformat()}) there was no model to compare with."
+    assert v.total_expected_value_minor is not None and v.currency is not None
+    change = v.total_expected_value_minor - before.total_expected_value_minor
+    sign = "+" if change >= 0 else "-"
+    return (
+        f"Change since {week_ago.isoformat()}: {sign}{money(abs(change), v.currency)} "
+        f"(from {money(before.total_expected_value_minor, v.currency)})."
+    )
+
+
+def _owner_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    from sqlmodel import col, select
+
+    from crm.models import Rep
+
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    return dict(session.exec(select(Rep.id, Rep.name).where(col(Rep.id).in_(wanted))).all())
+
+
+def _value(session: Session, p: _Params) -> ReportResult:
+    v = _value_model(session, p)
+    top = v.customers[:10]
+    if v.method == "rfm" or v.currency is None:
+        lines = [
+            f"{c.name}: spent {money(c.spend_minor, v.currency or 'USD')} "
+            f"({c.segment or 'unsegmented'})"
+            for c in top
+        ]
+        text = _lines(
+            f"Customer value as of {v.as_of.isoformat()}: {len(v.customers)} buyers.",
+            *lines,
+            v.note,
+        )
+    else:
+        lines = [
+            f"{i}. {c.name}: {money(c.expected_value_minor or 0, v.currency)} "
+            f"({c.expected_purchases or 0:.1f} purchases, P(alive) {percent(c.p_alive)})"
+            for i, c in enumerate(top, 1)
+        ]
+        text = _lines(
+            _value_line(v), _value_change(session, p, v), "Top customers by expected value:", *lines
+        )
+    rows = _value_extra(v)["customers"]
+    return ReportResult(
+        f"Customer value as of {v.as_of.isoformat()}", text, rows, extra=_value_extra(v)
+    )
+
+
+def _slipping(session: Session, p: _Params) -> str | None:
+    """Who most likely slipped away: P(alive) under one half, biggest past spenders
+    first (those are worth a call), with their owner and when they were last in touch."""
+    v = _value_model(session, p, segments=False)
+    if v.method == "rfm" or v.currency is None:
+        return None
+    gone = sorted(
+        (c for c in v.customers if c.p_alive is not None and c.p_alive < 0.5),
+        key=lambda c: (-c.spend_minor, c.contact_id),
+    )[:5]
+    if not gone:
+        return None
+    owners = _owner_names(session, {c.owner_id for c in gone})
+    names = "; ".join(
+        f"{c.name} (P(alive) {percent(c.p_alive)}, owner "
+        f"{owners.get(c.owner_id or 0, 'nobody')}, last contact "
+        f"{(c.last_contact.date() if c.last_contact else c.last_purchase).isoformat()})"
+        for c in gone
+    )
+    return f"Most likely slipped away: {names}."
+
+
 # --- the registry -------------------------------------------------------------------------
 
 
@@ -381,6 +535,7 @@ REPORTS: tuple[ReportSpec, ...] = (
     ReportSpec("churn", _churn),
     ReportSpec("segments", _segments, aliases=("segment",), chart=True),
     ReportSpec("inbox", _inbox, weekly=3),
+    ReportSpec("value", _value, weekly=4),
 )
 _BY_NAME = {spec.name: spec for spec in REPORTS}
 REPORT_NAMES = tuple(_BY_NAME)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from crm import audit
+from crm import audit, purchases
 from crm.actors import Actor, require_rep
 from crm.contacts import get_contact
 from crm.enums import ActivityKind
@@ -75,7 +75,7 @@ class TimelineEntry:
 
 
 def timeline(session: Session, *, contact_id: int, limit: int = 5) -> list[TimelineEntry]:
-    """Newest first, activities and messages interleaved."""
+    """Newest first, activities, messages and purchases interleaved."""
     activities = session.exec(
         select(Activity)
         .where(Activity.contact_id == contact_id)
@@ -100,6 +100,10 @@ def timeline(session: Session, *, contact_id: int, limit: int = 5) -> list[Timel
             ref=f"message:{m.id}",
         )
         for m in messages
+    ]
+    entries += [
+        TimelineEntry(p.at, "purchase", p.text, ref=p.ref)
+        for p in purchases.timeline_lines(session, contact_id=contact_id, limit=limit)
     ]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

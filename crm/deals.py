@@ -9,7 +9,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
-from crm import audit
+from crm import audit, purchases
 from crm.actors import Actor, require_rep
 from crm.enums import DealStatus
 from crm.errors import Ambiguous, Invalid, NotFound
@@ -131,9 +131,16 @@ def set_stage(
     stage: str,
     now: datetime,
     reason: str | None = None,
+    closed_at: datetime | None = None,
 ) -> Deal:
-    """Moves a deal; `won`/`lost` close it (with the reason) and reopening is allowed."""
+    """Moves a deal; `won`/`lost` close it (with the reason) and reopening is allowed.
+
+    `closed_at` backdates the close (`won #3 on 2 Nov`); a won deal is a purchase
+    (crm.purchases), dated at the close, and stops being one when reopened or lost.
+    """
     require_rep(actor)
+    if closed_at is not None and closed_at > now:
+        raise Invalid("date", "A deal cannot be closed in the future; give today or a past day.")
     deal = get_deal(session, deal_id)
     before = snapshot(deal)
     stage_name = pipeline.check(stage)
@@ -144,7 +151,7 @@ def set_stage(
     deal.updated_at = now
     if stage_name in {DealStatus.WON, DealStatus.LOST}:
         deal.status = DealStatus(stage_name)
-        deal.closed_at = now
+        deal.closed_at = closed_at or now
         deal.close_reason = (reason or "").strip()[:500] or None
     else:
         deal.status, deal.closed_at, deal.close_reason = DealStatus.OPEN, None, None
@@ -159,6 +166,11 @@ def set_stage(
         before=before,
         after=snapshot(deal),
     )
+    session.flush()
+    if deal.status == "won":
+        purchases.purchase_for_won_deal(session, actor=actor, deal_id=deal.id, now=now)
+    else:
+        purchases.drop_purchase_for_deal(session, deal_id=deal.id)
     return deal
 
 

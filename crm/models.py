@@ -337,3 +337,6 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
         else:
             out[key] = value
     return out
+
+
+import crm.purchases  # noqa: E402, F401  (Purchase lives there; create_all must see it)

@@ -4,8 +4,9 @@ Export gathers everything stored about one contact into a JSON-able dict (the
 answer to "what do you hold about me?"). Erasure deletes the contact with its
 phones and emails, channel identities, conversations and messages, activities,
 follow-ups and the classifier corrections made from their words; deals stay
-(they are the business's records) but lose the link. Earlier audit rows about
-them are scrubbed of personal data, and one anonymised `contact.erase` row
+(they are the business's records) but lose the link, and purchases keep only their
+date, amount, currency and quantity (anonymised, so revenue totals stay right).
+Earlier audit rows about them are scrubbed of personal data, and one anonymised `contact.erase` row
 records that it happened, when, through which channel and how much went.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
-from crm import audit
+from crm import audit, purchases
 from crm.actors import Actor
 from crm.contacts import get_contact, points_of
 from crm.enums import FollowUpKind
@@ -129,6 +130,17 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
             }
             for d in _rows(session, Deal, contact_id, col(Deal.created_at))
         ],
+        "purchases": [
+            {
+                "at": p.purchased_at,
+                "amount_minor": p.amount_minor,
+                "currency": p.currency,
+                "quantity": p.quantity,
+                "reference": p.reference,
+                "source": p.source,
+            }
+            for p in purchases.list_purchases(session, contact_id=contact_id, limit=None)
+        ],
         "scheduled_messages": [
             {"text": f.text, "due_at": f.due_at, "status": f.status}
             for f in _rows(session, FollowUp, contact_id, col(FollowUp.due_at))
@@ -147,6 +159,9 @@ def erase_contact(
     conversations = _rows(session, Conversation, contact_id, col(Conversation.id))
     conversation_ids = [c.id for c in conversations]
     message_ids = [m.id for m in _rows(session, Message, contact_id, col(Message.id))]
+    purchase_ids = [
+        p.id for p in _rows(session, purchases.Purchase, contact_id, col(purchases.Purchase.id))
+    ]
     counts: dict[str, int] = {}
 
     def wipe(name: str, statement: Any) -> None:
@@ -174,7 +189,10 @@ def erase_contact(
         "deals_unlinked",
         update(Deal).where(col(Deal.contact_id) == contact_id).values(contact_id=None),
     )
-    counts["audit_rows_scrubbed"] = _scrub_audit(session, contact_id, conversation_ids, message_ids)
+    counts["purchases_anonymised"] = purchases.anonymise_for_contact(session, contact_id=contact_id)
+    counts["audit_rows_scrubbed"] = _scrub_audit(
+        session, contact_id, conversation_ids, message_ids, purchase_ids
+    )
     session.expire(contact)
     session.execute(delete(Contact).where(col(Contact.id) == contact_id))
     audit.record(
@@ -190,7 +208,11 @@ def erase_contact(
 
 
 def _scrub_audit(
-    session: Session, contact_id: int, conversation_ids: list[int], message_ids: list[int]
+    session: Session,
+    contact_id: int,
+    conversation_ids: list[int],
+    message_ids: list[int],
+    purchase_ids: list[int],
 ) -> int:
     """Audit rows keep what happened, but no longer who it was or what they said."""
     about = [
@@ -206,6 +228,10 @@ def _scrub_audit(
     if message_ids:
         about.append(
             (col(AuditLog.entity_type) == "message") & col(AuditLog.entity_id).in_(message_ids)
+        )
+    if purchase_ids:
+        about.append(
+            (col(AuditLog.entity_type) == "purchase") & col(AuditLog.entity_id).in_(purchase_ids)
         )
     rows = session.exec(select(AuditLog).where(or_(*about))).all()
     for row in rows:

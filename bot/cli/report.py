@@ -10,7 +10,7 @@ options given here win.
 import csv
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -85,6 +85,12 @@ def report(
         None, "--tz", help="Time zone for the period (RAPPORT_TIMEZONE)."
     ),
     owner: int | None = typer.Option(None, "--owner", help="Only this rep's book (rep id)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Compute as on this day (YYYY-MM-DD, included): no later data."
+    ),
+    horizon: str | None = typer.Option(
+        None, "--horizon", help="Value horizon for clv/value/churn: 39w, 12m (default), 90d."
+    ),
 ) -> None:
     """Print a report; the default period is the last 30 days."""
     name = name.strip().lower()
@@ -103,6 +109,8 @@ def report(
         ZoneInfo(zone)
     except (ValueError, KeyError):
         _fail(f"'{zone}' is not a time zone; use a name like Europe/Paris.")
+    if as_of is not None:
+        start, end, period = _as_of(as_of, start, end, period)
     engine = make_engine(database_url or settings.resolved_database_url)
     try:
         migrate.upgrade(engine)
@@ -116,6 +124,7 @@ def report(
                 pipeline=Pipeline(settings.stages),
                 assumptions=Assumptions.from_settings(settings),
                 owner_id=owner,
+                horizon=horizon,
             )
     except CRMError as exc:
         _fail(str(exc))
@@ -127,6 +136,20 @@ def report(
         typer.echo(f"Chart written to {chart}", err=True)
 
 
+def _as_of(
+    as_of: str, start: str | None, end: str | None, period: str | None
+) -> tuple[str, str, None]:
+    """--as-of D: the period ends with day D (the 30 days up to it unless --from says)."""
+    if end or period:
+        _fail("--as-of is the period's last day; give it instead of --to or --period.")
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        _fail(f"'{as_of}' is not a date; use YYYY-MM-DD.")
+    first = start or (day - timedelta(days=29)).isoformat()
+    return first, day.isoformat(), None
+
+
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
     """Every key in first-seen order (needs rows differ by which needs occur)."""
     return list(dict.fromkeys(key for row in rows for key in row))
@@ -135,6 +158,7 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 def _print(result: ReportResult, output: str) -> None:
     if output == "json":
         payload = {"title": result.title, "text": result.text, "rows": result.rows}
+        payload.update(result.extra)
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
         return
     if output == "csv":

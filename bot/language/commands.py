@@ -89,6 +89,7 @@ class LogActivity(Command):
     ref: str
     text: str
     follow_up_when: str | None = None
+    occurred_when: str | None = None  # `log call with Jane yesterday: ...` (raw, past)
 
 
 # --- deals ----------------------------------------------------------------------
@@ -123,6 +124,20 @@ class CloseDeal(Command):
     deal_ref: str
     won: bool
     reason: str | None = None
+    when: str | None = None  # `won #3 on 2 Nov` (raw, past)
+
+
+@dataclass(frozen=True)
+class RecordSale(Command):
+    """`sold <contact> $120 [on <date>] [ref <reference>]`: a purchase, maybe backdated.
+
+    when stays raw text (None: now); reference is free text (an order or invoice)."""
+
+    ref: str
+    amount_minor: int
+    currency: str
+    when: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

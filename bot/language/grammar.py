@@ -17,6 +17,7 @@ from rapidfuzz import process
 from bot.language import commands as cmd
 from bot.language import tokens as tok
 from bot.language.commands import Command, ParseError
+from bot.language.parsing import parse_money
 
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
@@ -148,12 +149,33 @@ def _log(verb: str, rest: str) -> Result:
         ref, text = tok.take_ref(rest)
     else:
         return _error(verb, "Put a ':' after the contact, e.g. log call with Jane: wants pricing")
+    ref, occurred = _trailing_past(ref)
     ref, (text, when) = tok.normalise_ref(ref), tok.split_follow_up(text.strip())
     if not ref:
         return _error(verb, "Who was it with?")
     if not text:
         return _error(verb, "What happened? Write it after the ':'.")
-    return cmd.LogActivity(kind, ref, text, when)
+    return cmd.LogActivity(kind, ref, text, when, occurred)
+
+
+_DATE_START = (
+    r"(?:\d|yesterday|today|last\s|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul"
+    r"|aug|sep|oct|nov|dec)"
+)
+_PAST = re.compile(
+    r"\s+(yesterday(?:\s+\S+)?|today|this\s+morning|last\s+\w+|\d+\s+days?\s+ago"
+    rf"|on\s+{_DATE_START}.*)$",
+    re.IGNORECASE,
+)
+
+
+def _trailing_past(ref: str) -> tuple[str, str | None]:
+    """`Jane yesterday` -> ("Jane", "yesterday"); `Jane on 2 Nov` -> ("Jane", "2 Nov")."""
+    match = _PAST.search(ref.strip())
+    if match is None:
+        return ref, None
+    when = re.sub(r"^on\s+", "", match.group(1), flags=re.IGNORECASE)
+    return ref.strip()[: match.start()], when
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -208,8 +230,43 @@ def _close_deal(verb: str, rest: str) -> Result:
     ref = tok.normalise_ref(ref)
     if not ref:
         return _error(verb, f"Which deal? e.g. {verb} #12")
+    when = None
+    dated = re.match(rf"^\s*on\s+({_DATE_START}[^:,]*?)\s*(?:[:,]\s*(.*))?$", reason, re.I)
+    if dated:
+        when, reason = dated.group(1).strip(), dated.group(2) or ""
     reason = re.sub(r"^[\s:–—-]*(?:because\s+)?", "", reason, flags=re.IGNORECASE).strip()
-    return cmd.CloseDeal(ref, verb == "won", reason or None)
+    return cmd.CloseDeal(ref, verb == "won", reason or None, when)
+
+
+_SOLD_USAGE = "sold <contact> $amount [on <date>] [ref <reference>]"
+
+
+def _sold(verb: str, rest: str) -> Result:
+    """`sold <contact> <amount> [on <date>] [ref <reference>]`: the contact is every word
+    before the first one that reads as money; `ref`/`#`/`:` starts the reference; the
+    date follows `on` (a bare date word after the amount is read as one too)."""
+    words = rest.split()
+    at = next((i for i, w in enumerate(words) if _money_word(w)), None)
+    if at is None or at == 0:
+        return _error(verb, f"Say who bought and how much: {_SOLD_USAGE}, e.g. sold jane $120")
+    minor, currency = parse_money(words[at])
+    tail = " ".join(words[at + 1 :])
+    reference = None
+    split = re.search(r"(?:(?:^|\s)ref\b[:\s]*|\s*:\s*)", tail, flags=re.IGNORECASE)
+    if split:
+        tail, reference = tail[: split.start()], tail[split.end() :].strip() or None
+    when = re.sub(r"^on\s+", "", tail.strip(), flags=re.IGNORECASE) or None
+    return cmd.RecordSale(tok.normalise_ref(" ".join(words[:at])), minor, currency, when, reference)
+
+
+def _money_word(word: str) -> bool:
+    if not re.match(r"^(?:[$€£¥]|[A-Za-z]{3})?\d", word) and not re.match(r"^\d", word):
+        return False
+    try:
+        parse_money(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _scoped(factory: Callable[[str], Command], default: str, scopes: dict[str, str]) -> Handler:

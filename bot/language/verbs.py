@@ -156,7 +156,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb(
         "won", cmd.CloseDeal, g._close_deal,
-        usage="won <deal> [reason]",
+        usage="won <deal> [on <date>] [reason]",
         example="won #12 great demo",
         details="Marks the deal won. The deal is #id, a \"quoted title\", the text before ':' "
         "or the first word.",
@@ -167,6 +167,14 @@ VERBS: tuple[Verb, ...] = (
         usage="lost <deal> [reason]",
         example="lost #12 went with a competitor",
         details="Marks the deal lost; a reason helps the reports: lost acme: price.",
+        group=DEALS,
+    ),
+    Verb(
+        "sold", cmd.RecordSale, g._sold,
+        usage=g._SOLD_USAGE,
+        example="sold jane $120 on 2 Nov ref INV-7",
+        details="Records a purchase by the contact (counts for value, churn and segments). A "
+        "past date is fine: on 2 Nov, on yesterday; `ref` adds an order or invoice number.",
         group=DEALS,
     ),
     Verb(
@@ -262,7 +270,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "report", cmd.Report, g._report, read_only=True,
         # the names are bot.reports.REPORTS (tests/unit/test_report_registry.py checks)
-        usage="report needs|pipeline|clv|churn|segments|inbox [period]",
+        usage="report needs|pipeline|clv|churn|segments|inbox|value [period]",
         example="report pipeline last month",
         details="Period examples: this week, last month, 2026-01-01 to 2026-03-31.",
         group=REPORTS,

@@ -86,7 +86,8 @@ def _weekly_replies(services: Services, names: list[str]) -> list[Reply]:
 
 
 async def post_weekly_summary(services: Services) -> int:
-    """Posts last week's pipeline, needs and inbox reports to the reports channel, once.
+    """Posts last week's pipeline, needs, inbox and customer-value reports to the reports
+    channel, once.
 
     Runs hourly on Monday morning (bot/runtime/scheduler.py). A report whose post fails for
     a reason that may pass (Slack down, rate limited) gives its claim back, so the next

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -22,6 +23,11 @@ def money(amount_minor: int, currency: str) -> str:
     number = f"{value:,.{digits}f}"
     symbol = SYMBOLS.get(currency)
     return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
+def local_date(dt, tz: str) -> str:  # type: ignore[no-untyped-def]
+    """The day alone, in the viewer's zone: `Mon 02 Nov 2026` (past dates of sales, calls)."""
+    return dt.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y")
 
 
 def when(dt, tz: str, now=None) -> str:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ reports. Every chart is 800x450 pixels and draws a readable placeholder when the
 is no data, so a caller never has to special-case an empty report.
 """
 
+from collections.abc import Sequence
 from io import BytesIO
 
 from matplotlib.axes import Axes
@@ -64,35 +65,49 @@ def needs_chart(report: NeedsReport) -> bytes:
         bottoms = [a + b for a, b in zip(bottoms, heights, strict=True)]
     step = max(1, len(positions) // 12)
     ax.set_xticks(positions[::step], [b.label[5:] for b in report.buckets][::step])
+    years = sorted({b.label[:4] for b in report.buckets})
+    first = "week starting" if report.granularity == "week" else "day"
+    ax.set_xlabel(f"{first} (month-day, {'–'.join(dict.fromkeys([years[0], years[-1]]))})")
     ax.set_ylabel("inbound messages")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize="small", ncols=2)
     return _png(figure)
 
 
-def pipeline_chart(report: PipelineReport) -> bytes:
-    """Bars per open stage: amount per currency side by side; deal counts under the stage."""
-    figure, ax = _figure("Open pipeline by stage")
+def pipeline_chart(report: PipelineReport, stages: Sequence[tuple[str, int]] = ()) -> bytes:
+    """Bars per open stage, one panel per currency (amounts in different currencies never
+    share an axis); every stage of `stages` (the pipeline) is drawn, empty ones too."""
+    return _png(pipeline_figure(report, stages))
+
+
+def pipeline_figure(report: PipelineReport, stages: Sequence[tuple[str, int]] = ()) -> Figure:
     currencies = sorted({c for row in report.stages for c in row.amounts})
-    if not report.stages or not currencies:
+    rows = {r.stage: r for r in report.stages}
+    order = [(name, p) for name, p in stages] + [
+        (r.stage, r.probability) for r in report.stages if r.stage not in dict(stages)
+    ]
+    if not order or not currencies:
+        figure, ax = _figure("Open pipeline by stage")
         _placeholder(ax, "No open deals")
-        return _png(figure)
-    width = 0.8 / len(currencies)
-    for index, currency in enumerate(currencies):
-        xs = [i + (index - (len(currencies) - 1) / 2) * width for i in range(len(report.stages))]
-        heights = [major_units(row.amounts.get(currency, 0), currency) for row in report.stages]
-        ax.bar(xs, heights, width=width, label=currency)
-    ax.set_xticks(
-        range(len(report.stages)),
-        [
-            f"{r.stage}\n{r.probability}% · {r.deals} deal{'s' * (r.deals != 1)}"
-            for r in report.stages
-        ],
-    )
-    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    ax.set_ylabel("open amount")
-    ax.legend(fontsize="small")
-    return _png(figure)
+        return figure
+    figure = Figure(figsize=(SIZE[0], max(SIZE[1], 2.6 * len(currencies))), dpi=DPI,
+                    layout="constrained")  # fmt: skip
+    axes = figure.subplots(len(currencies), 1, sharex=True, squeeze=False)[:, 0]
+    figure.suptitle("Open pipeline by stage")
+    labels = []
+    for name, probability in order:
+        deals = rows[name].deals if name in rows else 0
+        labels.append(f"{name}\n{probability}% · {deals} deal{'s' * (deals != 1)}")
+    for ax, currency in zip(axes, currencies, strict=True):
+        heights = [
+            major_units(rows[name].amounts.get(currency, 0), currency) if name in rows else 0
+            for name, _ in order
+        ]
+        ax.bar(range(len(order)), heights, color="tab:blue")
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.set_ylabel(f"open amount ({currency})")
+    axes[-1].set_xticks(range(len(order)), labels)
+    return figure
 
 
 def segments_chart(report: SegmentsReport) -> bytes:

@@ -2,13 +2,13 @@
 
 Rapport has no subscriptions, so "customer" and "cancelled" are defined from behaviour:
 
-- **Active at the start**: the contact had an activity (any kind) or sent an inbound
-  message in the `inactive_days` days before the period starts.
+- **Active at the start**: the contact had an activity (any kind), a purchase or sent
+  an inbound message in the `inactive_days` days before the period starts.
 - **Churned by the end**, among those:
   1. tagged `churned`, or opted out (when the opt-out has a date, only if it happened
      before the end of the period). Tags carry no date, so a `churned` tag counts for
      any period the contact was active at the start of: the tag is taken as the truth.
-  2. otherwise, no activity and no inbound message in the `inactive_days` days before
+  2. otherwise, no activity, purchase or inbound message in the `inactive_days` days before
      the end of the period ("went quiet").
 - churn rate = churned / active at the start; retention = 1 - churn.
 
@@ -29,6 +29,7 @@ from sqlmodel import Session
 from crm.analytics.period import Period
 from crm.analytics.sql import has_tag, in_window, share
 from crm.models import Activity, Contact, Message
+from crm.purchases import Purchase
 
 CHURN_TAG = "churned"
 CANCELLATION_NEED = "cancellation"
@@ -51,14 +52,17 @@ class ChurnReport:
 
 
 def active_contacts(start: datetime, end: datetime) -> Subquery:
-    """Distinct ids of contacts with an activity or an inbound message in [start, end)."""
+    """Distinct ids of contacts with an activity, purchase or inbound message in [start, end)."""
     activities = select(Activity.contact_id.label("contact_id")).where(
         in_window(Activity.occurred_at, start, end)
     )
     inbound = select(Message.contact_id.label("contact_id")).where(
         Message.direction == "inbound", in_window(Message.sent_at, start, end)
     )
-    return union(activities, inbound).subquery()
+    bought = select(Purchase.contact_id.label("contact_id")).where(
+        Purchase.contact_id.is_not(None), in_window(Purchase.purchased_at, start, end)
+    )
+    return union(activities, inbound, bought).subquery()
 
 
 def owned_by(owner_id: int | None) -> ColumnElement[bool]:

@@ -13,9 +13,10 @@ added: a business selling in both gets two answers):
 
 Inputs, all over the report's period:
 
-- m: won deals closed in the period with a contact, times `margin` (the share of a sale
-  that is profit; 1.0 treats revenue as profit), divided by the number of paying
-  customers (contacts with such a deal). Deals linked only to a company are left out.
+- m: sales in the period with a contact (purchases, and won deals closed in it that
+  have no purchase row), times `margin` (the share of a sale that is profit; 1.0 treats
+  revenue as profit), divided by the number of paying customers (contacts with such a
+  sale). Sales linked only to a company are left out.
 - c and r: from :func:`crm.analytics.churn.churn` over the same period.
 - d: `discount_rate` is an annual rate (what money a year out is worth less), converted
   to the period's length: ``(1 + annual) ** (days / 365) - 1``.
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -38,6 +39,7 @@ from crm.analytics.period import Period
 from crm.analytics.segments import SEGMENTS, scored_customers
 from crm.analytics.sql import in_window
 from crm.models import Contact, Deal
+from crm.purchases import Purchase
 
 
 @dataclass(frozen=True)
@@ -121,19 +123,16 @@ def customer_lifetime_value(
     churn_report = churn(session, period=period, inactive_days=inactive_days, owner_id=owner_id)
     c, r = churn_report.churn_rate, churn_report.retention_rate
     d = period_discount_rate(discount_rate, period.days)
+    sales = _sales_in(period)
     paid = (
         select(
-            col(Deal.contact_id).label("cid"),
-            Deal.currency,
-            func.sum(Deal.amount_minor).label("total"),
+            sales.c.cid,
+            sales.c.currency,
+            func.sum(sales.c.amount).label("total"),
         )
-        .join(Contact, col(Contact.id) == col(Deal.contact_id))
-        .where(
-            Deal.status == "won",
-            in_window(Deal.closed_at, period.start, period.end),
-            owned_by(owner_id),
-        )
-        .group_by(col(Deal.contact_id), col(Deal.currency))
+        .join(Contact, col(Contact.id) == sales.c.cid)
+        .where(owned_by(owner_id))
+        .group_by(sales.c.cid, sales.c.currency)
         .subquery("paid")
     )
 
@@ -184,6 +183,28 @@ def customer_lifetime_value(
         top_contacts=top_contacts,
         note=_note(churn_report, bool(by_currency)),
     )
+
+
+def _sales_in(period: Period) -> Subquery:
+    """Purchases with a contact in the period, and won deals closed in it that have no
+    purchase (won before purchases existed): each sale once."""
+    with_purchase = select(Purchase.deal_id).where(col(Purchase.deal_id).is_not(None))
+    return union_all(
+        select(
+            col(Purchase.contact_id).label("cid"),
+            col(Purchase.currency).label("currency"),
+            col(Purchase.amount_minor).label("amount"),
+        ).where(
+            col(Purchase.contact_id).is_not(None),
+            in_window(Purchase.purchased_at, period.start, period.end),
+        ),
+        select(Deal.contact_id, Deal.currency, Deal.amount_minor).where(
+            Deal.status == "won",
+            col(Deal.contact_id).is_not(None),
+            in_window(Deal.closed_at, period.start, period.end),
+            col(Deal.id).not_in(with_purchase),
+        ),
+    ).subquery("sales")
 
 
 def _segments_and_top(
@@ -265,5 +286,5 @@ def _note(churn_report: ChurnReport, any_paying: bool) -> str | None:
             "the standard (discounted) form still applies"
         )
     if not any_paying:
-        notes.append("no won deals with a contact were closed in the period")
+        notes.append("no purchases or won deals with a contact in the period")
     return "; ".join(notes) or None

@@ -4,8 +4,13 @@ Each customer (a contact with at least one activity, inbound message or won deal
 before `as_of`) gets three raw measures:
 
 - **R**ecency: the latest of their last activity, last inbound message, last won deal.
-- **F**requency: activities + inbound messages, all time up to `as_of`.
-- **M**onetary: won-deal amounts, summed per currency (never across currencies).
+- **F**requency: activities + inbound messages + purchases, all time up to `as_of`.
+- **M**onetary: purchases (and won deals that have no purchase), summed per currency
+  (never across currencies).
+
+Recency has an absolute floor as well as quintiles: anyone who made a purchase in the
+last RECENT_DAYS days scores R>=4, so a customer who just bought is never "lost" or
+"at risk", even when every other customer bought more recently.
 
 Each is scored 1-5 by quintile among the customers in scope (a rep's own book when
 `owner_id` is given): score = 1 + floor(5 * below / n), where `below` is how many
@@ -29,7 +34,7 @@ Segments, first matching rule wins (every R/F/M combination lands in exactly one
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, cast, func, literal, null, select, union_all
@@ -39,7 +44,10 @@ from sqlmodel import Session, col
 from crm.analytics.churn import owned_by
 from crm.db import UTCDateTime
 from crm.models import Activity, Contact, Deal, Message
+from crm.purchases import Purchase
 
+RECENT_DAYS = 30  # bought this recently: R is at least 4, never lost or at risk
+MIN_CUSTOMERS = 5  # quintiles need five customers to mean anything
 SEGMENTS = ("champions", "loyal", "potential", "new", "at_risk", "hibernating", "lost")
 SEGMENT_RULES = {
     "champions": "R>=4 and F>=4 and M>=4",
@@ -97,44 +105,62 @@ def scored_customers(session: Session, *, as_of: datetime, owner_id: int | None 
     """
     del session  # the query is dialect-neutral; kept for a uniform signature
     won = and_(Deal.status == "won", col(Deal.closed_at) < as_of, col(Deal.contact_id).is_not(None))
-    money = select(
-        col(Deal.contact_id).label("cid"),
-        Deal.currency,
-        func.sum(Deal.amount_minor).label("total"),
-    ).where(won)
+    # a won deal is a purchase (crm.purchases); deals won before purchases existed and
+    # without one still count, so nothing is counted twice and nothing is lost
+    won_alone = and_(
+        won, col(Deal.id).not_in(select(Purchase.deal_id).where(col(Purchase.deal_id).is_not(None)))
+    )
+    bought = and_(col(Purchase.purchased_at) < as_of, col(Purchase.contact_id).is_not(None))
+    spent = union_all(
+        select(
+            col(Deal.contact_id).label("cid"), Deal.currency, Deal.amount_minor.label("amount")
+        ).where(won_alone),
+        select(col(Purchase.contact_id), Purchase.currency, Purchase.amount_minor).where(bought),
+    ).subquery("spent")
+    money = select(spent.c.cid, spent.c.currency, func.sum(spent.c.amount).label("total"))
     if owner_id is not None:
-        money = money.join(Contact, col(Contact.id) == col(Deal.contact_id)).where(
-            owned_by(owner_id)
-        )
-    per_currency = money.group_by(col(Deal.contact_id), col(Deal.currency)).subquery("money")
+        money = money.join(Contact, col(Contact.id) == spent.c.cid).where(owned_by(owner_id))
+    per_currency = money.group_by(spent.c.cid, spent.c.currency).subquery("money")
     # how many customers have at least this much in the currency (peers included: the
     # default RANGE frame); the smallest count over a contact's currencies is their best
     at_least = func.count().over(
         partition_by=per_currency.c.currency, order_by=per_currency.c.total.desc()
     )
     no_ge = cast(null(), BigInteger)  # typed: PostgreSQL resolves bare NULLs in a UNION as text
+    no_day = cast(null(), UTCDateTime)
     touches = union_all(
         select(
             col(Activity.contact_id).label("cid"),
             func.max(Activity.occurred_at).label("last"),
             func.count().label("n"),
             no_ge.label("ge"),
+            no_day.label("bought"),
         )
         .where(col(Activity.occurred_at) < as_of)
         .group_by(col(Activity.contact_id)),
-        select(col(Message.contact_id), func.max(Message.sent_at), func.count(), no_ge)
+        select(col(Message.contact_id), func.max(Message.sent_at), func.count(), no_ge, no_day)
         .where(Message.direction == "inbound", col(Message.sent_at) < as_of)
         .group_by(col(Message.contact_id)),
-        select(col(Deal.contact_id), func.max(Deal.closed_at), literal(0), no_ge)
-        .where(won)
+        select(col(Deal.contact_id), func.max(Deal.closed_at), literal(0), no_ge, no_day)
+        .where(won_alone)
         .group_by(col(Deal.contact_id)),
-        select(per_currency.c.cid, cast(null(), UTCDateTime), literal(0), at_least),
+        select(
+            col(Purchase.contact_id),
+            func.max(Purchase.purchased_at),
+            func.count(),
+            no_ge,
+            func.max(Purchase.purchased_at),
+        )
+        .where(bought)
+        .group_by(col(Purchase.contact_id)),
+        select(per_currency.c.cid, no_day, literal(0), at_least, no_day),
     ).subquery("touches")
     scope = select(
         touches.c.cid,
         func.max(touches.c.last).label("last_touch"),
         func.sum(touches.c.n).label("frequency"),
         func.min(touches.c.ge).label("ge"),
+        func.max(touches.c.bought).label("last_bought"),
     )
     if owner_id is not None:
         scope = scope.join(Contact, col(Contact.id) == touches.c.cid).where(owned_by(owner_id))
@@ -142,11 +168,15 @@ def scored_customers(session: Session, *, as_of: datetime, owner_id: int | None 
     n = func.count().over()
     r_below = func.rank().over(order_by=scope_rows.c.last_touch) - 1
     f_below = func.rank().over(order_by=scope_rows.c.frequency) - 1
+    # absolute floor: whoever bought in the last RECENT_DAYS scores R>=4, so a customer
+    # who bought last week is never "lost" however the quintiles fall
+    recent = scope_rows.c.last_bought >= as_of - timedelta(days=RECENT_DAYS)
+    r_score = case((and_(recent, _score(r_below, n) < 4), 4), else_=_score(r_below, n))
     scores = select(
         scope_rows.c.cid.label("contact_id"),
         scope_rows.c.last_touch,
         scope_rows.c.frequency,
-        _score(r_below, n).label("r"),
+        r_score.label("r"),
         _score(f_below, n).label("f"),
         func.coalesce(_score(n - scope_rows.c.ge, n), 1).label("m"),
     ).subquery("scores")
@@ -226,6 +256,9 @@ def rfm_segments(
     note = None
     if customers == 0:
         note = "not enough data: no contact has any activity, message or won deal yet"
-    elif customers < 5:
-        note = f"only {customers} customer(s): quintile scores are coarse below five"
+    elif customers < MIN_CUSTOMERS:
+        note = (
+            f"not enough data: only {customers} customer(s); quintile scores need at least "
+            f"{MIN_CUSTOMERS}, so only the {RECENT_DAYS}-day recency floor is meaningful"
+        )
     return SegmentsReport(as_of=as_of, customers=customers, segments=segments, note=note)

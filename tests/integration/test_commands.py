@@ -215,3 +215,27 @@ async def test_inbox_assign_retag_reply_and_close(alice: Transcript, rapport: Ra
         outbound = session.exec(select(Message).where(Message.direction == "outbound")).one()
         assert (outbound.delivery, outbound.external_id) == ("delivered", "tg-1")
         assert session.exec(select(NeedCorrection)).one().new_need == "billing"
+
+
+async def test_sold_and_backdated_log_and_won_through_the_dispatcher(  # type: ignore[no-untyped-def]
+    rapport: RapportApp, alice: Transcript
+) -> None:
+    """A sale, a call logged yesterday and a deal won on 2 Nov (last year's: the clock is
+    in March), as a rep types them."""
+    from crm.purchases import Purchase
+
+    await alice.say("add Jane Doe jane@acme.com")
+    reply = await alice.say("sold jane $120 on 2 Nov ref INV-7")
+    assert "bought $120.00 (INV-7) on Sun 02 Nov 2025" in reply
+    assert "in the future" in await alice.say("sold jane $5 on 2030-01-01")
+    assert "on Sun 01 Mar 2026" in await alice.say("log call with Jane yesterday: wants pricing")
+    await alice.say('deal jane "Seats" $500')
+    await alice.say("won #1 on 2 Nov: great demo")
+    with rapport.store.transaction() as session:
+        call = session.exec(select(Activity)).one()
+        assert call.occurred_at.date().isoformat() == "2026-03-01"
+        deal = session.exec(select(Deal)).one()
+        assert deal.closed_at is not None and deal.closed_at.date().isoformat() == "2025-11-02"
+        assert deal.close_reason == "great demo"
+        amounts = sorted(p.amount_minor for p in session.exec(select(Purchase)))
+        assert amounts == [12_000, 50_000]

@@ -48,15 +48,18 @@ async def test_weekly_summary_is_posted_once_per_week_with_charts(
     rapport.services.hub.register(slack)
     second_worker = RapportApp.build(rapport.settings, clock=clock)
     second_worker.services.hub.register(slack)
-    assert await post_weekly_summary(rapport.services) == 3
+    assert await post_weekly_summary(rapport.services) == 4
     assert await post_weekly_summary(second_worker.services) == 0  # same ISO week: skipped
     second_worker.close()
     titles = [m.reply.text.splitlines()[0] for m in slack.sent]
-    assert [t.split(":")[0] for t in titles] == ["Pipeline", "Needs", "Inbox"]
+    assert [t.split(" as of")[0].split(":")[0] for t in titles] == [
+        "Pipeline", "Needs", "Inbox", "Customer value"
+    ]  # fmt: skip
+    assert "not enough data" in slack.sent[3].reply.text  # an empty store says why
     assert all(m.address.chat_id == "C0REPORTS" and m.reply.public for m in slack.sent)
     assert slack.sent[0].reply.image is not None  # the pipeline chart
     clock.advance(days=7)
-    assert await post_weekly_summary(rapport.services) == 3
+    assert await post_weekly_summary(rapport.services) == 4
 
 
 class FlakySlack(RecordingSlack):
@@ -78,13 +81,13 @@ async def test_a_report_that_failed_to_post_is_posted_by_the_next_run_and_only_i
 ) -> None:
     slack = FlakySlack(failing=("Needs",))
     rapport.services.hub.register(slack)
-    assert await post_weekly_summary(rapport.services) == 2  # Slack refused "Needs" (503)
+    assert await post_weekly_summary(rapport.services) == 3  # Slack refused "Needs" (503)
     slack.failing = ()  # Slack is back
     clock.advance(hours=1)
     assert await post_weekly_summary(rapport.services) == 1
     assert await post_weekly_summary(rapport.services) == 0  # the whole week is posted now
-    titles = [m.reply.text.split(":")[0] for m in slack.sent]
-    assert titles == ["Pipeline", "Inbox", "Needs"]
+    titles = [m.reply.text.split(" as of")[0].split(":")[0] for m in slack.sent]
+    assert titles == ["Pipeline", "Inbox", "Customer value", "Needs"]
 
 
 async def test_a_permanent_refusal_is_logged_and_not_retried(
@@ -92,7 +95,7 @@ async def test_a_permanent_refusal_is_logged_and_not_retried(
 ) -> None:
     slack = FlakySlack(failing=("Inbox",), permanent=True)
     rapport.services.hub.register(slack)
-    assert await post_weekly_summary(rapport.services) == 2
+    assert await post_weekly_summary(rapport.services) == 3
     clock.advance(hours=1)
     assert await post_weekly_summary(rapport.services) == 0
     assert "weekly inbox report not posted, not retried error=channel_not_found" in caplog.text

@@ -48,3 +48,22 @@ def test_each_chart_is_a_png_of_at_least_400_by_250(session: Session) -> None:
         width, height = png_size(data)
         assert width >= 400 and height >= 250
         assert len(data) > 5_000  # drawn, not blank
+
+
+def test_pipeline_chart_gives_each_currency_its_own_axis_and_shows_empty_stages(
+    session: Session,
+) -> None:
+    from crm.analytics.charts import pipeline_figure
+
+    report = pipeline_report(session, period=march(), pipeline=PIPELINE)
+    figure = pipeline_figure(report, PIPELINE.stages)
+    currencies = sorted({c for row in report.stages for c in row.amounts})
+    if not currencies:
+        return  # the empty store draws the placeholder (checked above)
+    axes = figure.axes
+    assert [ax.get_ylabel() for ax in axes] == [f"open amount ({c})" for c in currencies]
+    labels = [t.get_text().split("\n")[0] for t in axes[-1].get_xticklabels()]
+    assert labels[: len(PIPELINE.names)] == PIPELINE.names  # every stage, empty ones too
+    empty = [r for r in PIPELINE.names if r not in {s.stage for s in report.stages}]
+    for name in empty:
+        assert f"{name}\n" in "".join(t.get_text() + "\n" for t in axes[-1].get_xticklabels())

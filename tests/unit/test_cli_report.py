@@ -110,3 +110,23 @@ def test_mistakes_get_a_sentence_and_exit_code_2(
 ) -> None:
     code, out = run(cli, *args, "--database-url", db_url)
     assert code == 2 and message in out
+
+
+def test_clv_as_of_with_a_horizon_gives_per_customer_json_and_the_model(
+    cli: typer.Typer, db_url: str
+) -> None:
+    code, out = run(
+        cli, "clv", "--as-of", "2026-03-31", "--horizon", "39w", "--format", "json",
+        "--database-url", db_url,
+    )  # fmt: skip
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["as_of"] == "2026-03-31"
+    # the world's won deals count as sales, but it has no repeat buyers: RFM fallback, said so
+    assert data["customers"] and all("p_alive" in c and "segment" in c for c in data["customers"])
+    assert "not enough data" in data["note"]
+    assert data["model"]["method"] == "rfm"
+    code, out = run(cli, "value", "--horizon", "soon", "--database-url", db_url)
+    assert code == 2 and "39w" in out
+    code, out = run(cli, "clv", "--as-of", "2026-03-31", "--to", "2026-03-31")
+    assert code == 2 and "--as-of" in out

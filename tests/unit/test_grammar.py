@@ -418,3 +418,34 @@ def test_parse_handles_huge_input(verb: str, rest: str) -> None:
 
 def test_parse_is_total_even_for_non_strings() -> None:
     assert isinstance(parse(None), ParseError)  # type: ignore[arg-type]
+
+
+def test_sold_reads_contact_amount_date_and_reference() -> None:
+    from bot.language.commands import RecordSale
+    from bot.language.grammar import parse
+
+    assert parse("sold jane doe $120 on 2 Nov ref INV-7") == RecordSale(
+        "jane doe", 12_000, "USD", "2 Nov", "INV-7"
+    )
+    assert parse("sold #4 30eur") == RecordSale("#4", 3_000, "EUR", None, None)
+    assert parse("sold jane $5 yesterday: order 9") == RecordSale(
+        "jane", 500, "USD", "yesterday", "order 9"
+    )
+    error = parse("sold jane")
+    assert error.command == "sold" and "how much" in error.message
+
+
+def test_past_dates_on_log_and_won() -> None:
+    from bot.language.commands import CloseDeal, LogActivity
+    from bot.language.grammar import parse
+
+    assert parse("log call with Jane yesterday: wants pricing") == LogActivity(
+        "call", "Jane", "wants pricing", None, "yesterday"
+    )
+    assert parse("log call with Jane Doe on 2 Nov: older") == LogActivity(
+        "call", "Jane Doe", "older", None, "2 Nov"
+    )
+    assert parse("log call with Jane: today").occurred_when is None  # text, not a date
+    assert parse("won #3 on 2 Nov") == CloseDeal("#3", True, None, "2 Nov")
+    assert parse("won #3 on 2 Nov: great demo") == CloseDeal("#3", True, "great demo", "2 Nov")
+    assert parse("lost #3 on price") == CloseDeal("#3", False, "on price", None)

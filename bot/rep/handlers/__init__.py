@@ -1,11 +1,20 @@
 """Handler modules, registered explicitly (no import-time discovery)."""
 
-from bot.rep.handlers import activities, contacts, deals, followups, inbox, misc, reports
+from bot.rep.handlers import (
+    activities,
+    contacts,
+    deals,
+    followups,
+    inbox,
+    misc,
+    purchases,
+    reports,
+)
 from bot.rep.router import Router
 
 
 def register_all(router: Router) -> Router:
-    for module in (contacts, activities, deals, followups, inbox, misc, reports):
+    for module in (contacts, activities, deals, followups, inbox, misc, reports, purchases):
         module.register(router)
     return router
 

@@ -5,7 +5,8 @@ from sqlmodel import Session
 from bot.context import HandlerContext
 from bot.language.commands import LogActivity
 from bot.rep.handlers.checks import dedupe_key, when_or_invalid
-from bot.rep.render import when
+from bot.rep.handlers.purchases import past_when
+from bot.rep.render import local_date, when
 from bot.rep.router import Router
 from channels.base import Reply
 from crm import followups
@@ -17,10 +18,18 @@ from crm.search import resolve_contact
 def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
     contact = resolve_contact(session, cmd.ref)
     due = when_or_invalid(cmd.follow_up_when, ctx) if cmd.follow_up_when else None
+    occurred = past_when(cmd.occurred_when, ctx) if cmd.occurred_when else None
     activity = log_activity(
-        session, actor=ctx.actor, contact_id=contact.id, kind=cmd.kind, text=cmd.text, now=ctx.now
+        session,
+        actor=ctx.actor,
+        contact_id=contact.id,
+        kind=cmd.kind,
+        text=cmd.text,
+        now=ctx.now,
+        occurred_at=occurred,
     )
-    lines = [f"Logged {cmd.kind} with {contact.name} (#{contact.id}): {cmd.text[:200]}"]
+    on = f" on {local_date(occurred, ctx.tz)}" if occurred else ""
+    lines = [f"Logged {cmd.kind} with {contact.name} (#{contact.id}){on}: {cmd.text[:200]}"]
     if due is not None:
         reminder = followups.schedule(
             session,

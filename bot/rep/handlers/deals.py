@@ -7,6 +7,7 @@ from sqlmodel import Session
 from bot.context import HandlerContext, Outcome
 from bot.language.commands import CloseDeal, CreateDeal, SetDealStage, ShowPipeline
 from bot.language.parsing import parse_when
+from bot.rep.handlers.purchases import past_when
 from bot.rep.render import deal_line, money
 from bot.rep.router import Router
 from channels.base import Address, OutgoingMessage, Reply
@@ -72,7 +73,9 @@ def _deals_channel_notice(ctx: HandlerContext, session: Session, deal) -> list[O
     return [OutgoingMessage(Address(team, channel), Reply(text, public=True), kind="notice")]
 
 
-def stage(ctx: HandlerContext, session: Session, cmd: SetDealStage) -> Outcome:
+def stage(
+    ctx: HandlerContext, session: Session, cmd: SetDealStage, closed_at: datetime | None = None
+) -> Outcome:
     deal = deals.resolve_deal(session, cmd.deal_ref)
     previous = deal.stage
     deals.set_stage(
@@ -83,6 +86,7 @@ def stage(ctx: HandlerContext, session: Session, cmd: SetDealStage) -> Outcome:
         stage=cmd.stage,
         now=ctx.now,
         reason=cmd.reason,
+        closed_at=closed_at,
     )
     reply = Reply(
         f"Moved {deal_line(deal)} from {previous} to {deal.stage}. "
@@ -95,7 +99,8 @@ def stage(ctx: HandlerContext, session: Session, cmd: SetDealStage) -> Outcome:
 
 def close(ctx: HandlerContext, session: Session, cmd: CloseDeal) -> Outcome:
     target = "won" if cmd.won else "lost"
-    return stage(ctx, session, SetDealStage(cmd.deal_ref, target, cmd.reason))
+    closed_at = past_when(cmd.when, ctx) if cmd.when else None
+    return stage(ctx, session, SetDealStage(cmd.deal_ref, target, cmd.reason), closed_at)
 
 
 def pipeline(ctx: HandlerContext, session: Session, cmd: ShowPipeline) -> Reply:

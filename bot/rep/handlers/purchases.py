@@ -1,0 +1,57 @@
+"""`sold jane $120 on 2 Nov ref INV-7`: a rep records a purchase, backdated if need be."""
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.context import HandlerContext
+from bot.language.commands import RecordSale
+from bot.language.parsing import parse_when
+from bot.rep.dispatcher import Router
+from bot.rep.render import local_date, money
+from channels.base import Reply
+from crm.errors import Invalid
+from crm.purchases import record_purchase
+from crm.search import resolve_contact
+
+
+def past_when(text: str, ctx: HandlerContext) -> datetime:
+    """A date for something that already happened. The date parser looks forward (a
+    reminder is for the future), so a yearless day it put ahead ("2 Nov" in December)
+    is taken as last year's."""
+    try:
+        when = parse_when(text, tz=ctx.tz, now=ctx.now)
+    except ValueError as exc:
+        raise Invalid("date", str(exc)) from None
+    if when > ctx.now and not any(ch.isdigit() and len(w) == 4 for w in text.split() for ch in w):
+        try:
+            when = when.replace(year=when.year - 1)
+        except ValueError:  # 29 February
+            when = when.replace(year=when.year - 1, day=28)
+    if when > ctx.now:
+        raise Invalid("date", "That date is in the future; give today or a day that has passed.")
+    return when
+
+
+def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply:
+    contact = resolve_contact(session, cmd.ref)
+    when = past_when(cmd.when, ctx) if cmd.when else ctx.now
+    purchase = record_purchase(
+        session,
+        actor=ctx.actor,
+        now=ctx.now,
+        amount_minor=cmd.amount_minor,
+        currency=cmd.currency,
+        contact=contact,
+        purchased_at=when,
+        reference=cmd.reference,
+    )
+    ref = f" ({purchase.reference})" if purchase.reference else ""
+    return Reply(
+        f"Recorded: {contact.name} bought {money(purchase.amount_minor, purchase.currency)}"
+        f"{ref} on {local_date(when, ctx.tz)}. `undo` does not remove sales; ask an admin."
+    )
+
+
+def register(router: Router) -> None:
+    router.add(RecordSale, sold)

@@ -1,0 +1,232 @@
+"""Purchases: what a customer bought, when, for how much.
+
+A purchase is the signal customer value rests on (repeat buying, spend per purchase),
+so it is a row of its own rather than a won deal: one deal may be one purchase, but an
+imported order history or a shop's sales are purchases with no deal behind them.
+
+- created by a won deal (`source="deal"`, one per deal: winning it again after a reopen
+  does not count it twice), by a rep (`sold jane $120`, `source="rep"`), by an import
+  (`source="import"`) and later the API.
+- money is integer minor units plus a currency code, as everywhere.
+- erasing a customer keeps the purchase's date, amount, currency and quantity but drops
+  the link to the person and the free-text reference (`anonymise_for_contact`): revenue
+  totals stay right, nobody can be recognised from them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from crm import audit
+from crm.actors import Actor, require_rep
+from crm.db import UTCDateTime
+from crm.errors import Invalid, NotFound
+from crm.models import Company, Contact, Deal, snapshot
+
+PURCHASE_SOURCES = ("deal", "rep", "import", "api")
+CURRENCY_LENGTH = 3
+MAX_REFERENCE = 200
+
+
+class Purchase(SQLModel, table=True):
+    """One purchase by a contact and/or a company."""
+
+    __table_args__ = (
+        Index("ix_purchase_contact_when", "contact_id", "purchased_at"),
+        Index("ix_purchase_deal", "deal_id", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    company_id: int | None = Field(
+        default=None, foreign_key="company.id", index=True, ondelete="SET NULL"
+    )
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="SET NULL")
+    rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
+    purchased_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    currency: str = Field(default="USD", max_length=CURRENCY_LENGTH)
+    quantity: int = 1
+    reference: str | None = Field(default=None, max_length=MAX_REFERENCE)
+    source: str = Field(default="rep", max_length=16)
+    anonymised: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+def record_purchase(
+    session: Session,
+    *,
+    actor: Actor,
+    now: datetime,
+    amount_minor: int,
+    currency: str,
+    contact: Contact | None = None,
+    company: Company | None = None,
+    purchased_at: datetime | None = None,
+    quantity: int = 1,
+    reference: str | None = None,
+    source: str = "rep",
+    deal_id: int | None = None,
+) -> Purchase:
+    """Adds a purchase (and its audit row) in the caller's transaction.
+
+    A date in the past is fine (a sale is often recorded after the fact); one in the
+    future is refused, since value models treat a purchase as something that happened.
+    """
+    require_rep(actor)
+    if contact is None and company is None:
+        raise Invalid("customer", "A purchase needs a contact or a company.")
+    if amount_minor < 0:
+        raise Invalid("amount", "A purchase amount cannot be negative; record a refund apart.")
+    if len(currency) != CURRENCY_LENGTH or not currency.isalpha() or not currency.isupper():
+        raise Invalid("currency", f"'{currency[:10]}' is not a currency code like USD or EUR.")
+    if quantity < 1:
+        raise Invalid("quantity", "The quantity must be at least 1.")
+    if source not in PURCHASE_SOURCES:
+        raise Invalid("source", f"'{source}' is not a purchase source.")
+    when = purchased_at or now
+    if when > now:
+        raise Invalid("date", "That date is in the future; record a purchase once it happened.")
+    clean_ref = " ".join((reference or "").split()) or None
+    if clean_ref and len(clean_ref) > MAX_REFERENCE:
+        raise Invalid("reference", f"A reference is at most {MAX_REFERENCE} characters.")
+    purchase = Purchase(
+        contact_id=contact.id if contact else None,
+        company_id=company.id if company else (contact.company_id if contact else None),
+        deal_id=deal_id,
+        rep_id=actor.id if actor.kind == "rep" else None,
+        purchased_at=when,
+        amount_minor=amount_minor,
+        currency=currency,
+        quantity=quantity,
+        reference=clean_ref,
+        source=source,
+        created_at=now,
+    )
+    session.add(purchase)
+    if contact is not None:
+        contact.last_activity_at = max(filter(None, [contact.last_activity_at, when]))
+        session.add(contact)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="purchase.create",
+        entity_type="purchase",
+        entity_id=purchase.id,
+        at=now,
+        after=snapshot(purchase),
+    )
+    return purchase
+
+
+def purchase_for_won_deal(
+    session: Session, *, actor: Actor, deal_id: int, now: datetime
+) -> Purchase | None:
+    """The purchase a won deal stands for; created once, dated at the deal's close.
+
+    Winning a deal again after reopening it updates that purchase rather than adding a
+    second one (the unique deal_id index backs this up); a deal with no contact or
+    company has no customer to attach it to and records none.
+    """
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"There is no deal #{deal_id}.")
+    if deal.contact_id is None and deal.company_id is None:
+        return None
+    existing = session.exec(select(Purchase).where(Purchase.deal_id == deal_id)).first()
+    when = deal.closed_at or now
+    if existing is not None:
+        existing.amount_minor, existing.currency = deal.amount_minor, deal.currency
+        existing.purchased_at = when
+        session.add(existing)
+        return existing
+    contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
+    company = session.get(Company, deal.company_id) if deal.company_id else None
+    return record_purchase(
+        session,
+        actor=actor,
+        now=now,
+        purchased_at=min(when, now),
+        amount_minor=deal.amount_minor,
+        currency=deal.currency,
+        contact=contact,
+        company=company,
+        reference=f"deal #{deal.id}",
+        source="deal",
+        deal_id=deal.id,
+    )
+
+
+def drop_purchase_for_deal(session: Session, *, deal_id: int) -> int:
+    """A won deal reopened or marked lost is no longer a sale: its purchase goes."""
+    rows = session.exec(select(Purchase).where(Purchase.deal_id == deal_id)).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+def list_purchases(
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    company_id: int | None = None,
+    limit: int | None = 50,
+) -> list[Purchase]:
+    """Newest first, for one contact and/or company."""
+    if contact_id is None and company_id is None:
+        raise Invalid("customer", "Say whose purchases to list.")
+    statement = select(Purchase)
+    if contact_id is not None:
+        statement = statement.where(Purchase.contact_id == contact_id)
+    if company_id is not None:
+        statement = statement.where(Purchase.company_id == company_id)
+    statement = statement.order_by(col(Purchase.purchased_at).desc(), col(Purchase.id).desc())
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.exec(statement))
+
+
+def anonymise_for_contact(session: Session, *, contact_id: int) -> int:
+    """Erasure: keep amount, currency, quantity and date; drop who and the free text."""
+    result = session.execute(
+        update(Purchase)
+        .where(col(Purchase.contact_id) == contact_id)
+        .values(contact_id=None, reference=None, rep_id=None, anonymised=True)
+    )
+    return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    """A purchase as the timeline shows it."""
+
+    at: datetime
+    text: str
+    ref: str
+
+
+def timeline_lines(session: Session, *, contact_id: int, limit: int) -> list[PurchaseLine]:
+    """Newest purchases of a contact, as text for the timeline (amounts in major units)."""
+    rows = list_purchases(session, contact_id=contact_id, limit=limit)
+    return [
+        PurchaseLine(
+            at=p.purchased_at,
+            text=f"bought {format_amount(p.amount_minor, p.currency)}"
+            + (f" ×{p.quantity}" if p.quantity != 1 else "")
+            + (f" ({p.reference})" if p.reference else ""),
+            ref=f"purchase:{p.id}",
+        )
+        for p in rows
+    ]
+
+
+def format_amount(amount_minor: int, currency: str) -> str:
+    """A plain, channel-neutral amount: "120.00 USD" (JPY-like currencies have no cents)."""
+    digits = 0 if currency in {"JPY", "KRW", "VND", "CLP", "ISK"} else 2
+    if digits == 0:
+        return f"{amount_minor:,} {currency}"
+    whole, cents = divmod(amount_minor, 100)
+    return f"{whole:,}.{cents:02d} {currency}"
