@@ -21,6 +21,7 @@ from crm.analytics import Period, parse_period
 from crm.analytics.value import ValueReport, customer_value, parse_horizon
 from crm.deals import Pipeline
 from crm.errors import Invalid
+from crm.views import rep_names
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -451,17 +452,6 @@ def _value_change(session: Session, p: _Params, v: ValueReport) -> str | None:
     )
 
 
-def _owner_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    from sqlmodel import col, select
-
-    from crm.models import Rep
-
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    return dict(session.exec(select(Rep.id, Rep.name).where(col(Rep.id).in_(wanted))).all())
-
-
 def _value(session: Session, p: _Params) -> ReportResult:
     v = _value_model(session, p)
     top = v.customers[:10]
@@ -503,7 +493,7 @@ def _slipping(session: Session, p: _Params) -> str | None:
     )[:5]
     if not gone:
         return None
-    owners = _owner_names(session, {c.owner_id for c in gone})
+    owners = rep_names(session, {c.owner_id for c in gone})
     names = "; ".join(
         f"{c.name} (P(alive) {percent(c.p_alive)}, owner "
         f"{owners.get(c.owner_id or 0, 'nobody')}, last contact "

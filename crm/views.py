@@ -198,3 +198,12 @@ def messages_after(
     if contact_id is not None:
         statement = statement.where(Message.contact_id == contact_id)
     return [(message, name) for message, name in session.exec(statement)]
+
+
+def rep_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    """Rep id -> name for the given ids (None and unknown ids are left out)."""
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.exec(select(Rep.id, Rep.name).where(col(Rep.id).in_(wanted))).all()
+    return {int(rep_id): name for rep_id, name in rows}
