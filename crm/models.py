@@ -68,6 +68,7 @@ class Company(SQLModel, table=True):
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200, unique=True)  # case-folded name, for dedupe
     domain: str | None = Field(default=None, max_length=253)
+    custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -147,6 +148,7 @@ class Deal(SQLModel, table=True):
     status: str = Field(default="open", max_length=8)
     expected_close: date | None = None
     close_reason: str | None = Field(default=None, max_length=500)
+    custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
     closed_at: datetime | None = _when(nullable=True)
     stage_changed_at: datetime = _when()
     last_activity_at: datetime | None = _when(nullable=True)
@@ -166,6 +168,7 @@ class Activity(SQLModel, table=True):
     kind: str = Field(max_length=16)
     text: str = Field(default="", sa_type=Text)
     source_url: str | None = Field(default=None, max_length=500)
+    custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
     occurred_at: datetime = _when(index=True)
     created_at: datetime = _when()
 
@@ -313,3 +316,6 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
         else:
             out[key] = value
     return out
+
+
+import crm.externalids  # noqa: E402, F401 - registers the import tables (issue 18)

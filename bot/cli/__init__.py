@@ -32,6 +32,10 @@ try:
 except ImportError:  # pragma: no cover
     pass
 
+from bot.cli.imports import register as register_imports  # noqa: E402 - import/export (18)
+
+register_imports(app)
+
 
 def fail(message: str, code: int = 2) -> None:
     typer.echo(message, err=True)

@@ -1,0 +1,219 @@
+"""One CSV record -> an `ImportRow`: the Rapport fields it gives and its custom fields.
+
+Also the shared look-ups every importer needs for a batch (reps by email or name,
+companies by name or external id, contacts by external id, email or name), cached for
+the whole import because an export names the same few owners and companies over and
+over.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from crm import audit
+from crm.actors import Actor
+from crm.companies import company_key
+from crm.externalids import ExternalId, lookup
+from crm.imports.aliases import COLUMN_FIELDS, MULTI_FIELDS
+from crm.imports.mapping import Mapping
+from crm.imports.report import ImportReport
+from crm.models import Company, Contact, ContactPoint, Rep, snapshot
+
+_NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+@dataclass
+class ImportRow:
+    line: int
+    values: dict[str, str]  # field -> cell (several columns of a multi field joined by "\n")
+    custom: dict[str, str]
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+
+def unneutralise(cell: str) -> str:
+    """Undo an export's formula guard ("'=x" -> "=x"), see crm.imports.export."""
+    return cell[1:] if _NEUTRALISED.match(cell) else cell
+
+
+def to_row(mapping: Mapping, line: int, cells: list[str]) -> ImportRow | None:
+    """None for a blank row; cells beyond the header become "column N" custom fields."""
+    values: dict[str, str] = {}
+    custom: dict[str, str] = {}
+    stored = COLUMN_FIELDS[mapping.record_type]
+    columns = mapping.columns
+    for index, raw in enumerate(cells):
+        cell = unneutralise(raw.strip())
+        if not cell:
+            continue
+        column = columns[index] if index < len(columns) else None
+        if column is None:
+            custom[f"column {index + 1}"] = cell
+        elif column.field is None:
+            if column.custom is not None:
+                custom[column.custom] = cell
+        elif column.field not in stored:
+            custom[column.field] = cell
+        elif column.field in MULTI_FIELDS and column.field in values:
+            values[column.field] += "\n" + cell
+        else:
+            values[column.field] = cell
+    if not values and not custom:
+        return None
+    return ImportRow(line, values, custom)
+
+
+@dataclass
+class Context:
+    """Everything an importer needs for one import run."""
+
+    session: Session
+    actor: Actor
+    now: datetime
+    mapping: Mapping
+    report: ImportReport
+    region: str = "US"
+    default_currency: str = "USD"
+    timezone: str = "UTC"
+    stages: list[str] = field(default_factory=list)
+    _reps: dict[str, int | None] = field(default_factory=dict)
+    _companies: dict[str, int] = field(default_factory=dict)
+    company_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return self.mapping.source
+
+    def audit(
+        self, action: str, entity_type: str, row: Any, before: dict[str, Any] | None = None
+    ) -> None:
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=row.id,
+            at=self.now,
+            before=before,
+            after=snapshot(row),
+        )
+
+    def owner_id(self, text: str, line: int) -> int | None:
+        """A rep matched by email or (case-insensitive) name; unknown: None, reported."""
+        key = text.strip().casefold()
+        if not key:
+            return None
+        if key not in self._reps:
+            self._reps[key] = self._find_rep(key)
+        found = self._reps[key]
+        if found is None:
+            self.report.unknown_owners[text.strip()[:80]] += 1
+        return found
+
+    def _find_rep(self, key: str) -> int | None:
+        reps = self.session.exec(select(Rep)).all()
+        for rep in reps:
+            if (rep.email or "").casefold() == key:
+                return rep.id
+        named = [r for r in reps if r.name.casefold() == key]
+        return named[0].id if len(named) == 1 else None
+
+    def company_id(self, name: str) -> int | None:
+        """The company called `name`, created (and audited) the first time it is named."""
+        clean = " ".join(name.split())[:200]
+        if not clean:
+            return None
+        key = company_key(clean)
+        if key in self._companies:
+            return self._companies[key]
+        found = self.session.exec(select(Company).where(Company.name_key == key)).first()
+        if found is None:
+            found = Company(name=clean, name_key=key, created_at=self.now, updated_at=self.now)
+            self.session.add(found)
+            self.session.flush()
+            self.audit("company.create", "company", found)
+        self.remember_company(found)
+        return found.id
+
+    def remember_company(self, company: Company) -> None:
+        assert company.id is not None
+        self._companies[company.name_key] = company.id
+        self.company_names[company.id] = company.name
+
+    def company_name(self, company_id: int | None) -> str:
+        if company_id is None:
+            return ""
+        if company_id not in self.company_names:
+            company = self.session.get(Company, company_id)
+            self.company_names[company_id] = company.name if company else ""
+        return self.company_names[company_id]
+
+    def external(self, entity_type: str, refs: list[str]) -> dict[str, int]:
+        return lookup(self.session, source=self.source, entity_type=entity_type, external_ids=refs)
+
+    def add_external_ids(
+        self, entity_type: str, entity_id: int, row: ImportRow, *, own_known: bool
+    ) -> None:
+        """Stores the row's own id (this source) and any "source:id" pairs it carries."""
+        own = row.get("external_id")[:128]
+        if own and not own_known:
+            self._add_external(entity_type, entity_id, self.source, own)
+        for item in re.split(r"[;\n]+", row.get("external_ids")):
+            src, sep, ext = item.strip().partition(":")
+            src, ext = src.strip()[:32], ext.strip()[:128]
+            if not (sep and src and ext) or (src == self.source and ext == own):
+                continue
+            exists = self.session.exec(
+                select(ExternalId.id).where(
+                    ExternalId.source == src,
+                    ExternalId.entity_type == entity_type,
+                    ExternalId.external_id == ext,
+                )
+            ).first()
+            if exists is None:
+                self._add_external(entity_type, entity_id, src, ext)
+
+    def _add_external(self, entity_type: str, entity_id: int, source: str, ext: str) -> None:
+        self.session.add(
+            ExternalId(
+                source=source,
+                entity_type=entity_type,
+                external_id=ext,
+                entity_id=entity_id,
+                created_at=self.now,
+            )
+        )
+
+
+def contacts_by_point(session: Session, kind: str, values: list[str]) -> dict[str, int]:
+    """value -> contact id for the emails (or phones) of one batch."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), 500):
+        rows = session.exec(
+            select(ContactPoint.value, ContactPoint.contact_id).where(
+                ContactPoint.kind == kind, col(ContactPoint.value).in_(wanted[start : start + 500])
+            )
+        )
+        found.update(dict(rows.all()))
+    return found
+
+
+def contacts_by_name(session: Session, names: list[str]) -> dict[str, int | None]:
+    """name (case-folded) -> contact id, or None when several contacts share it."""
+    found: dict[str, int | None] = {}
+    wanted = sorted({" ".join(n.split()) for n in names if n.strip()})
+    for start in range(0, len(wanted), 500):
+        rows = session.exec(
+            select(Contact.name, Contact.id).where(
+                col(Contact.name).in_(wanted[start : start + 500])
+            )
+        )
+        for name, contact_id in rows:
+            key = name.casefold()
+            found[key] = None if key in found else contact_id
+    return found
