@@ -7,9 +7,10 @@ zone) is kept in the contact's custom fields and named in the report, never drop
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import bindparam, insert, select, update
 
 from crm.errors import Invalid
 from crm.imports import values as v
@@ -35,7 +36,7 @@ def _prepare(ctx: Context, row: ImportRow) -> _Prepared | None:
     emails, phones, tags = [], [], []
     for raw in v.split_emails(row.get("email").replace("\n", " ")):
         try:
-            emails.append(normalise_email(raw))
+            emails.append(v.plain_email(raw) or normalise_email(raw))
         except Invalid as exc:
             custom.setdefault("invalid email", raw)
             report.problem(row.line, f"{exc} Kept as custom field 'invalid email'.")
@@ -104,39 +105,157 @@ def _scalar_fields(ctx: Context, row: ImportRow, prepared: _Prepared) -> None:
         out["company_id"] = company_id
 
 
+_COLUMNS = ("id", "name", "company_id", "owner_id", "tags", "timezone", "custom_fields",
+            "created_at")  # fmt: skip
+_TABLE = Contact.__table__
+_POINTS = ContactPoint.__table__
+
+
 def import_contacts(ctx: Context, rows: list[ImportRow]) -> None:
+    """One batch. Records are plain dicts written with multi-row INSERT / UPDATE: building
+    an ORM object per row was 80% of the time (~170 us each) at 100,000 rows."""
     prepared = [p for p in (_prepare(ctx, r) for r in rows) if p is not None]
     session = ctx.session
-    by_ext = ctx.external(
-        "contact", [p.row.get("external_id") for p in prepared if p.row.get("external_id")]
-    )
+    refs = [p.row.get("external_id") for p in prepared if p.row.get("external_id")]
+    by_ext = ctx.external("contact", refs)
     by_email = contacts_by_point(session, "email", [e for p in prepared for e in p.emails])
     by_phone = contacts_by_point(session, "phone", [x for p in prepared for x in p.phones])
     wanted = set(by_ext.values()) | set(by_email.values()) | set(by_phone.values())
-    existing = {c.id: c for c in session.exec(select(Contact).where(col(Contact.id).in_(wanted)))}
-    points: dict[int, list[ContactPoint]] = {}
-    for point in session.exec(select(ContactPoint).where(col(ContactPoint.contact_id).in_(wanted))):
-        points.setdefault(point.contact_id, []).append(point)
-    pending: dict[str, Contact] = {}  # "ext:", "email:", "phone:" keys of this batch's rows
-    plan: list[tuple[_Prepared, Contact, bool, bool]] = []
+    existing = _load(ctx, wanted)
+    before = {cid: _brief(state) for cid, state in existing.items()}
+    pending: dict[str, dict[str, Any]] = {}  # "ext:", "email:", "phone:" keys of this batch
+    created: list[dict[str, Any]] = []
     for p in prepared:
-        contact, own_known = _match(p, by_ext, by_email, by_phone, existing, pending)
-        is_new = contact is None
-        if contact is None:
-            contact = Contact(name=p.name, created_via="import", created_at=ctx.now,
-                              updated_at=ctx.now, owner_id=None)  # fmt: skip
-            session.add(contact)
+        state, own_known = _match(p, by_ext, by_email, by_phone, existing, pending)
+        if state is None:
+            state = _new_state(ctx)
+            created.append(state)
             ctx.report.created += 1
         else:  # an existing contact, or one an earlier row of this file created
             ctx.report.updated += 1
+        _merge(ctx, p, state, by_email, by_phone)
+        state["_rows"].append((p.row, own_known))
         for key in _keys(p):
-            pending.setdefault(key, contact)
-        plan.append((p, contact, is_new, own_known))
-    session.flush()  # new contacts get their ids, in one multi-row insert
-    for p, contact, is_new, own_known in plan:
-        _apply(ctx, p, contact, is_new, points.setdefault(contact.id, []), by_email, by_phone)
-        ctx.add_external_ids("contact", contact.id, p.row, own_known=own_known)
-    session.flush()
+            pending.setdefault(key, state)
+    _insert_new(ctx, created)
+    _update_changed(ctx, existing, before)
+    _insert_points(ctx, [*created, *existing.values()])
+    for state in [*created, *existing.values()]:
+        for row, own_known in state["_rows"]:
+            ctx.add_external_ids("contact", state["id"], row, own_known=own_known)
+
+
+def _load(ctx: Context, wanted: set[int]) -> dict[int, dict[str, Any]]:
+    states: dict[int, dict[str, Any]] = {}
+    if not wanted:
+        return states
+    columns = [_TABLE.c[name] for name in _COLUMNS]
+    for row in ctx.session.execute(select(*columns).where(_TABLE.c.id.in_(wanted))):
+        state = dict(row._mapping)
+        state.update(_points=[], _new_points=[], _rows=[])
+        states[state["id"]] = state
+    for kind, value, contact_id in ctx.session.execute(
+        select(_POINTS.c.kind, _POINTS.c.value, _POINTS.c.contact_id)
+        .where(_POINTS.c.contact_id.in_(wanted))
+        .order_by(_POINTS.c.position, _POINTS.c.id)
+    ):
+        states[contact_id]["_points"].append((kind, value))
+    return states
+
+
+def _new_state(ctx: Context) -> dict[str, Any]:
+    return {"id": None, "name": "", "company_id": None, "owner_id": None, "tags": [],
+            "timezone": None, "custom_fields": {}, "created_at": ctx.now, "_points": [],
+            "_new_points": [], "_rows": []}  # fmt: skip
+
+
+def _merge(
+    ctx: Context,
+    p: _Prepared,
+    state: dict[str, Any],
+    by_email: dict[str, int],
+    by_phone: dict[str, int],
+) -> None:
+    state["name"] = p.name
+    state.update(p.fields)
+    state["tags"] = list(dict.fromkeys([*(state["tags"] or []), *p.tags]))
+    state["custom_fields"] = {**(state["custom_fields"] or {}), **p.custom}
+    have = set(state["_points"])
+    for kind, found, items in (("email", by_email, p.emails), ("phone", by_phone, p.phones)):
+        for value in items:
+            if (kind, value) in have:
+                continue
+            holder = found.get(value)
+            if holder is not None and holder != state["id"]:
+                ctx.report.problem(
+                    p.row.line, f"{value} belongs to another contact (#{holder}); not added here."
+                )
+                continue
+            state["_points"].append((kind, value))
+            state["_new_points"].append((kind, value, len(state["_points"]) - 1))
+            have.add((kind, value))
+
+
+def _values(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    values = {k: state[k] for k in _COLUMNS if k != "id"}
+    values["search_text"] = _search_text(ctx, state)
+    return values
+
+
+def _insert_new(ctx: Context, created: list[dict[str, Any]]) -> None:
+    if not created:
+        return
+    rows = [
+        _values(ctx, s) | {"created_via": "import", "updated_at": ctx.now, "opted_out": False}
+        for s in created
+    ]
+    statement = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+    ids = ctx.session.execute(statement, rows).scalars().all()
+    for state, new_id, values in zip(created, ids, rows, strict=True):
+        state["id"] = new_id
+        ctx.audit_raw("contact.create", "contact", new_id, _snapshot(state, values))
+
+
+def _update_changed(
+    ctx: Context, existing: dict[int, dict[str, Any]], before: dict[int, dict[str, Any]]
+) -> None:
+    changed = [s for cid, s in existing.items() if _brief(s) != before[cid]]
+    if not changed:
+        return
+    rows = [{"b_id": s["id"], **_values(ctx, s), "updated_at": ctx.now} for s in changed]
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("b_id"))
+        .values({k: bindparam(k) for k in rows[0] if k != "b_id"})
+    )
+    ctx.session.execute(statement, rows)
+    for state, values in zip(changed, rows, strict=True):
+        ctx.audit_raw(
+            "contact.import_update", "contact", state["id"], _snapshot(state, values),
+            before=_json(before[state["id"]]),
+        )  # fmt: skip
+
+
+def _insert_points(ctx: Context, states: list[dict[str, Any]]) -> None:
+    rows = [
+        {"contact_id": s["id"], "kind": kind, "value": value, "position": position,
+         "created_at": ctx.now}
+        for s in states
+        for kind, value, position in s["_new_points"]
+    ]  # fmt: skip
+    if rows:
+        ctx.session.execute(insert(_POINTS), rows)
+
+
+def _snapshot(state: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": state["id"], **{k: v for k, v in values.items() if k != "search_text"}}
+    out["emails"] = [v for k, v in state["_points"] if k == "email"]
+    out["phones"] = [v for k, v in state["_points"] if k == "phone"]
+    return _json(out)
+
+
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
 
 
 def _keys(p: _Prepared) -> list[str]:
@@ -149,9 +268,9 @@ def _match(
     by_ext: dict[str, int],
     by_email: dict[str, int],
     by_phone: dict[str, int],
-    existing: dict[int, Contact],
-    pending: dict[str, Contact],
-) -> tuple[Contact | None, bool]:
+    existing: dict[int, dict[str, Any]],
+    pending: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Any] | None, bool]:
     ext = p.row.get("external_id")
     if ext and ext in by_ext and by_ext[ext] in existing:
         return existing[by_ext[ext]], True
@@ -167,62 +286,18 @@ def _match(
     return None, False
 
 
-def _apply(
-    ctx: Context,
-    p: _Prepared,
-    contact: Contact,
-    is_new: bool,
-    have: list[ContactPoint],
-    by_email: dict[str, int],
-    by_phone: dict[str, int],
-) -> None:
-    before = None if is_new else _brief(contact, have)
-    contact.name = p.name
-    for key, value in p.fields.items():
-        setattr(contact, key, value)
-    contact.tags = list(dict.fromkeys([*(contact.tags or []), *p.tags]))
-    contact.custom_fields = {**(contact.custom_fields or {}), **p.custom}
-    values = {(pt.kind, pt.value) for pt in have}
-    for kind, found, items in (("email", by_email, p.emails), ("phone", by_phone, p.phones)):
-        for value in items:
-            if (kind, value) in values:
-                continue
-            holder = found.get(value)
-            if holder is not None and holder != contact.id:
-                ctx.report.problem(p.row.line, f"{value} belongs to another contact (#{holder}); "
-                                   "not added to this one.")  # fmt: skip
-                continue
-            point = ContactPoint(contact_id=contact.id, kind=kind, value=value,
-                                 position=len(have), created_at=ctx.now)  # fmt: skip
-            ctx.session.add(point)
-            have.append(point)
-            values.add((kind, value))
-            found[value] = contact.id
-    contact.search_text = _search_text(ctx, contact, have)
-    if is_new:
-        ctx.audit("contact.create", "contact", contact)
-    elif before != _brief(contact, have):
-        contact.updated_at = ctx.now
-        ctx.audit("contact.import_update", "contact", contact, before=before)
+def _brief(state: dict[str, Any]) -> dict[str, Any]:
+    out = {k: state[k] for k in _COLUMNS}
+    out["tags"] = list(out["tags"] or [])
+    out["custom_fields"] = dict(out["custom_fields"] or {})
+    out["points"] = sorted(f"{k}:{v}" for k, v in state["_points"])
+    return out
 
 
-def _brief(contact: Contact, have: list[ContactPoint]) -> dict[str, Any]:
-    return {
-        "name": contact.name,
-        "company_id": contact.company_id,
-        "owner_id": contact.owner_id,
-        "tags": list(contact.tags or []),
-        "timezone": contact.timezone,
-        "custom_fields": dict(contact.custom_fields or {}),
-        "points": sorted(f"{p.kind}:{p.value}" for p in have),
-    }
-
-
-def _search_text(ctx: Context, contact: Contact, have: list[ContactPoint]) -> str:
+def _search_text(ctx: Context, state: dict[str, Any]) -> str:
     """As crm.contacts.refresh_search_text, from what the batch already holds."""
-    ordered = sorted(have, key=lambda p: p.position)
-    parts = [contact.name, ctx.company_name(contact.company_id)]
-    parts += [p.value for p in ordered if p.kind == "email"]
-    parts += [p.value for p in ordered if p.kind == "phone"]
-    parts += [f"#{t}" for t in contact.tags or []]
+    parts = [state["name"], ctx.company_name(state["company_id"])]
+    parts += [v for k, v in state["_points"] if k == "email"]
+    parts += [v for k, v in state["_points"] if k == "phone"]
+    parts += [f"#{t}" for t in state["tags"] or []]
     return " ".join(x for x in parts if x).lower()

@@ -146,7 +146,7 @@ def _run_batch(
     bytes_read: int,
 ) -> None:
     importer(ctx, batch)
-    ctx.session.flush()
+    ctx.flush()
     if not dry_run:
         ctx.session.commit()
         ctx.report.committed_through = batch[-1].line

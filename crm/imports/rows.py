@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from crm import audit
 from crm.actors import Actor
 from crm.companies import company_key
 from crm.externalids import ExternalId, lookup
 from crm.imports.aliases import COLUMN_FIELDS, MULTI_FIELDS
 from crm.imports.mapping import Mapping
 from crm.imports.report import ImportReport
-from crm.models import Company, Contact, ContactPoint, Rep, snapshot
+from crm.models import AuditLog, Company, Contact, ContactPoint, Rep, snapshot
 
 _NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
 
@@ -83,6 +83,8 @@ class Context:
     _reps: dict[str, int | None] = field(default_factory=dict)
     _companies: dict[str, int] = field(default_factory=dict)
     company_names: dict[int, str] = field(default_factory=dict)
+    _audits: list[dict[str, Any]] = field(default_factory=list)
+    _externals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -91,16 +93,50 @@ class Context:
     def audit(
         self, action: str, entity_type: str, row: Any, before: dict[str, Any] | None = None
     ) -> None:
-        audit.record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=row.id,
-            at=self.now,
-            before=before,
-            after=snapshot(row),
-        )
+        """Queues an audit row for an ORM record (written with the batch, see flush)."""
+        self.audit_raw(action, entity_type, row.id, snapshot(row), before)
+
+    def audit_raw(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id: int | None,
+        after: dict[str, Any] | None,
+        before: dict[str, Any] | None = None,
+    ) -> None:
+        self._audits.append(
+            {"actor": self.actor.label, "action": action, "entity_type": entity_type,
+             "entity_id": entity_id, "before": before, "after": after,
+             "channel": self.actor.channel, "at": self.now}
+        )  # fmt: skip
+
+    def flush(self) -> None:
+        """Writes the batch's queued audit rows and external ids in multi-row inserts
+        (building one ORM object per row costs more than the whole insert)."""
+        self.session.flush()
+        if self._audits:
+            self.session.execute(insert(AuditLog.__table__), self._audits)  # type: ignore[arg-type]
+            self._audits = []
+        if self._externals:
+            fresh = self._unseen_externals()
+            if fresh:
+                self.session.execute(insert(ExternalId.__table__), fresh)  # type: ignore[arg-type]
+            self._externals = []
+
+    def _unseen_externals(self) -> list[dict[str, Any]]:
+        unique = {(e["source"], e["entity_type"], e["external_id"]): e for e in self._externals}
+        foreign = [k for k in unique if k[0] != self.source]  # own ids were looked up already
+        for source, entity_type, ext in foreign:
+            hit = self.session.exec(
+                select(ExternalId.id).where(
+                    ExternalId.source == source,
+                    ExternalId.entity_type == entity_type,
+                    ExternalId.external_id == ext,
+                )
+            ).first()
+            if hit is not None:
+                unique.pop((source, entity_type, ext))
+        return list(unique.values())
 
     def owner_id(self, text: str, line: int) -> int | None:
         """A rep matched by email or (case-insensitive) name; unknown: None, reported."""
@@ -158,35 +194,21 @@ class Context:
     def add_external_ids(
         self, entity_type: str, entity_id: int, row: ImportRow, *, own_known: bool
     ) -> None:
-        """Stores the row's own id (this source) and any "source:id" pairs it carries."""
+        """Queues the row's own id (this source) and any "source:id" pairs it carries."""
         own = row.get("external_id")[:128]
         if own and not own_known:
-            self._add_external(entity_type, entity_id, self.source, own)
+            self._queue_external(entity_type, entity_id, self.source, own)
         for item in re.split(r"[;\n]+", row.get("external_ids")):
             src, sep, ext = item.strip().partition(":")
             src, ext = src.strip()[:32], ext.strip()[:128]
-            if not (sep and src and ext) or (src == self.source and ext == own):
-                continue
-            exists = self.session.exec(
-                select(ExternalId.id).where(
-                    ExternalId.source == src,
-                    ExternalId.entity_type == entity_type,
-                    ExternalId.external_id == ext,
-                )
-            ).first()
-            if exists is None:
-                self._add_external(entity_type, entity_id, src, ext)
+            if sep and src and ext and not (src == self.source and ext == own):
+                self._queue_external(entity_type, entity_id, src, ext)
 
-    def _add_external(self, entity_type: str, entity_id: int, source: str, ext: str) -> None:
-        self.session.add(
-            ExternalId(
-                source=source,
-                entity_type=entity_type,
-                external_id=ext,
-                entity_id=entity_id,
-                created_at=self.now,
-            )
-        )
+    def _queue_external(self, entity_type: str, entity_id: int, source: str, ext: str) -> None:
+        self._externals.append(
+            {"source": source, "entity_type": entity_type, "external_id": ext,
+             "entity_id": entity_id, "created_at": self.now}
+        )  # fmt: skip
 
 
 def contacts_by_point(session: Session, kind: str, values: list[str]) -> dict[str, int]:
