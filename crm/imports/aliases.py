@@ -188,15 +188,14 @@ KIND_ALIASES: dict[str, str] = {
 
 # Headers that give away which CRM wrote the file; the source names the external ids.
 VENDOR_SIGNATURES: dict[str, tuple[str, ...]] = {
+    # only headers no other vendor's export uses (after spelling is ignored)
     "rapport": ("rapport_id",),
-    "hubspot": ("Record ID", "Contact owner", "Lifecycle Stage", "Create Date",
-                "Company Domain Name", "Deal Stage", "Associated Company"),
-    "salesforce": ("AccountId", "FirstName", "LastName", "MailingCity", "OwnerId",
-                   "Mailing City", "StageName", "CloseDate", "Opportunity Name", "Contact ID",
-                   "Account ID"),
-    "pipedrive": ("Person - ID", "Person - Name", "Organization - ID", "Organization - Name",
-                  "Deal - ID", "Deal - Title", "Deal - Value", "Deal - Stage", "Activity - ID"),
-    "zoho": ("Created Time", "Closing Date", "Contact Name", "Modified Time"),
+    "hubspot": ("Record ID", "Create Date", "Lifecycle Stage", "Company Domain Name",
+                "Deal Stage", "Associated Company", "Phone Number"),
+    "salesforce": ("Contact ID", "AccountId", "OwnerId", "Created Date", "StageName",
+                   "Opportunity Name", "Lead Source", "CurrencyIsoCode", "MobilePhone"),
+    "pipedrive": ("Person - ID", "Organization - ID", "Deal - ID", "Activity - ID"),
+    "zoho": ("Created Time", "Modified Time", "Closing Date"),
 }  # fmt: skip
 
 CUSTOM_PREFIX = "custom: "  # export writes custom fields as "custom: <name>" columns

@@ -46,7 +46,7 @@ def _prepare(ctx: Context, row: ImportRow) -> _Prepared | None:
         except Invalid as exc:
             custom.setdefault("invalid phone", raw)
             report.problem(row.line, f"{exc} Kept as custom field 'invalid phone'.")
-    for raw in v.split_tags(row.get("tags").replace("\n", " ")):
+    for raw in v.split_tags(row.get("tags")):
         try:
             tags.append(normalise_tag(raw))
         except Invalid:

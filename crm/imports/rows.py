@@ -8,7 +8,7 @@ over.
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -106,7 +106,7 @@ class Context:
     ) -> None:
         self._audits.append(
             {"actor": self.actor.label, "action": action, "entity_type": entity_type,
-             "entity_id": entity_id, "before": before, "after": after,
+             "entity_id": entity_id, "before": _json(before), "after": _json(after),
              "channel": self.actor.channel, "at": self.now}
         )  # fmt: skip
 
@@ -209,6 +209,12 @@ class Context:
             {"source": source, "entity_type": entity_type, "external_id": ext,
              "entity_id": entity_id, "created_at": self.now}
         )  # fmt: skip
+
+
+def _json(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in data.items()}
 
 
 def contacts_by_point(session: Session, kind: str, values: list[str]) -> dict[str, int]:

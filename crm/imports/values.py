@@ -16,7 +16,6 @@ import dateparser
 
 EMAIL_SPLIT = re.compile(r"[;,\s]+")
 PHONE_SPLIT = re.compile(r"\s*(?:[;,|\n/]|\s{2,}| or )\s*")
-TAG_SPLIT = re.compile(r"[;,\s]+")
 _FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
@@ -74,7 +73,13 @@ def split_phones(text: str) -> list[str]:
 
 
 def split_tags(text: str) -> list[str]:
-    return [p.lstrip("#") for p in TAG_SPLIT.split(text) if p.lstrip("#")]
+    """ "#vip #churn-risk" (Rapport's export) -> two tags; "Hot lead, VIP" (another CRM's
+    labels, one per comma or semicolon) -> hot-lead, vip."""
+    if "#" in text:
+        parts = re.split(r"[;,\s]+", text)
+    else:
+        parts = ["-".join(p.split()) for p in re.split(r"[;,\n]+", text)]
+    return [p.lstrip("#") for p in parts if p.lstrip("#")]
 
 
 def parse_datetime(text: str, *, tz: str = "UTC") -> datetime:
