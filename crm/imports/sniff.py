@@ -145,6 +145,8 @@ class TableReader:
             except StopIteration:
                 return
             except csv.Error as exc:
+                if "end of data" in str(exc) or "field larger" in str(exc):
+                    raise FileRefused(self._unclosed(start)) from None
                 raise FileRefused(
                     f"Line {start}: the file's quoting is broken ({exc}). Nothing after line "
                     f"{start - 1} was read. Check the quotes on that line (a value with a "
@@ -153,11 +155,16 @@ class TableReader:
             except UnicodeDecodeError:
                 raise FileRefused(self._decode_message(start)) from None
             if self._reader.line_num - start >= MAX_RECORD_LINES:
-                raise FileRefused(
-                    f"Line {start}: a quote opened on this line is never closed (the value "
-                    f"runs over {MAX_RECORD_LINES} lines). Fix the quote and import again."
-                )
+                raise FileRefused(self._unclosed(start))
             yield start, cells
+
+    @staticmethod
+    def _unclosed(line: int) -> str:
+        return (
+            f"Line {line}: a quote opened on this line is never closed (the value runs to "
+            f"the end of the file or over {MAX_RECORD_LINES} lines). Nothing from line {line} "
+            "on was imported; fix the quote and import again."
+        )
 
     def _decode_message(self, line: int) -> str:
         return (
