@@ -61,7 +61,7 @@ def import_command(
     finally:
         rapport.close()
     typer.echo(report.summary())
-    if report.failure:
+    if not report.ok:  # stopped midway, or rows skipped: say so to scripts too
         raise typer.Exit(1)
 
 

@@ -63,9 +63,10 @@ class Mapping:
         return [c.header for c in self.columns if c.field is None and c.custom is not None]
 
 
-def parse_overrides(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """`--map` items: "Column=field" (or "=custom", "=ignore") and "stage:Theirs=ours"."""
-    columns: dict[str, str] = {}
+def parse_overrides(items: list[str]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """`--map` items: "Column=field" (or "=custom", "=ignore") and "stage:Theirs=ours".
+    Columns come back as header key -> (the column as written, the field)."""
+    columns: dict[str, tuple[str, str]] = {}
     stages: dict[str, str] = {}
     for item in items:
         left, sep, right = item.rpartition("=")
@@ -77,7 +78,7 @@ def parse_overrides(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         if left.strip().lower().startswith("stage:"):
             stages[header_key(left.strip()[6:])] = right.strip().lower()
         else:
-            columns[header_key(left)] = right.strip()
+            columns[header_key(left)] = (left.strip(), right.strip())
     return columns, stages
 
 
@@ -124,14 +125,20 @@ def build_mapping(
     if record_type is not None and record_type not in RECORD_TYPES:
         raise MappingError(f"--type must be one of {', '.join(RECORD_TYPES)}.")
     by_column, stages = parse_overrides(overrides or [])
-    kind = record_type or detect_type(headers)
+    have = {header_key(h) for h in headers}
+    absent = [written for key, (written, _) in by_column.items() if key not in have]
+    if absent:
+        raise MappingError(f"--map names columns the file does not have: {', '.join(absent)}.")
+    # a column the person mapped counts as the field it was mapped to
+    seen_as = [by_column.get(header_key(h), (h, h))[1] for h in headers]
+    kind = record_type or detect_type(seen_as)
     valid = set(known_fields(kind))
     columns: list[Column] = []
     taken: dict[str, str] = {}
     seen_custom: set[str] = set()
     for index, header in enumerate(headers):
         header = header.strip()
-        override = by_column.pop(header_key(header), None)
+        override = by_column.pop(header_key(header), (header, None))[1]
         column = _column(kind, index, header, override, valid)
         if column.field and column.field not in MULTI_FIELDS:
             if column.field in taken:
@@ -148,9 +155,6 @@ def build_mapping(
             seen_custom.add(name)
             column = Column(index, header, None, custom=name, how=column.how)
         columns.append(column)
-    if by_column:
-        missing = ", ".join(sorted(by_column))
-        raise MappingError(f"--map names columns the file does not have: {missing}.")
     return Mapping(kind, (source or detect_source(headers)).lower()[:32], columns, stages)
 
 
