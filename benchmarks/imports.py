@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [2_000, 10_000] if args.quick else [10_000, 100_000]
     )
-    table = Table(title=f"rapport import, HubSpot contacts CSV, SQLite ({datetime.now(UTC):%Y-%m-%d})")
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    table = Table(title=f"rapport import, HubSpot contacts CSV, SQLite ({today})")
     for column in ("rows", "pass", "seconds", "rows/s", "peak MB", "x DictReader time"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as folder:
