@@ -86,7 +86,8 @@ def export_command(
     settings = settings_or_exit()
     rapport = build_app(settings)
     try:
-        with file.open("w", newline="", encoding="utf-8") as stream:
+        # with a BOM: Excel opens BOM-less UTF-8 as Windows-1252; the importer skips it
+        with file.open("w", newline="", encoding="utf-8-sig") as stream:
             count = export_records(rapport.store, record_type, stream, actor=SYSTEM)
     except OSError as exc:
         fail(f"Cannot write {file}: {exc.strerror}.")

@@ -34,7 +34,8 @@ def test_import_dry_run_then_import_then_export_and_back(cli_env: Path) -> None:
     out = cli_env / "contacts.csv"
     export = runner.invoke(app, ["export", "contacts", str(out)])
     assert export.exit_code == 0 and "Exported 3 contacts" in export.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfrapport_id,")  # BOM, for Excel
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert [r["name"] for r in rows] == ["Ada Quill", "Bram Otter", "Cleo Marsh"]
     assert rows[0]["custom: Favourite Biscuit"] == "Hobnob"
     # the older contacts command still reads its own format
