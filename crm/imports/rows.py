@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from crm.actors import Actor
@@ -119,9 +119,29 @@ class Context:
             self._audits = []
         if self._externals:
             fresh = self._unseen_externals()
+            self._drop_dangling(fresh)
             if fresh:
                 self.session.execute(insert(ExternalId.__table__), fresh)  # type: ignore[arg-type]
             self._externals = []
+
+    def _drop_dangling(self, fresh: list[dict[str, Any]]) -> None:
+        """An own-source id queued here was looked up and not matched to a live record, so
+        any row it still has points at a deleted one: replace it (the unique key would
+        otherwise fail the batch)."""
+        table = ExternalId.__table__
+        by_type: dict[str, list[str]] = {}
+        for e in fresh:
+            if e["source"] == self.source:
+                by_type.setdefault(e["entity_type"], []).append(e["external_id"])
+        for entity_type, ids in by_type.items():
+            for start in range(0, len(ids), 500):
+                self.session.execute(
+                    delete(table).where(
+                        table.c.source == self.source,
+                        table.c.entity_type == entity_type,
+                        table.c.external_id.in_(ids[start : start + 500]),
+                    )
+                )
 
     def _unseen_externals(self) -> list[dict[str, Any]]:
         unique = {(e["source"], e["entity_type"], e["external_id"]): e for e in self._externals}

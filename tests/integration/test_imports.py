@@ -95,6 +95,19 @@ def test_hubspot_contacts_join_names_match_owner_keep_custom_and_rerun_updates(
     assert count(store, AuditLog) == audits  # nothing changed, nothing audited
 
 
+def test_a_record_deleted_after_an_import_is_created_again_by_a_rerun(
+    store: Store, clock: ManualClock, root: Actor
+) -> None:
+    run_fixture(store, clock, "hubspot_contacts.csv")
+    with store.transaction() as session:
+        session.delete(session.exec(select(Contact).where(Contact.name == "Ada Quill")).one())
+    again = run_fixture(store, clock, "hubspot_contacts.csv")
+    assert (again.created, again.updated, again.failure) == (1, 2, None)
+    assert run_fixture(store, clock, "hubspot_contacts.csv").updated == 3
+    with store.transaction() as session:
+        assert len(session.exec(select(ExternalId)).all()) == 3
+
+
 def test_match_by_email_then_phone_when_the_file_has_no_ids(
     store: Store, clock: ManualClock, root: Actor
 ) -> None:
