@@ -9,7 +9,7 @@ Money is integer minor units plus an ISO currency code.
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crm.db import JSONType, UTCDateTime
@@ -42,6 +42,16 @@ def _empty_dict() -> dict[str, Any]:
     return {}
 
 
+def _custom_fields() -> Any:
+    """Custom fields of companies, deals and activities (issue 18). The server default
+    lets bulk loaders that write raw INSERTs (benchmarks/) leave the column out."""
+    return Field(
+        default_factory=_empty_dict,
+        sa_type=JSONType,
+        sa_column_kwargs={"server_default": text("'{}'")},
+    )
+
+
 def _when(nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default=None,
@@ -68,7 +78,7 @@ class Company(SQLModel, table=True):
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200, unique=True)  # case-folded name, for dedupe
     domain: str | None = Field(default=None, max_length=253)
-    custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
+    custom_fields: dict[str, Any] = _custom_fields()
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -148,7 +158,7 @@ class Deal(SQLModel, table=True):
     status: str = Field(default="open", max_length=8)
     expected_close: date | None = None
     close_reason: str | None = Field(default=None, max_length=500)
-    custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
+    custom_fields: dict[str, Any] = _custom_fields()
     closed_at: datetime | None = _when(nullable=True)
     stage_changed_at: datetime = _when()
     last_activity_at: datetime | None = _when(nullable=True)
@@ -168,7 +178,7 @@ class Activity(SQLModel, table=True):
     kind: str = Field(max_length=16)
     text: str = Field(default="", sa_type=Text)
     source_url: str | None = Field(default=None, max_length=500)
-    custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
+    custom_fields: dict[str, Any] = _custom_fields()
     occurred_at: datetime = _when(index=True)
     created_at: datetime = _when()
 

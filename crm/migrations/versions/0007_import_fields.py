@@ -36,13 +36,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('externalid', schema=None) as batch_op:
         batch_op.create_index('ix_externalid_entity', ['entity_type', 'entity_id'], unique=False)
-    # Existing rows get an empty object, then the column becomes NOT NULL like the model's.
+    # Existing rows (and raw bulk INSERTs) get an empty object.
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('custom_fields', JSON, nullable=True))
-        op.execute(sa.text(f"UPDATE {table} SET custom_fields = '{{}}'"))
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column('custom_fields', existing_type=JSON, nullable=False)
+            batch_op.add_column(sa.Column('custom_fields', JSON, nullable=False,
+                                          server_default=sa.text("'{}'")))
 
 
 def downgrade() -> None:
