@@ -9,7 +9,7 @@ Money is integer minor units plus an ISO currency code.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crm.db import JSONType, UTCDateTime
@@ -37,6 +37,16 @@ def _empty_list() -> list[Any]:
 def _empty_dict() -> dict[str, Any]:
     """Default factory (see `_empty_list`)."""
     return {}
+
+
+def _custom_fields() -> Any:
+    """Custom fields of companies, deals and activities (issue 18). The server default
+    lets bulk loaders that write raw INSERTs (benchmarks/) leave the column out."""
+    return Field(
+        default_factory=_empty_dict,
+        sa_type=JSONType,
+        sa_column_kwargs={"server_default": text("'{}'")},
+    )
 
 
 def _when(nullable: bool = False, index: bool = False) -> Any:
@@ -67,6 +77,7 @@ class Company(SQLModel, table=True):
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200, unique=True)  # case-folded name, for dedupe
     domain: str | None = Field(default=None, max_length=253)
+    custom_fields: dict[str, Any] = _custom_fields()
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -152,11 +163,37 @@ class Deal(SQLModel, table=True):
     status: DealStatus = Field(default=DealStatus.OPEN, sa_type=EnumText(DealStatus, 8))
     expected_close: date | None = None
     close_reason: str | None = Field(default=None, max_length=500)
+    custom_fields: dict[str, Any] = _custom_fields()
     closed_at: datetime | None = _when(nullable=True)
     stage_changed_at: datetime = _when()
     last_activity_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when()
     updated_at: datetime = _when()
+
+
+class Purchase(SQLModel, table=True):
+    """One purchase by a contact and/or a company (services: crm/purchases.py)."""
+
+    __table_args__ = (
+        Index("ix_purchase_contact_when", "contact_id", "purchased_at"),
+        Index("ix_purchase_deal", "deal_id", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    company_id: int | None = Field(
+        default=None, foreign_key="company.id", index=True, ondelete="SET NULL"
+    )
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="SET NULL")
+    rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
+    purchased_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    currency: str = Field(default="USD", max_length=3)
+    quantity: int = 1
+    reference: str | None = Field(default=None, max_length=200)
+    source: str = Field(default="rep", max_length=16)
+    anonymised: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class Activity(SQLModel, table=True):
@@ -174,6 +211,7 @@ class Activity(SQLModel, table=True):
     kind: ActivityKind = Field(sa_type=EnumText(ActivityKind, 16))
     text: str = Field(default="", sa_type=Text)
     source_url: str | None = Field(default=None, max_length=500)
+    custom_fields: dict[str, Any] = _custom_fields()
     occurred_at: datetime = _when(index=True)
     created_at: datetime = _when()
 
@@ -339,4 +377,4 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
     return out
 
 
-import crm.purchases  # noqa: E402, F401  (Purchase lives there; create_all must see it)
+import crm.externalids  # noqa: E402, F401 - registers the import tables (issue 18)

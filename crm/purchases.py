@@ -16,43 +16,17 @@ imported order history or a shop's sales are purchases with no deal behind them.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
-from crm.db import UTCDateTime
 from crm.errors import Invalid, NotFound
-from crm.models import Company, Contact, Deal, snapshot
+from crm.models import Company, Contact, Deal, Purchase, snapshot
 
 PURCHASE_SOURCES = ("deal", "rep", "import", "api")
 CURRENCY_LENGTH = 3
-MAX_REFERENCE = 200
-
-
-class Purchase(SQLModel, table=True):
-    """One purchase by a contact and/or a company."""
-
-    __table_args__ = (
-        Index("ix_purchase_contact_when", "contact_id", "purchased_at"),
-        Index("ix_purchase_deal", "deal_id", unique=True),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
-    company_id: int | None = Field(
-        default=None, foreign_key="company.id", index=True, ondelete="SET NULL"
-    )
-    deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="SET NULL")
-    rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
-    purchased_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    currency: str = Field(default="USD", max_length=CURRENCY_LENGTH)
-    quantity: int = 1
-    reference: str | None = Field(default=None, max_length=MAX_REFERENCE)
-    source: str = Field(default="rep", max_length=16)
-    anonymised: bool = False
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+MAX_REFERENCE = 200  # both also in the Purchase table (crm/models.py)
 
 
 def record_purchase(

@@ -1,18 +1,13 @@
 """The `rapport` command line (typer): run, shell, db, contacts, classifier, report."""
 
 import asyncio
-import logging
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
+from bot.cli.common import build_app, fail, settings_or_exit
+from bot.cli.imports import register as register_imports
 from bot.cli.lazy import LazyCommand, lazy_group
-
-if TYPE_CHECKING:  # the app and settings import the whole store: only when a command runs
-    from bot.app import RapportApp
-    from bot.settings import Settings
 
 LAZY_COMMANDS = (
     LazyCommand(
@@ -34,40 +29,7 @@ contacts_app = typer.Typer(help="Import and export contacts (CSV).", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 
-
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def settings_or_exit() -> "Settings":
-    from bot.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-        raise  # unreachable, for type checkers
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    return settings
-
-
-def build_app(settings: "Settings") -> "RapportApp":
-    from bot.app import RapportApp, SchemaOutOfDate
-
-    rapport = RapportApp.build(settings)
-    try:
-        rapport.prepare_database()
-    except SchemaOutOfDate as exc:
-        fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - name the problem, never a traceback
-        fail(f"Cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-    return rapport
+register_imports(app)  # rapport import / rapport export (crm/imports)
 
 
 @app.command()

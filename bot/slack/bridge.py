@@ -20,6 +20,7 @@ from bot.language import commands as cmd
 from bot.rep.render import contact_line
 from bot.slack.forms import CHECKS, MAIN_FIELD, check_form, field_text
 from bot.slack.home import build_home
+from bot.slack.imports import import_answer
 from bot.slack.inbox import SlackInbox
 from bot.slack.types import Answer, Person
 from channels.base import Address, Reply
@@ -104,6 +105,14 @@ class SlackBridge:
         reply = await self.dispatcher.handle_command(actor, command, self.address(who))
         await self._after(command, reply)
         return Answer(reply, refresh_home=changed(command, reply))
+
+    async def import_file(
+        self, who: Person, name: str, data: bytes, file_id: str, *, confirm: bool
+    ) -> Answer:
+        """A CSV shared in the DM (bot/slack/imports.py): dry-run report, then import."""
+        actor = await self.actor(who)
+        reply = await import_answer(self.rapport, actor, name, data, file_id, confirm=confirm)
+        return Answer(reply, refresh_home=confirm and reply.ok)
 
     async def action(self, who: Person, action_id: str, value: str) -> Answer:
         if action_id == "pick_candidate":

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.slack.adapter import SlackChannel
 from channels.slack.callbacks import Callbacks
 from channels.slack.direct import DirectMessages, in_direct_message
+from channels.slack.files import IMPORT_CONFIRM, FileImports, is_file_share
 from channels.slack.home import HOME_MENU
 from channels.slack.listeners import Listeners, deliver_to_url
 from channels.slack.modals import CALLBACK_PREFIX, CHOOSE_PREFIX, CONTACT_SEARCH
@@ -83,6 +84,7 @@ def build_app(
     direct = DirectMessages(
         channel=channel, callbacks=callbacks, publish_home=listeners.publish_home
     )
+    files = FileImports(channel=channel, callbacks=callbacks, direct=direct)
 
     async def only_our_team(body: dict[str, Any], next: Any) -> BoltResponse | None:
         team = requester_team(body)
@@ -129,12 +131,14 @@ def build_app(
     app.action(re.compile(f"^{re.escape(CHOOSE_PREFIX)}"))(listeners.on_choose)
     app.action(HOME_MENU)(listeners.on_home_menu)
     app.action(CONTACT_BUTTONS)(listeners.on_contact_button)
+    app.action(IMPORT_CONFIRM)(files.on_confirm)
     app.action(re.compile(r".+"))(listeners.on_action)
     app.options(CONTACT_SEARCH)(listeners.on_contact_options)
     app.view(re.compile(f"^{re.escape(CALLBACK_PREFIX)}"))(listeners.on_submit)
     app.shortcut(config.shortcut_callback_id)(listeners.on_log_shortcut)
     app.event("app_home_opened")(listeners.on_home_opened)
     # bolt runs the first listener that matches: IMs are commands, the rest inbox threads.
+    app.event("message", matchers=[in_direct_message, is_file_share])(files.on_message)
     app.event("message", matchers=[in_direct_message])(direct.on_message)
     app.event("message")(listeners.on_message)
     return app

@@ -64,6 +64,12 @@ class Callbacks(Protocol):
 
     async def home(self, who: Who) -> Sequence[HomeSection]: ...
 
+    async def import_file(
+        self, who: Who, name: str, data: bytes, file_id: str, *, confirm: bool
+    ) -> Answer:
+        """A file shared in the DM: the dry-run report (confirm=False) or the import."""
+        ...
+
     async def thread_reply(
         self, who: Who, channel_id: str, thread_ts: str, text: str
     ) -> Answer | None:

@@ -46,5 +46,6 @@ def test_the_manifest_matches_what_the_app_listens_to() -> None:
         "users:read",
         "im:write",
         "files:write",
+        "files:read",
     }
     assert settings["socket_mode_enabled"] is False  # HTTP by default; docs explain the switch

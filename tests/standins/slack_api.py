@@ -1,7 +1,8 @@
 """A Slack Web API stand-in: a real aiohttp server on 127.0.0.1, port 0.
 
 It answers the methods Rapport uses (auth.test, chat.*, views.*, users.info,
-conversations.open, the three steps of files_upload_v2, apps.connections.open),
+conversations.open, the three steps of files_upload_v2, files.info and the private
+download of a shared file, apps.connections.open),
 takes response_url posts at `/respond/<key>`, and serves a Socket Mode
 websocket at `/socket` (hello, then whatever envelopes a test sends; acks are
 queued). Every call is recorded; errors and 429s can be scripted per method.
@@ -51,6 +52,8 @@ class SlackStandin:
         self.calls: list[Call] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (key, body) posted to response_url
         self.uploads: dict[str, bytes] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}  # shared by users: id -> (name, bytes)
+        self.downloads: list[str] = []  # Authorization header of each file download
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.socket_ready = asyncio.Event()
@@ -68,6 +71,7 @@ class SlackStandin:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files/{file_id}", self._download)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -167,6 +171,29 @@ class SlackStandin:
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()
         return web.Response(text=f"OK - {len(self.uploads[request.match_info['file_id']])}")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """url_private_download: needs the bot token, as Slack's does."""
+        self.downloads.append(request.headers.get("Authorization", ""))
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.Response(status=403, text="not authorized")
+        name_and_data = self.files.get(request.match_info["file_id"])
+        if name_and_data is None:
+            return web.Response(status=404)
+        return web.Response(body=name_and_data[1], content_type="text/csv")
+
+    def add_file(self, file_id: str, name: str, data: bytes) -> dict[str, Any]:
+        """A file a user shared; returns the `files` entry of its file_share event."""
+        self.files[file_id] = (name, data)
+        return {"id": file_id, "name": name, "filetype": "csv", "size": len(data)}
+
+    def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(args.get("file"))
+        if file_id not in self.files:
+            return {"ok": False, "error": "file_not_found"}
+        name, data = self.files[file_id]
+        return {"ok": True, "file": {"id": file_id, "name": name, "size": len(data),
+                "url_private_download": f"{self.url}/files/{file_id}"}}  # fmt: skip
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -422,7 +422,7 @@ def test_parse_is_total_even_for_non_strings() -> None:
 
 def test_sold_reads_contact_amount_date_and_reference() -> None:
     from bot.language.commands import RecordSale
-    from bot.language.grammar import parse
+    from bot.language.verbs import parse
 
     assert parse("sold jane doe $120 on 2 Nov ref INV-7") == RecordSale(
         "jane doe", 12_000, "USD", "2 Nov", "INV-7"
@@ -437,7 +437,7 @@ def test_sold_reads_contact_amount_date_and_reference() -> None:
 
 def test_past_dates_on_log_and_won() -> None:
     from bot.language.commands import CloseDeal, LogActivity
-    from bot.language.grammar import parse
+    from bot.language.verbs import parse
 
     assert parse("log call with Jane yesterday: wants pricing") == LogActivity(
         "call", "Jane", "wants pricing", None, "yesterday"

@@ -46,5 +46,5 @@ def test_the_cli_knows_the_registry() -> None:
 
 def test_the_weekly_summary_posts_the_registrys_weekly_reports_in_order() -> None:
     assert periodic.WEEKLY_REPORTS is WEEKLY_REPORTS
-    assert WEEKLY_REPORTS == ("pipeline", "needs", "inbox")
+    assert WEEKLY_REPORTS == ("pipeline", "needs", "inbox", "value")
     assert set(WEEKLY_REPORTS) == {s.name for s in REPORTS if s.weekly}
