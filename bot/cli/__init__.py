@@ -26,6 +26,13 @@ try:  # the classifier and reports CLIs live beside their features
 except ImportError:  # pragma: no cover - only while a feature is being built
     pass
 try:
+    from bot.cli.api import api_app, webhooks_app
+
+    app.add_typer(api_app, name="api")
+    app.add_typer(webhooks_app, name="webhooks")
+except ImportError:  # pragma: no cover
+    pass
+try:
     from bot.cli.report import report_app
 
     app.add_typer(report_app, name="report")
@@ -91,9 +98,9 @@ def shell(
 def run() -> None:
     """Start every configured channel and the scheduler (the long-running service)."""
     settings = settings_or_exit()
-    if not (settings.telegram_enabled or settings.slack_enabled):
+    if not (settings.telegram_enabled or settings.slack_enabled or settings.api_enabled):
         fail(
-            "No channel is configured, so there is nothing to run.\n"
+            "No channel is configured and the API is off, so there is nothing to run.\n"
             "Set TELEGRAM_BOT_TOKEN (customers on Telegram) and/or SLACK_BOT_TOKEN with "
             "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (reps on Slack), in the environment or .env.\n"
             "To try Rapport without any of them: rapport shell",
