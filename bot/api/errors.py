@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
 
 from crm.errors import Ambiguous, Conflict, CRMError, Forbidden, Invalid, NotFound
 
@@ -46,6 +48,18 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def _id_of(row: Any) -> int | None:
+    """The primary key of a row the error names, even once its session rolled back
+    (reading `.id` then would try to reload the expired row)."""
+    if row is None:
+        return None
+    try:
+        identity = sa_inspect(row).identity
+    except NoInspectionAvailable:
+        return getattr(row, "id", None)
+    return int(identity[0]) if identity else None
+
+
 def domain_response(exc: CRMError) -> tuple[int, dict[str, Any]]:
     """(status, body) for a domain error; used by the handler and by bulk results."""
     if isinstance(exc, Invalid):
@@ -57,10 +71,10 @@ def domain_response(exc: CRMError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, Forbidden):
         return 403, _body("forbidden", str(exc))
     if isinstance(exc, Ambiguous):
-        ids = [getattr(c, "id", None) for c in exc.candidates]
+        ids = [_id_of(c) for c in exc.candidates]
         return 409, _body("ambiguous", str(exc), candidates=[i for i in ids if i is not None])
     if isinstance(exc, Conflict):
-        existing = getattr(exc.existing, "id", None)
+        existing = _id_of(exc.existing)
         return 409, _body("conflict", str(exc), existing_id=existing)
     return 400, _body("error", str(exc))
 
