@@ -13,6 +13,7 @@ from bot.api.auth import ADMIN, READ, WRITE, deps_of
 from bot.api.context import Caller
 from bot.api.errors import COMMON_RESPONSES, domain_response
 from bot.api.pagination import MAX_LIMIT, page
+from bot.api.schemas import IdPath, IdQuery
 from crm import merge, search
 from crm.api_models import ExternalRef
 from crm.contacts import delete_contact, find_rep, get_contact, normalise_points
@@ -59,7 +60,7 @@ def list_contacts(
     email: str | None = Query(None, max_length=320),
     phone: str | None = Query(None, max_length=64),
     tag: str | None = Query(None, max_length=64),
-    company_id: int | None = None,
+    company_id: IdQuery = None,
     owner: str | None = Query(None, max_length=100, description="rep id, name, or `me`"),
     updated_since: datetime | None = None,
     created_after: datetime | None = None,
@@ -118,7 +119,7 @@ def _aware(value: datetime) -> datetime:
 
 
 @router.get("/{contact_id}", response_model=schemas.ContactOut, summary="Get a contact")
-def get_one(contact_id: int, request: Request, response: Response, caller: Caller = READ) -> Any:
+def get_one(contact_id: IdPath, request: Request, response: Response, caller: Caller = READ) -> Any:
     with deps_of(request).store.transaction() as session:
         body = represent.contact(session, get_contact(session, contact_id))
     response.headers["ETag"] = represent.etag(body)
@@ -153,7 +154,7 @@ def create(body: schemas.ContactCreate, request: Request, caller: Caller = WRITE
 
 @router.patch("/{contact_id}", response_model=schemas.ContactOut, summary="Update a contact")
 def update(
-    contact_id: int, body: schemas.ContactPatch, request: Request, caller: Caller = WRITE
+    contact_id: IdPath, body: schemas.ContactPatch, request: Request, caller: Caller = WRITE
 ) -> Any:
     deps = deps_of(request)
     with deps.store.transaction() as session:
@@ -178,7 +179,7 @@ def update(
     summary="Delete a contact (admin)",
     response_class=Response,
 )
-def delete(contact_id: int, request: Request, caller: Caller = ADMIN) -> Response:
+def delete(contact_id: IdPath, request: Request, caller: Caller = ADMIN) -> Response:
     deps = deps_of(request)
     with deps.store.transaction() as session:
         current = represent.contact(session, contact_writes.lock(session, contact_id))
@@ -201,7 +202,7 @@ def _drop_refs(session: Session, contact_id: int) -> None:
     "/{contact_id}/merge", response_model=schemas.MergeOut, summary="Merge a duplicate in (admin)"
 )
 def merge_into(
-    contact_id: int, body: schemas.MergeIn, request: Request, caller: Caller = ADMIN
+    contact_id: IdPath, body: schemas.MergeIn, request: Request, caller: Caller = ADMIN
 ) -> Any:
     deps = deps_of(request)
 

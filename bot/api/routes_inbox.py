@@ -11,6 +11,7 @@ from bot.api.auth import READ, WRITE, deps_of
 from bot.api.context import Caller
 from bot.api.errors import COMMON_RESPONSES, ApiError
 from bot.api.pagination import MAX_LIMIT, page
+from bot.api.schemas import IdPath, IdQuery
 from channels.base import Address, OutgoingMessage, Reply
 from crm import conversations
 from crm.conversations import mark_delivery
@@ -27,8 +28,8 @@ def list_conversations(
     caller: Caller = READ,
     status: str | None = Query(None, pattern="^(open|closed)$"),
     channel: str | None = Query(None, max_length=16),
-    contact_id: int | None = None,
-    assignee_id: int | None = None,
+    contact_id: IdQuery = None,
+    assignee_id: IdQuery = None,
     sort: str = "id",
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -59,7 +60,7 @@ def list_conversations(
 @router.get(
     "/conversations/{conversation_id}", response_model=schemas.ConversationOut, tags=["inbox"]
 )
-def get_conversation(conversation_id: int, request: Request, caller: Caller = READ) -> Any:
+def get_conversation(conversation_id: IdPath, request: Request, caller: Caller = READ) -> Any:
     with deps_of(request).store.transaction() as session:
         row = conversations.get_conversation(session, conversation_id)
         return schemas.ConversationOut.model_validate(row, from_attributes=True)
@@ -71,7 +72,7 @@ def get_conversation(conversation_id: int, request: Request, caller: Caller = RE
     tags=["inbox"],
 )
 def list_messages(
-    conversation_id: int,
+    conversation_id: IdPath,
     request: Request,
     caller: Caller = READ,
     cursor: str | None = Query(None, max_length=500),
@@ -102,7 +103,7 @@ def list_messages(
     "as pending, sent through the channel hub, then marked delivered or failed.",
 )
 async def reply(
-    conversation_id: int, body: schemas.ReplyIn, request: Request, caller: Caller = WRITE
+    conversation_id: IdPath, body: schemas.ReplyIn, request: Request, caller: Caller = WRITE
 ) -> Any:
     deps = deps_of(request)
     if deps.send is None:
@@ -167,7 +168,7 @@ def list_reps(
 
 
 @router.get("/reps/{rep_id}", response_model=schemas.RepOut, tags=["reps"])
-def get_rep(rep_id: int, request: Request, caller: Caller = READ) -> Any:
+def get_rep(rep_id: IdPath, request: Request, caller: Caller = READ) -> Any:
     with deps_of(request).store.transaction() as session:
         row = session.get(Rep, rep_id)
         if row is None:

@@ -13,6 +13,7 @@ from bot.api.context import Caller
 from bot.api.errors import COMMON_RESPONSES
 from bot.api.pagination import MAX_LIMIT, page
 from bot.api.routes_contacts import owner_id
+from bot.api.schemas import IdPath, IdQuery
 from crm import activities, followups
 from crm.companies import get_or_create_company
 from crm.contacts import get_contact
@@ -71,7 +72,7 @@ def list_companies(
 
 
 @router.get("/companies/{company_id}", response_model=schemas.CompanyOut, tags=["companies"])
-def get_company(company_id: int, request: Request, caller: Caller = READ) -> Any:
+def get_company(company_id: IdPath, request: Request, caller: Caller = READ) -> Any:
     with deps_of(request).store.transaction() as session:
         row = session.get(Company, company_id)
         if row is None:
@@ -119,10 +120,10 @@ def list_deals(
     stage: str | None = Query(None, max_length=32),
     status: str | None = Query(None, pattern="^(open|won|lost)$"),
     owner: str | None = Query(None, max_length=100),
-    company_id: int | None = None,
-    contact_id: int | None = None,
-    amount_min: int | None = None,
-    amount_max: int | None = None,
+    company_id: IdQuery = None,
+    contact_id: IdQuery = None,
+    amount_min: int | None = Query(None, ge=0, le=10**15),
+    amount_max: int | None = Query(None, ge=0, le=10**15),
     currency: str | None = Query(None, min_length=3, max_length=3),
     close_after: date | None = None,
     close_before: date | None = None,
@@ -165,7 +166,9 @@ def list_deals(
 
 
 @router.get("/deals/{deal_id}", response_model=schemas.DealOut, tags=["deals"])
-def get_one_deal(deal_id: int, request: Request, response: Response, caller: Caller = READ) -> Any:
+def get_one_deal(
+    deal_id: IdPath, request: Request, response: Response, caller: Caller = READ
+) -> Any:
     with deps_of(request).store.transaction() as session:
         out = represent.deal(get_deal(session, deal_id))
     response.headers["ETag"] = represent.etag(out)
@@ -203,7 +206,7 @@ def create_one_deal(body: schemas.DealCreate, request: Request, caller: Caller =
     description='Move a deal: `{"stage": "won"}` or `{"stage": "lost", "reason": ...}`.',
 )
 def update_deal(
-    deal_id: int, body: schemas.DealPatch, request: Request, caller: Caller = WRITE
+    deal_id: IdPath, body: schemas.DealPatch, request: Request, caller: Caller = WRITE
 ) -> Any:
     deps = deps_of(request)
     with deps.store.transaction() as session:
@@ -235,8 +238,8 @@ ACTIVITY_SORTS = {"id": col(Activity.id), "occurred_at": col(Activity.occurred_a
 def list_activities(
     request: Request,
     caller: Caller = READ,
-    contact_id: int | None = None,
-    deal_id: int | None = None,
+    contact_id: IdQuery = None,
+    deal_id: IdQuery = None,
     kind: str | None = Query(None, max_length=16),
     occurred_after: datetime | None = None,
     occurred_before: datetime | None = None,
@@ -304,8 +307,8 @@ def list_followups(
     request: Request,
     caller: Caller = READ,
     status: str | None = Query(None, max_length=16),
-    contact_id: int | None = None,
-    rep_id: int | None = None,
+    contact_id: IdQuery = None,
+    rep_id: IdQuery = None,
     due_after: datetime | None = None,
     due_before: datetime | None = None,
     sort: str = "id",

@@ -9,6 +9,7 @@ from bot.api import schemas, writes
 from bot.api.auth import ADMIN, deps_of
 from bot.api.context import Caller
 from bot.api.errors import COMMON_RESPONSES
+from bot.api.schemas import IdPath, IdQuery
 from crm import webhooks
 
 router = APIRouter(prefix="/v1/webhooks", responses=COMMON_RESPONSES, tags=["webhooks"])
@@ -45,7 +46,7 @@ def add_webhook(body: schemas.WebhookCreate, request: Request, caller: Caller = 
 
 
 @router.post("/{webhook_id}/resume", response_model=schemas.WebhookOut)
-def resume(webhook_id: int, request: Request, caller: Caller = ADMIN) -> Any:
+def resume(webhook_id: IdPath, request: Request, caller: Caller = ADMIN) -> Any:
     deps = deps_of(request)
     with deps.store.transaction() as session:
         row = webhooks.set_active(
@@ -59,7 +60,7 @@ def resume(webhook_id: int, request: Request, caller: Caller = ADMIN) -> Any:
 
 
 @router.delete("/{webhook_id}", status_code=204, response_class=Response)
-def remove(webhook_id: int, request: Request, caller: Caller = ADMIN) -> Response:
+def remove(webhook_id: IdPath, request: Request, caller: Caller = ADMIN) -> Response:
     deps = deps_of(request)
     with deps.store.transaction() as session:
         webhooks.remove(
@@ -72,7 +73,7 @@ def remove(webhook_id: int, request: Request, caller: Caller = ADMIN) -> Respons
 def deliveries(
     request: Request,
     caller: Caller = ADMIN,
-    webhook_id: int | None = None,
+    webhook_id: IdQuery = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> Any:
     with deps_of(request).store.transaction() as session:

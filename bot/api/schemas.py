@@ -5,11 +5,16 @@ change because a column was added: these models are the contract in OpenAPI.
 """
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 CustomValue = str | int | float | bool | None
+MAX_ID = 2_147_483_647  # ids are 32-bit on PostgreSQL: larger ones are refused, not a 500
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class ExternalId(BaseModel):
@@ -42,7 +47,7 @@ class ContactCreate(BaseModel):
     emails: list[str] = Field(default_factory=list, max_length=20)
     phones: list[str] = Field(default_factory=list, max_length=20)
     company: str | None = Field(default=None, max_length=200)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict, max_length=50)
@@ -58,7 +63,7 @@ class ContactPatch(BaseModel):
     emails: list[str] | None = Field(default=None, max_length=20)
     phones: list[str] | None = Field(default=None, max_length=20)
     company: str | None = Field(default=None, max_length=200)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, CustomValue] | None = Field(default=None, max_length=50)
@@ -71,7 +76,7 @@ class ContactPage(BaseModel):
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source_id: int = Field(description="The duplicate; it is folded in and deleted.")
+    source_id: Id = Field(description="The duplicate; it is folded in and deleted.")
 
 
 class MergeOut(BaseModel):
@@ -143,7 +148,7 @@ class DealOut(BaseModel):
 class DealCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
-    contact_id: int | None = None
+    contact_id: Id | None = None
     amount_minor: int = Field(default=0, ge=0, le=10**15)
     currency: str = Field(default="USD", min_length=3, max_length=3)
     stage: str | None = Field(default=None, max_length=32)
@@ -176,11 +181,11 @@ class ActivityOut(BaseModel):
 
 class ActivityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_id: int
+    contact_id: Id
     kind: str = Field(max_length=16)
     text: str = Field(min_length=1, max_length=10000)
     occurred_at: datetime | None = None
-    deal_id: int | None = None
+    deal_id: Id | None = None
 
 
 class ActivityPage(BaseModel):
@@ -205,8 +210,8 @@ class FollowUpCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     due_at: datetime
     text: str = Field(min_length=1, max_length=4000)
-    rep_id: int | None = None
-    contact_id: int | None = None
+    rep_id: Id | None = None
+    contact_id: Id | None = None
 
 
 class FollowUpPage(BaseModel):
