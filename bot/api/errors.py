@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.exc import DataError, NoInspectionAvailable
 
 from crm.errors import Ambiguous, Conflict, CRMError, Forbidden, Invalid, NotFound
 
@@ -114,6 +114,15 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))}
             for e in errors
         ]
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value the schema allowed: a NUL character in text
+        # (PostgreSQL), a number out of a column's range. The caller's input, so a 422.
+        reason = "A value cannot be stored (a NUL character, or a number out of range)."
+        body = _body("invalid", reason, reason=reason)
+        body["detail"] = [{"loc": ["body"], "msg": reason, "type": "invalid"}]
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)

@@ -379,3 +379,15 @@ async def test_every_list_answers_for_an_admin(store: Store, clock: ManualClock,
     assert answer.status_code == 200
     body = answer.json()
     assert isinstance(body, list) or body["next_cursor"] is None
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(
+    store: Store, clock: ManualClock
+) -> None:
+    world = make_world(store, clock)
+    async with client(deps_for(store, clock), world) as api:
+        answer = await api.post("/v1/contacts", json={"name": "Nul\u0000Byte"})
+        huge = await api.get("/v1/contacts/99999999999")
+    # SQLite stores a NUL character; PostgreSQL refuses it, and that is the caller's input.
+    assert answer.status_code == (422 if store.dialect == "postgresql" else 201)
+    assert huge.status_code == 422
