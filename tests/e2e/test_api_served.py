@@ -5,7 +5,6 @@ OpenAPI document (no 5xx, every response as documented) on SQLite and PostgreSQL
 from pathlib import Path
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import given as hypothesis_given
@@ -91,7 +90,6 @@ def test_the_salesforce_example_create_update_query_delete(
         rapport.close()
 
 
-@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
     db_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
