@@ -2,6 +2,7 @@
 README's Salesforce-style walk-through with httpx, and schemathesis against the served
 OpenAPI document (no 5xx, every response as documented) on SQLite and PostgreSQL."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -123,3 +124,27 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
     finally:
         rapport.close()
     assert not failures, "\n\n".join(failures)
+
+
+async def test_rapport_run_serves_the_api_with_no_chat_channel_configured(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    from bot.runtime.service import Service
+    from tests.e2e.telegram_harness import NoClassifier
+
+    rapport = rapport_for(f"sqlite:///{tmp_path / 'run.db'}", tmp_path, clock)
+    assert not (rapport.settings.telegram_enabled or rapport.settings.slack_enabled)
+    rapport.services.classifier = NoClassifier()
+    world = make_world(rapport.store, clock)
+    service = Service(rapport)  # the real component list `rapport run` builds
+    try:
+        async with asyncio.timeout(30):
+            await service.start()
+            assert {"api", "webhooks"} <= {c.name for c in service.components}
+            base = f"http://127.0.0.1:{service.http.port}"
+            async with httpx.AsyncClient(base_url=base, headers=world.headers("read")) as http:
+                assert (await http.get("/api/v1/reps")).status_code == 200
+                assert (await http.get("/healthz")).status_code == 200
+    finally:
+        await service.stop()
+        rapport.close()
