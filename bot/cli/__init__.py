@@ -103,6 +103,7 @@ def run() -> None:
             "No channel is configured and the API is off, so there is nothing to run.\n"
             "Set TELEGRAM_BOT_TOKEN (customers on Telegram) and/or SLACK_BOT_TOKEN with "
             "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (reps on Slack), in the environment or .env.\n"
+            "Or leave RAPPORT_API_ENABLED on to serve the REST API alone. "
             "To try Rapport without any of them: rapport shell",
             code=1,
         )
