@@ -243,8 +243,11 @@ def _rows(
 
 
 def pump(session: Session, *, now: datetime, batch: int = 500) -> int:
-    """Turns new audit rows and inbound messages into deliveries; returns how many."""
-    subs = [s for s in list_subscriptions(session) if s.active]
+    """Turns new audit rows and inbound messages into deliveries; returns how many.
+
+    Paused subscriptions get their deliveries too (claim() skips them), so resuming one
+    sends what happened while it was paused instead of losing it."""
+    subs = list_subscriptions(session)
     if not subs:
         return 0
     created = 0

@@ -16,7 +16,7 @@ from crm.actors import SYSTEM
 from crm.clock import ManualClock
 from crm.conversations import record_inbound
 from crm.db import Store
-from crm.models import Contact, FollowUp
+from crm.models import AuditLog, Contact, FollowUp
 from crm.webhook_models import WebhookDelivery, WebhookSubscription
 from tests.api_world import client, deps_for, make_world
 from tests.standins.webhook_receiver import WebhookReceiver
@@ -150,15 +150,37 @@ async def test_a_receiver_that_keeps_failing_is_paused_and_admins_told(
                 await worker.tick()
                 clock.advance(timedelta(hours=1))
             attempts = len(receiver.received)
+            with store.transaction() as session:  # happens while paused: queued, not sent
+                audit.record(
+                    session,
+                    actor=SYSTEM,
+                    action="contact.create",
+                    entity_type="contact",
+                    entity_id=99,
+                    at=clock.now(),
+                )
             await worker.tick()
+            paused_posts = len(receiver.received)
+            receiver.always = None  # the receiver is fixed; an admin resumes the webhook
+            with store.transaction() as session:
+                webhooks.set_active(
+                    session, actor=SYSTEM, subscription_id=sub.id, active=True, now=clock.now()
+                )
+            clock.advance(timedelta(hours=2))
+            for _ in range(3):
+                await worker.tick()
+                clock.advance(timedelta(hours=2))
         await worker.close()
+    delivered = {json.loads(r.body)["data"]["entity_id"] for r in receiver.ok()}
+    assert delivered == {0, 1, 2, 99}  # nothing lost across the pause
     # Paused at the PAUSE_AFTER-th failure; sends of that tick already under way finish.
     assert webhooks.PAUSE_AFTER <= attempts < webhooks.PAUSE_AFTER + 3
-    assert len(receiver.received) == attempts  # nothing more once paused
+    assert paused_posts == attempts  # nothing more once paused
     with store.transaction() as session:
         row = session.get(WebhookSubscription, sub.id)
         notices = session.exec(select(FollowUp).where(FollowUp.kind == "notice")).all()
-    assert not row.active and "failures in a row" in row.paused_reason
+        paused = session.exec(select(AuditLog).where(AuditLog.action == "webhook.pause")).all()
+    assert row.active and paused and "failures in a row" in paused[0].after["reason"]
     assert [n.rep_id for n in notices] == [admin.id] and receiver.url[:30] in notices[0].text
 
 
