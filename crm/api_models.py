@@ -7,7 +7,7 @@ A token is stored as a SHA-256 hash only: the secret is shown once at creation.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.db import JSONType, UTCDateTime
@@ -55,16 +55,15 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class ExternalRef(SQLModel, table=True):
-    """A record's id in another system (`billing:cus_123`), for upserts by external id."""
+    """A contact's id in another system (`billing:cus_123`), for upserts by external id.
 
-    __table_args__ = (
-        UniqueConstraint("entity_type", "system", "external_id", name="uq_externalref_key"),
-        Index("ix_externalref_entity", "entity_type", "entity_id"),
-    )
+    A foreign key with ON DELETE CASCADE, not a loose (type, id) pair: SQLite reuses the
+    id of a deleted last row, and a stale reference would then name a stranger."""
+
+    __table_args__ = (UniqueConstraint("system", "external_id", name="uq_externalref_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    entity_type: str = Field(max_length=32)
-    entity_id: int
+    contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
     system: str = Field(max_length=64)
     external_id: str = Field(max_length=200)
     created_at: datetime = _when()

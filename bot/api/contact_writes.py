@@ -43,18 +43,17 @@ def add_refs(
     session: Session, *, contact_id: int, refs: list[schemas.ExternalId], now: datetime
 ) -> None:
     for ref in refs:
-        holder = find_ref(session, "contact", ref.system, ref.external_id)
-        if holder is not None and holder.entity_id != contact_id:
+        holder = find_ref(session, ref.system, ref.external_id)
+        if holder is not None and holder.contact_id != contact_id:
             raise Conflict(
-                f"{ref.system}:{ref.external_id} already belongs to contact #{holder.entity_id}."
+                f"{ref.system}:{ref.external_id} already belongs to contact #{holder.contact_id}."
             )
         if holder is None:
             try:
                 with session.begin_nested():
                     session.add(
                         ExternalRef(
-                            entity_type="contact",
-                            entity_id=contact_id,
+                            contact_id=contact_id,
                             system=ref.system,
                             external_id=ref.external_id,
                             created_at=now,
@@ -65,12 +64,9 @@ def add_refs(
                 raise Conflict(f"{ref.system}:{ref.external_id} was just taken.") from None
 
 
-def find_ref(
-    session: Session, entity_type: str, system: str, external_id: str
-) -> ExternalRef | None:
+def find_ref(session: Session, system: str, external_id: str) -> ExternalRef | None:
     return session.exec(
         select(ExternalRef).where(
-            ExternalRef.entity_type == entity_type,
             ExternalRef.system == system,
             ExternalRef.external_id == external_id,
         )

@@ -40,10 +40,10 @@ def contacts(session: Session, rows: Sequence[Contact]) -> list[schemas.ContactO
     refs: dict[int, list[schemas.ExternalId]] = defaultdict(list)
     for ref in session.exec(
         select(ExternalRef)
-        .where(ExternalRef.entity_type == "contact", col(ExternalRef.entity_id).in_(ids))
+        .where(col(ExternalRef.contact_id).in_(ids))
         .order_by(col(ExternalRef.id))
     ):
-        refs[ref.entity_id].append(
+        refs[ref.contact_id].append(
             schemas.ExternalId(system=ref.system, external_id=ref.external_id)
         )
     return [

@@ -185,17 +185,7 @@ def delete(contact_id: IdPath, request: Request, caller: Caller = ADMIN) -> Resp
         current = represent.contact(session, contact_writes.lock(session, contact_id))
         writes.check_if_match(request, represent.etag(current))
         delete_contact(session, actor=caller.actor, contact_id=contact_id, now=deps.clock.now())
-        _drop_refs(session, contact_id)
-    return Response(status_code=204)
-
-
-def _drop_refs(session: Session, contact_id: int) -> None:
-    for ref in session.exec(
-        select(ExternalRef).where(
-            ExternalRef.entity_type == "contact", ExternalRef.entity_id == contact_id
-        )
-    ):
-        session.delete(ref)
+    return Response(status_code=204)  # its external ids go with it (ON DELETE CASCADE)
 
 
 @router.post(
@@ -207,6 +197,17 @@ def merge_into(
     deps = deps_of(request)
 
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        get_contact(session, contact_id)
+        get_contact(session, body.source_id)
+        # Before the merge deletes the source, or the cascade would take its external ids.
+        refs = session.exec(select(ExternalRef).where(ExternalRef.contact_id == body.source_id))
+        count = 0
+        if body.source_id != contact_id:
+            for ref in refs:
+                ref.contact_id = contact_id
+                session.add(ref)
+                count += 1
+            session.flush()
         moved = merge.merge_contacts(
             session,
             actor=caller.actor,
@@ -214,15 +215,7 @@ def merge_into(
             target_id=contact_id,
             now=deps.clock.now(),
         )
-        for ref in session.exec(
-            select(ExternalRef).where(
-                ExternalRef.entity_type == "contact", ExternalRef.entity_id == body.source_id
-            )
-        ):
-            ref.entity_id = contact_id
-            session.add(ref)
-            moved["external_ids"] = moved.get("external_ids", 0) + 1
-        session.flush()
+        moved["external_ids"] = count
         out = represent.contact(session, get_contact(session, contact_id))
         return 200, {"contact": out.model_dump(mode="json"), "moved": moved}, {}
 
@@ -265,7 +258,7 @@ def _upsert_one(
     result: dict[str, Any] = {"index": index, "external_id": record.external_id}
     try:
         with session.begin_nested():
-            ref = contact_writes.find_ref(session, "contact", system, record.external_id)
+            ref = contact_writes.find_ref(session, system, record.external_id)
             if ref is not None:
                 patch = schemas.ContactPatch.model_validate(
                     record.model_dump(exclude={"external_id"}, exclude_unset=True)
@@ -273,7 +266,7 @@ def _upsert_one(
                 contact = contact_writes.patch(
                     session,
                     actor=caller.actor,
-                    contact_id=ref.entity_id,
+                    contact_id=ref.contact_id,
                     body=patch,
                     now=now,
                     region=region,

@@ -391,3 +391,18 @@ async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(
     # SQLite stores a NUL character; PostgreSQL refuses it, and that is the caller's input.
     assert answer.status_code == (422 if store.dialect == "postgresql" else 201)
     assert huge.status_code == 422
+
+
+async def test_bulk_upsert_recreates_a_contact_deleted_in_chat(
+    store: Store, clock: ManualClock, admin
+) -> None:  # type: ignore[no-untyped-def]
+    from crm.contacts import delete_contact
+
+    world = make_world(store, clock)
+    async with client(deps_for(store, clock), world) as api:
+        body = {"system": "crm2", "records": [{"external_id": "e1", "name": "Gone Soon"}]}
+        first = (await api.post("/v1/contacts/bulk", json=body)).json()["results"][0]
+        with store.transaction() as session:
+            delete_contact(session, actor=admin, contact_id=first["id"], now=clock.now())
+        again = (await api.post("/v1/contacts/bulk", json=body)).json()["results"][0]
+    assert first["status"] == "created" and again["status"] == "created"  # not a stale ref
