@@ -1,12 +1,14 @@
 """/api/v1 conversations and messages (read; reply like a rep), and reps (read)."""
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from sqlmodel import col, select
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
 
-from bot.api import schemas
+from bot.api import schemas, writes
 from bot.api.auth import READ, WRITE, deps_of
 from bot.api.context import Caller
 from bot.api.errors import COMMON_RESPONSES, ApiError
@@ -109,26 +111,49 @@ async def reply(
     if deps.send is None:
         raise ApiError(503, "unavailable", "No channel is running to send replies.")
 
-    def store() -> tuple[int, OutgoingMessage]:
-        with deps.store.transaction() as session:
-            conversation = conversations.get_conversation(session, conversation_id)
-            message = conversations.record_outbound(
-                session,
-                actor=caller.actor,
-                conversation=conversation,
-                text=body.text,
-                now=deps.clock.now(),
-            )
-            outgoing = OutgoingMessage(
+    sent: list[OutgoingMessage] = []
+
+    def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        conversation = conversations.get_conversation(session, conversation_id)
+        message = conversations.record_outbound(
+            session,
+            actor=caller.actor,
+            conversation=conversation,
+            text=body.text,
+            now=deps.clock.now(),
+        )
+        sent.append(
+            OutgoingMessage(
                 Address(conversation.channel, conversation.chat_id),
                 Reply(message.text),
                 kind="reply",
                 meta={"conversation_id": conversation.id, "rep": caller.actor.name},
             )
-            return message.id, outgoing
+        )
+        out = schemas.MessageOut.model_validate(message, from_attributes=True)
+        return 201, out.model_dump(mode="json"), {}
 
-    message_id, outgoing = await asyncio.to_thread(store)
-    result = await deps.send(outgoing)
+    # Stored (and its Idempotency-Key with it) before sending: a retry with the key is
+    # answered with the message's current state and sends nothing a second time.
+    stored = await asyncio.to_thread(
+        writes.run, deps, request, caller, body.model_dump(mode="json"), work
+    )
+    message_id = json.loads(bytes(stored.body))["id"]
+    if not sent:  # a replay
+
+        def current() -> Message:
+            with deps.store.transaction() as session:
+                row = session.get(Message, message_id)
+                if row is None:
+                    raise NotFound(f"There is no message {message_id}.")
+                return row
+
+        row = await asyncio.to_thread(current)
+        out = schemas.MessageOut.model_validate(row, from_attributes=True)
+        return JSONResponse(
+            out.model_dump(mode="json"), status_code=201, headers={"Idempotent-Replayed": "true"}
+        )
+    result = await deps.send(sent[0])
 
     def record() -> Message:
         with deps.store.transaction() as session:

@@ -326,9 +326,19 @@ async def test_a_reply_goes_out_through_the_customers_channel_like_a_reps(
     async with client(deps_for(store, clock, send=hub.send), world, scope="write") as api:
         listed = await api.get(f"/v1/conversations/{conversation_id}/messages")
         assert [m["text"] for m in listed.json()["data"]] == ["Do you ship to Oslo?"]
+        key = {"Idempotency-Key": "reply-1"}
         sent = await api.post(
-            f"/v1/conversations/{conversation_id}/messages", json={"text": "Yes, in 3 days."}
+            f"/v1/conversations/{conversation_id}/messages",
+            json={"text": "Yes, in 3 days."},
+            headers=key,
         )
+        retry = await api.post(
+            f"/v1/conversations/{conversation_id}/messages",
+            json={"text": "Yes, in 3 days."},
+            headers=key,
+        )
+    assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["id"] == sent.json()["id"] and retry.json()["delivery"] == "delivered"
     assert sent.status_code == 201, sent.text
     assert sent.json()["delivery"] == "delivered" and sent.json()["author_rep_id"] == rep.id
     assert [(s.chat_id, s.text) for s in telegram.sent] == [("777", "Yes, in 3 days.")]
