@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", validation_alias="RAPPORT_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="RAPPORT_HTTP_PORT")
 
+    # --- open API and webhooks (docs/api.md) ------------------------------------------
+    api_enabled: bool = Field(True, validation_alias="RAPPORT_API_ENABLED")
+    webhook_interval: float = Field(2.0, gt=0, le=3600, validation_alias="RAPPORT_WEBHOOK_INTERVAL")
+
     # --- scheduler ------------------------------------------------------------------
     tick_seconds: float = Field(5.0, gt=0, le=3600, validation_alias="RAPPORT_TICK_SECONDS")
     quiet_hours: Annotated[QuietHours, NoDecode, _typed(parse_quiet_hours)] = Field(

@@ -377,4 +377,7 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
     return out
 
 
+# Tables of the open API and webhooks (issue 20), imported so create_all sees them.
+import crm.api_models  # noqa: E402, F401
 import crm.externalids  # noqa: E402, F401 - registers the import tables (issue 18)
+import crm.webhook_models  # noqa: E402, F401

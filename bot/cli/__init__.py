@@ -16,6 +16,8 @@ LAZY_COMMANDS = (
         "Train, evaluate and try the need classifier.",
     ),
     LazyCommand("report", "bot.cli.report:report_app", "Reports as a table, CSV or JSON."),
+    LazyCommand("api", "bot.cli.api:api_app", "API tokens for the REST API (/api/v1)."),
+    LazyCommand("webhooks", "bot.cli.api:webhooks_app", "Webhook subscriptions and deliveries."),
 )
 
 app = typer.Typer(
@@ -59,11 +61,12 @@ def shell(
 def run() -> None:
     """Start every configured channel and the scheduler (the long-running service)."""
     settings = settings_or_exit()
-    if not (settings.telegram_enabled or settings.slack_enabled):
+    if not (settings.telegram_enabled or settings.slack_enabled or settings.api_enabled):
         fail(
-            "No channel is configured, so there is nothing to run.\n"
+            "No channel is configured and the API is off, so there is nothing to run.\n"
             "Set TELEGRAM_BOT_TOKEN (customers on Telegram) and/or SLACK_BOT_TOKEN with "
             "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (reps on Slack), in the environment or .env.\n"
+            "Or leave RAPPORT_API_ENABLED on to serve the REST API alone. "
             "To try Rapport without any of them: rapport shell",
             code=1,
         )

@@ -32,6 +32,13 @@ def build_components(rapport: RapportApp) -> list[Component]:
         from bot.runtime.email import attach_email
 
         components.append(attach_email(rapport))
+    if settings.api_enabled:
+        from bot.runtime.api import attach_api
+
+        components.append(attach_api(rapport))
+    from bot.runtime.api import attach_webhooks
+
+    components.append(attach_webhooks(rapport))
     from bot.runtime.scheduler import attach_scheduler
 
     components.append(attach_scheduler(rapport))

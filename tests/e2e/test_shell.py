@@ -121,6 +121,7 @@ def test_run_without_any_channel_says_what_to_set(data_dir: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "TELEGRAM_", "SLACK_"))
     }
+    env["RAPPORT_API_ENABLED"] = "false"  # with the API on, `run` serves it (test_api_served)
     result = subprocess.run(
         [*RAPPORT, "run"], capture_output=True, text=True, env=env, timeout=60, cwd=data_dir
     )

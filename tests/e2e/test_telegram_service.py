@@ -23,7 +23,8 @@ async def test_the_service_starts_and_stops_telegram_in_polling_mode(tmp_path, a
     try:
         await service.start()
         assert any(c.name == "telegram" for c in service.components)
-        assert service.http is None  # polling needs no HTTP server
+        # polling needs no HTTP server: only the REST API (on by default) asks for one
+        assert [c.name for c in service.components if c.http or c.needs_http] == ["api"]
         assert api.calls_to("getMe")
         await api.wait_for(lambda: api.calls_to("deleteWebhook"))  # polling excludes a webhook
         update = api.message(JANE, text="hello from the runner")
