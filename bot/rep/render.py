@@ -12,6 +12,7 @@ from crm.activities import timeline
 from crm.contacts import points_of
 from crm.deals import open_deals_for_contact
 from crm.models import Company, Contact, Deal, FollowUp, Rep
+from crm.needs.language import LANGUAGE_NAMES
 from crm.validation import format_phone
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
@@ -47,6 +48,10 @@ def contact_line(session: Session, contact: Contact) -> str:
     return " ".join(bits)
 
 
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
 def contact_card(session: Session, contact: Contact, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
     """The card a rep sees for `show`: who, how to reach them, deals, next step, history."""
     company = session.get(Company, contact.company_id) if contact.company_id else None
@@ -74,6 +79,9 @@ def contact_card(session: Session, contact: Contact, *, tz: str, now) -> Card:  
             else "-",
         ),
     ]
+    if contact.language:
+        how = "set by a rep" if contact.language_source == "rep" else "from their messages"
+        fields.append(("Language", f"{language_name(contact.language)} ({how})"))
     if contact.opted_out:
         fields.append(("Consent", "opted out of follow-ups"))
     for key, value in (contact.custom_fields or {}).items():
