@@ -77,8 +77,8 @@ def detect(text: str, *, hint: str | None = None) -> str | None:
 
     A text with no letters has no language. Chinese characters are decisive on their own
     (no other supported language writes with them). Otherwise lingua's most confident
-    language wins when it is confident enough; below that the `hint` (the customer's app
-    language) decides when it is one lingua considered plausible, else None.
+    language wins when it is confident enough (more so for a single word); below that the
+    `hint` (the customer's app language) decides, else None.
     """
     if not text or not _has_letters(text):
         return normalise_code(hint) if hint and len(text.strip()) > 3 else None
@@ -103,10 +103,7 @@ def detect(text: str, *, hint: str | None = None) -> str | None:
     best = max(ranked, key=lambda code: ranked[code])
     if ranked[best] >= needed:
         return best
-    preferred = normalise_code(hint)
-    if preferred is not None and ranked.get(preferred, 0.0) >= 0.15:
-        return preferred
-    return None
+    return normalise_code(hint)
 
 
 def warm_up() -> None:
