@@ -3,6 +3,7 @@
     python -m benchmarks.classifier            # nb, default (+ embeddings when installed)
     python -m benchmarks.classifier --quick    # subsampled smoke run (~1 minute)
     python -m benchmarks.classifier --models default,network   # + the unshipped network
+    python -m benchmarks.classifier --languages  # es pt fr de ru zh held-out, detectors
 
 ``network`` is not a Rapport model kind: it is the one candidate that beat the default in
 cross-validation on Banking77 train (``benchmarks/classifier_selection.py --more``), a
@@ -162,7 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{', '.join((*KINDS, NETWORK))})"
         ),
     )
+    parser.add_argument(
+        "--languages",
+        action="store_true",
+        help="the multilingual block only (benchmarks/languages.py): per-language scores, "
+        "detectors, latency",
+    )
     args = parser.parse_args(argv)
+    if args.languages:
+        from benchmarks import languages
+
+        languages.main()
+        return 0
     if args.models:
         kinds = [k.strip() for k in args.models.split(",") if k.strip()]
     else:

@@ -141,6 +141,18 @@ def _lines(*lines: str | None) -> str:
 # --- the reports ---------------------------------------------------------------------------
 
 
+def _languages_line(by_language: dict[str, dict[str, int]] | None) -> str | None:
+    """`By language: es 12 (pricing 5, refund 3), en 9 (...)`, when customers wrote in more
+    than one language; each language's two most frequent needs."""
+    if not by_language or len(by_language) < 2:
+        return None
+    parts = []
+    for language, needs in by_language.items():
+        top = sorted(needs.items(), key=lambda item: (-item[1], item[0]))[:2]
+        parts.append(f"{language} {sum(needs.values())} ({', '.join(f'{n} {c}' for n, c in top)})")
+    return "By language: " + ", ".join(parts) + "."
+
+
 def _needs(session: Session, p: _Params) -> ReportResult:
     from crm.analytics.charts import needs_chart
 
@@ -155,6 +167,7 @@ def _needs(session: Session, p: _Params) -> ReportResult:
         f"corrected by reps: {percent(report.correction_rate)}."
         if report.inbound
         else None,
+        _languages_line(report.by_language),
         report.note,
     )
     needs = [t.need for t in report.totals]

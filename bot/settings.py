@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     environment: str = Field("development", validation_alias="RAPPORT_ENV")
     default_phone_region: str = Field("US", validation_alias="RAPPORT_PHONE_REGION")
     default_currency: str = Field("USD", validation_alias="RAPPORT_CURRENCY")
+    default_language: str = Field("en", validation_alias="RAPPORT_LANGUAGE")
     pipeline_stages: Annotated[list[tuple[str, int]], NoDecode, _typed(parse_stages)] = Field(
         DEFAULT_STAGES, validate_default=True, validation_alias="RAPPORT_PIPELINE_STAGES"
     )
@@ -163,6 +164,16 @@ class Settings(BaseSettings):
     clv_margin: float = Field(1.0, gt=0, le=1, validation_alias="RAPPORT_CLV_MARGIN")
     clv_discount_rate: float = Field(0.1, ge=0, lt=1, validation_alias="RAPPORT_CLV_DISCOUNT_RATE")
     churn_inactive_days: int = Field(90, ge=1, validation_alias="RAPPORT_CHURN_INACTIVE_DAYS")
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        from crm.needs.language import SUPPORTED, normalise_code
+
+        code = normalise_code(value)
+        if code is None:
+            raise ValueError(f"{value!r} is not one of Rapport's languages: {', '.join(SUPPORTED)}")
+        return code
 
     @field_validator("timezone")
     @classmethod

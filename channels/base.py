@@ -44,6 +44,7 @@ class IncomingMessage:
     attachment: Attachment | None = None
     phone: str | None = None  # a phone number the user shared with the platform
     edited: bool = False
+    language_hint: str | None = None  # the language of the sender's app (Telegram's code)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from sqlmodel import Session, col, select
 from crm import audit
 from crm.actors import Actor, require_admin, require_rep
 from crm.companies import get_or_create_company
+from crm.contact_language import REP as LANGUAGE_SET_BY_REP
+from crm.contact_language import parse_language
 from crm.errors import Conflict, Invalid, NotFound
 from crm.models import Company, Contact, ContactPoint, Rep, snapshot
 from crm.validation import (
@@ -174,6 +176,9 @@ def get_contact(session: Session, contact_id: int) -> Contact:
     return contact
 
 
+EDITABLE_FIELDS = ("name", "email", "phone", "company", "owner", "timezone", "language")
+
+
 def edit_contact(
     session: Session,
     *,
@@ -209,6 +214,9 @@ def edit_contact(
         contact.owner_id = find_rep(session, value).id
     elif field_name in {"timezone", "tz"}:
         contact.timezone = check_timezone(value)
+    elif field_name in {"language", "lang"}:
+        contact.language = parse_language(value)  # `auto`: None, learnt again from messages
+        contact.language_source = LANGUAGE_SET_BY_REP if contact.language else None
     else:
         if not value.strip():
             raise Invalid(field_name, f"Give a value for {field_name}.")

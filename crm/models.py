@@ -93,6 +93,10 @@ class Contact(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     tags: list[str] = Field(default_factory=_empty_list, sa_type=JSONType)
     timezone: str | None = Field(default=None, max_length=64)
+    # the language Rapport answers them in (ISO 639-1); learned from their messages unless
+    # a rep set it (language_source "rep"), which learning never overrides
+    language: str | None = Field(default=None, max_length=8)
+    language_source: str | None = Field(default=None, max_length=16)
     opted_out: bool = False
     consent_changed_at: datetime | None = _when(nullable=True)
     consent_source: str | None = Field(default=None, max_length=32)
@@ -268,6 +272,7 @@ class Message(SQLModel, table=True):
     need: str | None = Field(default=None, max_length=32, index=True)
     need_confidence: float | None = None
     need_corrected: bool = False
+    language: str | None = Field(default=None, max_length=8)  # detected; None when unsure
     author_rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     delivery: Delivery = Field(default=Delivery.RECEIVED, sa_type=EnumText(Delivery, 16))
     failure_reason: str | None = Field(default=None, max_length=300)

@@ -21,7 +21,6 @@ from crm.needs.classifier import (
     DatasetError,
     ModelLoadError,
     NeedClassifier,
-    load_dataset,
     load_or_train,
     model_path,
     retrain,
@@ -128,7 +127,10 @@ def train(
         _pct(report.after.oos_recall),
     )
     console.print(table)
-    console.print(f"abstain threshold: {report.threshold:.3f}")
+    console.print(
+        f"abstain threshold: {report.threshold:.3f}   "
+        f"specific acknowledgement from: {report.ack_threshold:.3f}"
+    )
     console.print(report.reason)
     if report.kept:
         console.print(f"saved to {report.path}")
@@ -144,12 +146,18 @@ def evaluate(
     label_column: LabelColumnOption = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
 ) -> None:
-    """Score a model on a labelled CSV: accuracy, macro-F1, per-need precision/recall."""
+    """Score a model on a labelled CSV: accuracy, macro-F1, per-need precision/recall,
+    and the same per language (the file's `lang` column, else each text's detected one)."""
+    from crm.needs.datasets import load_labelled
+    from crm.needs.language import detect
+
     with _user_errors():
-        texts, gold = load_dataset(data, label_column=label_column)
+        texts, gold, langs = load_labelled(data, label_column=label_column, min_classes=1)
         classifier, path = _model_for(model, data_dir)
     predictions = [p.need for p in classifier.predict_many(texts)]
     result = score(gold, predictions)
+    languages = [lang or detect(text) or "unknown" for text, lang in zip(texts, langs, strict=True)]
+    by_language = _per_language(gold, predictions, languages)
     unknown = sorted(set(gold) - set(classifier.labels))
     if as_json:
         payload = result.to_dict()
@@ -157,11 +165,35 @@ def evaluate(
             model=str(path),
             kind=classifier.kind,
             threshold=classifier.threshold,
+            ack_threshold=classifier.ack_threshold,
             unknown_labels=unknown,
+            languages={lang: r.summary() for lang, r in by_language.items()},
         )
         typer.echo(json.dumps(payload, sort_keys=True))
         return
-    _print_evaluation(Console(), result, classifier, path, unknown)
+    console = Console()
+    _print_evaluation(console, result, classifier, path, unknown)
+    _print_languages(console, by_language)
+
+
+def _per_language(
+    gold: list[str], predicted: list[str], languages: list[str]
+) -> dict[str, EvaluationResult]:
+    rows: dict[str, tuple[list[str], list[str]]] = {}
+    for g, p, lang in zip(gold, predicted, languages, strict=True):
+        bucket = rows.setdefault(lang, ([], []))
+        bucket[0].append(g)
+        bucket[1].append(p)
+    return {lang: score(g, p) for lang, (g, p) in sorted(rows.items())}
+
+
+def _print_languages(console: Console, by_language: dict[str, EvaluationResult]) -> None:
+    table = Table(title="Per language")
+    for column in ("language", "examples", "accuracy", "macro-F1"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    for lang, r in by_language.items():
+        table.add_row(lang, str(r.n), _pct(r.accuracy), _pct(r.macro_f1))
+    console.print(table)
 
 
 def _print_evaluation(
@@ -172,8 +204,8 @@ def _print_evaluation(
     unknown: list[str],
 ) -> None:
     console.print(
-        f"model {path} ({classifier.kind}, threshold {classifier.threshold:.3f}) on "
-        f"{result.n} examples"
+        f"model {path} ({classifier.kind}, abstain below {classifier.threshold:.3f}, "
+        f"specific acknowledgement from {classifier.ack_threshold:.3f}) on {result.n} examples"
     )
     console.print(
         f"accuracy {_pct(result.accuracy)}   macro-F1 {_pct(result.macro_f1)}   "

@@ -30,9 +30,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.context import Services
+from bot.customer.texts import CustomerTexts
 from channels.base import Action, Address, IncomingMessage, Reply
 from crm import audit
 from crm.actors import Actor
+from crm.contact_language import reply_language
 from crm.contacts import set_consent
 from crm.enums import ActorKind, FollowUpKind
 from crm.errors import Invalid
@@ -91,8 +93,28 @@ def _local(dt: datetime, tz: str) -> str:
 
 
 class CustomerCommands:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, texts: CustomerTexts | None = None) -> None:
         self.services = services
+        settings = services.settings
+        self.texts = texts or CustomerTexts.load(
+            getattr(settings, "acks_file", None), getattr(settings, "default_language", "en")
+        )
+
+    def _lang(self, message: IncomingMessage, contact: Contact | None = None) -> str:
+        """The customer's language: theirs if known, else their app's, else the business's."""
+        if contact is None:
+            with self.services.store.transaction() as session:
+                return self._lang_of(message, self._known(session, message))
+        return self._lang_of(message, contact)
+
+    def _lang_of(self, message: IncomingMessage, contact: Contact | None) -> str:
+        """`_lang` without a query, for use inside a transaction (SQLite cannot nest one)."""
+        if contact is not None:
+            return reply_language(contact, message.language_hint, self.texts.default_language)
+        return self.texts.language_for(message.language_hint)
+
+    def _t(self, lang: str, key: str, **values: object) -> str:
+        return self.texts.get(lang, key, **values)
 
     @property
     def _now(self) -> datetime:
@@ -149,8 +171,9 @@ class CustomerCommands:
     async def run(self, name: str, message: IncomingMessage) -> Reply | DataExport | None:
         """Answers one command (None: it was already answered); an unknown one gets the
         list of what exists."""
+        lang = await asyncio.to_thread(self._lang, message)
         if name in PRIVATE_ONLY and message.address.chat_id != message.sender_id:
-            refusal = f"Please send /{name} to me in a private chat, to keep your data private."
+            refusal = self._t(lang, "private_only", command=name)
             return await self._answer(partial(self._once, Reply(refusal)), message)
         handler = {
             "start": self._start,
@@ -161,7 +184,9 @@ class CustomerCommands:
             "forget": self._forget,
         }.get(name)
         if handler is None:
-            unknown = Reply(f"I don't know /{name[:30]}.\n\n{self._listing()}")
+            unknown = Reply(
+                self._t(lang, "unknown_command", command=name[:30]) + "\n\n" + self._listing(lang)
+            )
             return await self._answer(partial(self._once, unknown), message)
         return await self._answer(handler, message)
 
@@ -190,30 +215,29 @@ class CustomerCommands:
                     source=message.address.channel,
                 )
             name = contact.name
+            lang = self._lang_of(message, contact)
         lines = [
-            f"Hi {_first_name(name)}! This is {settings.business_name}. Write your question "
-            "here and a person from our team will answer "
-            f"(our hours: {settings.business_hours.text}).",
+            self._t(
+                lang,
+                "start_hello",
+                name=_first_name(name),
+                business=settings.business_name,
+                hours=settings.business_hours.text,
+            )
         ]
         if back:
-            lines.append("You'll get follow-up messages from us again; /stop turns them off.")
-        lines.append(
-            f"Privacy: we keep your messages so we can help you ({settings.privacy_url}). "
-            "/mydata sends you a copy, /forget erases it, /stop turns off follow-ups."
-        )
-        lines.append("If you like, share your phone number so we can find your account.")
-        return Reply("\n\n".join(lines), actions=(Action("Share my phone number", SHARE_PHONE),))
+            lines.append(self._t(lang, "start_back"))
+        lines.append(self._t(lang, "start_privacy", privacy_url=settings.privacy_url))
+        lines.append(self._t(lang, "start_share"))
+        share = Action(self._t(lang, "share_button"), SHARE_PHONE)
+        return Reply("\n\n".join(lines), actions=(share,))
 
     def _help(self, message: IncomingMessage) -> Reply:
-        return self._once(Reply(self._listing()), message)
+        return self._once(Reply(self._listing(self._lang(message))), message)
 
-    @staticmethod
-    def _listing() -> str:
-        listing = "\n".join(f"/{name} - {text}" for name, text in COMMANDS)
-        return (
-            "Write to us here anytime: a person from our team reads every message, "
-            f"and photos, documents and voice notes are welcome.\n\n{listing}"
-        )
+    def _listing(self, lang: str) -> str:
+        listing = "\n".join(f"/{name} - {self._t(lang, f'menu_{name}')}" for name, _ in COMMANDS)
+        return self._t(lang, "help_intro") + f"\n\n{listing}"
 
     def _status(self, message: IncomingMessage) -> Reply:
         tz = self.services.settings.timezone
@@ -221,21 +245,32 @@ class CustomerCommands:
             contact = self._known(session, message)
             requests = open_requests(session, contact.id) if contact else []
             tz = (contact.timezone if contact else None) or tz
+            lang = self._lang_of(message, contact)
         if not requests:
-            return Reply("You have no open requests. Write here and we'll get back to you.")
-        lines = ["Your open requests:"]
+            return Reply(self._t(lang, "status_none"))
+        lines = [self._t(lang, "status_header")]
         for item in requests:
             conversation = item.conversation
-            topic = f" about {conversation.need.replace('_', ' ')}" if conversation.need else ""
+            topic = (
+                self._t(lang, "status_topic", need=conversation.need.replace("_", " "))
+                if conversation.need
+                else ""
+            )
             if item.last_reply_at is not None:
-                state = f"we replied {_local(item.last_reply_at, tz)}"
+                state = self._t(lang, "status_replied", when=_local(item.last_reply_at, tz))
             else:
-                state = "waiting for our team"
+                state = self._t(lang, "status_waiting")
             if item.assignee:
-                state += f"; {item.assignee} is looking after it"
+                state += self._t(lang, "status_assignee", assignee=item.assignee)
             lines.append(
-                f"• Request {conversation.id}{topic}, opened "
-                f"{_local(conversation.opened_at, tz)}: {state}."
+                self._t(
+                    lang,
+                    "status_line",
+                    id=conversation.id,
+                    topic=topic,
+                    opened=_local(conversation.opened_at, tz),
+                    state=state,
+                )
             )
         return Reply("\n".join(lines))
 
@@ -250,18 +285,17 @@ class CustomerCommands:
                 now=self._now,
                 source=message.address.channel,
             )
+            lang = self._lang_of(message, contact)
         logger.info("customer opted out contact=%s channel=%s", contact.id, message.address.channel)
-        return Reply(
-            "Done: we won't send you follow-up messages any more. We'll still answer whenever "
-            "you write to us. Send /start to turn them back on."
-        )
+        return Reply(self._t(lang, "stop_done"))
 
     def _mydata(self, message: IncomingMessage) -> Reply | DataExport:
         now = self._now
         with self._unit(message) as session:
             contact = self._known(session, message)
             if contact is None:
-                return Reply("We don't hold any data about you.")
+                return Reply(self._t(self._lang_of(message, None), "no_data"))
+            lang = self._lang_of(message, contact)
             data = export_contact(session, contact_id=contact.id, now=now)
             audit.record(
                 session,
@@ -277,14 +311,16 @@ class CustomerCommands:
         return DataExport(
             filename,
             content,
-            Reply("Here is everything we hold about you. /forget erases it."),
+            Reply(self._t(lang, "mydata_here")),
         )
 
     def _forget(self, message: IncomingMessage) -> Reply:
         token = secrets.token_urlsafe(8)
         with self._unit(message) as session:
-            if self._known(session, message) is None:
-                return Reply("We don't hold any data about you.")
+            contact = self._known(session, message)
+            if contact is None:
+                return Reply(self._t(self._lang_of(message, None), "no_data"))
+            lang = self._lang_of(message, contact)
             update_chat_state(
                 session,
                 channel=message.address.channel,
@@ -294,11 +330,10 @@ class CustomerCommands:
                 forget_at=self._now.isoformat(),
             )
         return Reply(
-            "This erases everything we hold about you: your details, your messages and our "
-            "notes. It cannot be undone. Are you sure?",
+            self._t(lang, "forget_confirm"),
             actions=(
-                Action("Yes, erase my data", FORGET, token, style="danger"),
-                Action("No, keep it", KEEP, token),
+                Action(self._t(lang, "forget_yes"), FORGET, token, style="danger"),
+                Action(self._t(lang, "forget_no"), KEEP, token),
             ),
         )
 
@@ -309,11 +344,12 @@ class CustomerCommands:
         if action_id in (FORGET, KEEP):
             erase = action_id == FORGET
             return await self._answer(partial(self._confirm_forget, erase, value), message)
-        gone = Reply("That button no longer works. Send /help to see what I can do.")
+        gone = Reply(self._t(await asyncio.to_thread(self._lang, message), "button_gone"))
         return await self._answer(partial(self._once, gone), message)
 
     def _confirm_forget(self, erase: bool, token: str, message: IncomingMessage) -> Reply:
         now = self._now
+        lang = self._lang(message)  # read before the erasure forgets it
         with self._unit(message) as session:
             before = update_chat_state(
                 session,
@@ -326,12 +362,12 @@ class CustomerCommands:
             asked = before.get("forget_at")
             fresh = asked is not None and now - datetime.fromisoformat(asked) < FORGET_VALID_FOR
             if not (token and before.get("forget_token") == token and fresh):
-                return Reply("That button has expired. Send /forget again to erase your data.")
+                return Reply(self._t(lang, "forget_expired"))
             if not erase:
-                return Reply("OK, nothing was erased.")
+                return Reply(self._t(lang, "forget_kept"))
             contact = self._known(session, message)
             if contact is None:
-                return Reply("There is nothing left to erase.")
+                return Reply(self._t(lang, "forget_nothing"))
             contact_id = contact.id
             actor = Actor(kind=ActorKind.CUSTOMER, id=contact_id, channel=message.address.channel)
             counts = erase_contact(session, actor=actor, contact_id=contact_id, now=now)
@@ -341,10 +377,7 @@ class CustomerCommands:
             message.address.channel,
             counts.get("messages", 0),
         )
-        return Reply(
-            "Done: your details and messages have been erased from our records. If you write "
-            "again we'll start afresh. (This chat stays in your app; you can delete it there.)"
-        )
+        return Reply(self._t(lang, "forget_done"))
 
     async def share_phone(self, message: IncomingMessage) -> Reply:
         """The customer pressed "Share my phone number": link them to their account."""
@@ -364,8 +397,9 @@ class CustomerCommands:
                     region=self.services.settings.default_phone_region,
                 )
                 name = link.contact.name
+                lang = self._lang_of(message, link.contact)
         except Invalid:
-            return Reply("Thanks, but we couldn't read that phone number.")
+            return Reply(self._t(self._lang(message), "phone_unreadable"))
         logger.info(
             "customer shared phone contact=%s outcome=%s merged_from=%s channel=%s",
             link.contact.id,
@@ -375,8 +409,7 @@ class CustomerCommands:
         )
         linked = link.outcome in ("linked", "merged", "relinked")
         return Reply(
-            f"Thanks, {_first_name(name)}! We've saved your number"
-            + (" and linked this chat to your account with us." if linked else ".")
+            self._t(lang, "phone_linked" if linked else "phone_saved", name=_first_name(name))
         )
 
     async def edit(self, message: IncomingMessage) -> None:
@@ -415,7 +448,5 @@ class CustomerCommands:
                 group_notice_at=self._now.isoformat(),
             )
         logger.info("group ignored channel=%s chat=%s", address.channel, address.chat_id)
-        return Reply(
-            f"Hello! I'm {self.services.settings.business_name}'s assistant and I only answer "
-            "in private chats, so I won't read this group. Message me directly to reach us."
-        )
+        business = self.services.settings.business_name
+        return Reply(self._t(self.texts.default_language, "group_notice", business=business))

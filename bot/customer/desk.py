@@ -16,12 +16,14 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.context import Services
-from bot.customer.acks import Acknowledgements
+from bot.customer.acks import NEUTRAL, Acknowledgements
 from channels.base import IncomingMessage, Reply
 from crm import conversations, followups
+from crm.contact_language import learn_language, reply_language
 from crm.conversations import VAGUE_NEEDS, Attachment
 from crm.identities import resolve_customer
 from crm.inbound import KnownCustomer, known_customer
+from crm.needs.language import detect as detect_language
 from crm.self_service import mark_reachable
 from crm.surveys import record_survey_answer
 
@@ -47,6 +49,7 @@ class InboxEvent:
     new_contact: bool
     inbox_ref: str | None
     in_burst: bool = False  # not acknowledged: part of a burst of quick messages
+    language: str | None = None  # the message's detected language (ISO 639-1)
 
 
 InboxSubscriber = Callable[[InboxEvent], Awaitable[None]]
@@ -89,10 +92,24 @@ class CustomerDesk:
     def _classify_and_store(self, message: IncomingMessage, text: str) -> Received:
         """One worker-thread hop for both: each hop costs the event loop a wake-up."""
         need, confidence = self.classify(text)
-        return self._store(message, text, need, confidence)
+        language = detect_language(text, hint=message.language_hint)
+        return self._store(message, text, need, confidence, language)
+
+    def _confident(self, confidence: float | None) -> bool:
+        """Whether the need is sure enough to promise its specific action to the customer."""
+        classifier = self.services.classifier
+        if classifier is None or confidence is None:
+            return True  # no classifier: the need (None) already gets the neutral text
+        # a classifier that reports no acknowledgement threshold (a team's own) is trusted
+        return confidence >= getattr(classifier, "ack_threshold", 0.0)
 
     def _store(
-        self, message: IncomingMessage, text: str, need: str | None, confidence: float | None
+        self,
+        message: IncomingMessage,
+        text: str,
+        need: str | None,
+        confidence: float | None,
+        language: str | None = None,
     ) -> Received:
         now = self.services.clock.now()
         attachment = None
@@ -109,7 +126,13 @@ class CustomerDesk:
             if record_survey_answer(session, resolution.contact.id, text, now):
                 # A 1-5 answer to the satisfaction survey is stored on the surveyed
                 # conversation; it does not open a new inbox conversation.
-                return Received(Reply("Thank you for your feedback!"), None, duplicate=False)
+                thanks = self.acks.texts.get(
+                    reply_language(
+                        resolution.contact, message.language_hint, self.acks.default_language
+                    ),
+                    "survey_thanks",
+                )
+                return Received(Reply(thanks), None, duplicate=False)
             result = conversations.record_inbound(
                 session,
                 contact=resolution.contact,
@@ -126,6 +149,8 @@ class CustomerDesk:
             )
             if result.duplicate:
                 return Received(None, None, duplicate=True)
+            result.message.language = language
+            learn_language(session, resolution.contact, language, now=now)
             if known.followups_to_stop:
                 followups.cancel_on_reply(session, contact_id=resolution.contact.id, now=now)
             conversation = result.conversation
@@ -143,7 +168,13 @@ class CustomerDesk:
             ack = None
             if not in_burst:
                 ack = self.acks.render(
-                    need, name=resolution.contact.name, now=now, kind=result.message.kind
+                    need if self._confident(confidence) else NEUTRAL,
+                    name=resolution.contact.name,
+                    now=now,
+                    kind=result.message.kind,
+                    language=reply_language(
+                        resolution.contact, message.language_hint, self.acks.default_language
+                    ),
                 )
                 conversations.note_customer_activity(session, conversation=conversation, now=now)
             event = InboxEvent(
@@ -160,6 +191,7 @@ class CustomerDesk:
                 new_contact=resolution.created,
                 inbox_ref=conversation.inbox_ref,
                 in_burst=in_burst,
+                language=language,
             )
         return Received(ack, event, duplicate=False)
 

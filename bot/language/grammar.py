@@ -21,7 +21,7 @@ from bot.language.parsing import parse_money
 
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
-CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone")
+CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone", "language")
 _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile": "phone",
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
 _ACTIVITY_KINDS = {"call": "call", "called": "call", "phone": "call", "meeting": "meeting",

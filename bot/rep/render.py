@@ -10,6 +10,7 @@ from bot.language.parsing import currency_exponent, format_when
 from channels.base import Action, Card
 from crm.contacts import points_of
 from crm.models import Company, Contact, Deal
+from crm.needs.language import LANGUAGE_NAMES
 from crm.validation import format_phone
 from crm.views import ContactOverview
 
@@ -47,6 +48,10 @@ def contact_line(session: Session, contact: Contact) -> str:
     return " ".join(bits)
 
 
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
 def contact_card(view: ContactOverview, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
     """The card a rep sees for `show`: who, how to reach them, deals, next step, history.
     Pure rendering: the values are read by crm.views.contact_overview."""
@@ -66,6 +71,9 @@ def contact_card(view: ContactOverview, *, tz: str, now) -> Card:  # type: ignor
             else "-",
         ),
     ]
+    if contact.language:
+        how = "set by a rep" if contact.language_source == "rep" else "from their messages"
+        fields.append(("Language", f"{language_name(contact.language)} ({how})"))
     if contact.opted_out:
         fields.append(("Consent", "opted out of follow-ups"))
     for key, value in (contact.custom_fields or {}).items():

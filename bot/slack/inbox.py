@@ -118,6 +118,8 @@ class SlackInbox:
     async def _thread(self, where: tuple[str, str], event: InboxEvent) -> None:
         channel, ts = where
         need = f" [{need_label(event.need, event.need_confidence)}]" if event.need else ""
+        if event.language and event.language != "en":
+            need += f" [{event.language}]"
         reply = Reply(f"{event.contact_name} wrote{need}:")
         text = event.text or f"[{event.kind}]"
         result = await self.services.hub.send(
@@ -233,6 +235,7 @@ class SlackInbox:
                 fields=(
                     ("Channel", conversation.channel),
                     ("Need", need),
+                    ("Language", (first.language if first else None) or "unknown"),
                     ("Assigned to", assignee.name if assignee else "nobody"),
                     ("Status", conversation.status),
                     ("Conversation", str(conversation.id)),

@@ -201,6 +201,7 @@ def incoming_from(message: Message, *, edited: bool = False) -> IncomingMessage 
         attachment=attachment,
         phone=phone,
         edited=edited,
+        language_hint=sender.language_code,
     )
 
 

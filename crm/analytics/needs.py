@@ -62,6 +62,8 @@ class NeedsReport:
     mean_confidence: float | None
     correction_rate: float | None
     note: str | None = None
+    # language -> need -> inbound messages ("unknown" when it was not detected)
+    by_language: dict[str, dict[str, int]] | None = None
 
 
 def bucket_starts(period: Period, granularity: Grain) -> list[datetime]:
@@ -149,6 +151,7 @@ def needs_over_time(
         ),
         key=lambda t: (-t.count, t.need),
     )
+    by_language = _by_language(session, period, owner_id)
     zone = period.zone
     buckets = [
         NeedBucket(
@@ -169,4 +172,34 @@ def needs_over_time(
         ),
         correction_rate=share(sum(int(acc[3]) for acc in per_need.values()), inbound),
         note=None if inbound else "not enough data: no inbound messages in the period",
+        by_language=by_language,
     )
+
+
+UNKNOWN_LANGUAGE = "unknown"
+
+
+def _by_language(
+    session: Session, period: Period, owner_id: int | None
+) -> dict[str, dict[str, int]]:
+    """Inbound messages per detected language and need, most frequent language first."""
+    sent = col(Message.sent_at)
+    statement = (
+        select(
+            func.coalesce(Message.language, UNKNOWN_LANGUAGE),
+            func.coalesce(Message.need, UNCLASSIFIED),
+            func.count(),
+        )
+        .where(Message.direction == "inbound", in_window(sent, period.start, period.end))
+        .group_by(
+            func.coalesce(Message.language, UNKNOWN_LANGUAGE),
+            func.coalesce(Message.need, UNCLASSIFIED),
+        )
+    )
+    if owner_id is not None:
+        owned = select(Contact.id).where(owned_by(owner_id))
+        statement = statement.where(col(Message.contact_id).in_(owned))
+    table: dict[str, dict[str, int]] = {}
+    for language, need, n in session.exec(statement):
+        table.setdefault(str(language), {})[str(need)] = int(n)
+    return dict(sorted(table.items(), key=lambda item: (-sum(item[1].values()), item[0])))

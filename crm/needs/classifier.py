@@ -36,6 +36,7 @@ from crm.needs.datasets import (
     normalize_text,
     parse_digests,
     shipped_dataset_path,
+    shipped_training_paths,
     stratified_split,
     text_digest,
     text_digests,
@@ -59,8 +60,10 @@ from crm.needs.persistence import (
     read_metadata,
 )
 from crm.needs.threshold import (
+    DEFAULT_ACK_THRESHOLD,
     DEFAULT_THRESHOLD,
     abstaining_score,
+    choose_ack_threshold,
     choose_threshold,
     out_of_fold,
 )
@@ -109,6 +112,9 @@ class NeedClassifier:
         self.kind = kind
         self.threshold = float(threshold)
         self.metadata = metadata
+        # below it the customer gets the neutral acknowledgement (models saved before it
+        # existed fall back to the default)
+        self.ack_threshold = float(metadata.get("ack_threshold", DEFAULT_ACK_THRESHOLD))
         self.labels: tuple[str, ...] = tuple(str(c) for c in pipeline.classes_)
         self._fast: FastPath | None = None
         try:
@@ -130,9 +136,10 @@ class NeedClassifier:
         *,
         kind: str = "default",
         threshold: float | None = None,
+        ack_threshold: float | None = None,
         random_state: int = 0,
     ) -> NeedClassifier:
-        """Fit a classifier; ``threshold=None`` picks one from out-of-fold predictions."""
+        """Fit a classifier; a threshold left None is picked from out-of-fold predictions."""
         texts, labels = _check_examples(texts, labels)
         if kind not in KINDS:
             raise ValueError(f"unknown classifier kind {kind!r}; expected one of {KINDS}")
@@ -141,9 +148,12 @@ class NeedClassifier:
         X = features.fit_transform(texts)  # noqa: N806
         _drop_pruned_terms(features)
         metrics: dict = {}
-        if threshold is None:
+        if threshold is None or ack_threshold is None:
             with threadpool_limits(1):  # sparse fits gain nothing from BLAS threads
                 oof = out_of_fold(clf, X, labels, random_state)
+        else:
+            oof = None
+        if threshold is None:
             if oof is None:
                 threshold = DEFAULT_THRESHOLD
                 metrics["threshold_source"] = "default (too few examples per label)"
@@ -154,6 +164,15 @@ class NeedClassifier:
                 metrics["cross_validation"] = abstaining_score(proba, classes, gold, threshold)
         else:
             metrics["threshold_source"] = "given"
+        if ack_threshold is None:
+            if oof is None:
+                ack_threshold = DEFAULT_ACK_THRESHOLD
+                metrics["ack_threshold_source"] = "default (too few examples per label)"
+            else:
+                ack_threshold = choose_ack_threshold(*oof)
+                metrics["ack_threshold_source"] = "out-of-fold precision"
+        else:
+            metrics["ack_threshold_source"] = "given"
         with threadpool_limits(1):
             clf.fit(X, labels)
         counts = Counter(labels)
@@ -162,6 +181,7 @@ class NeedClassifier:
             "kind": kind,
             "labels": [str(c) for c in clf.classes_],
             "threshold": float(threshold),
+            "ack_threshold": float(ack_threshold),
             "n_examples": len(texts),
             "label_counts": dict(sorted(counts.items())),
             "training_data_sha256": dataset_sha256(texts, labels),
@@ -205,6 +225,7 @@ class NeedClassifier:
             **self.metadata,
             "kind": self.kind,
             "threshold": self.threshold,
+            "ack_threshold": self.ack_threshold,
             "labels": list(self.labels),
         }
         self.metadata = dump_model(self.pipeline, metadata, Path(path))
@@ -264,10 +285,10 @@ def _gather(
 ) -> tuple[list[str], list[str]]:
     """Shipped data, then CSVs, then extra examples; a later source wins for the same text."""
     merged: dict[str, tuple[str, str]] = {}
-    sources = [shipped_dataset_path()] if include_shipped else []
-    sources += [Path(p) for p in data_files]
+    shipped = shipped_training_paths() if include_shipped else []
+    sources = [*shipped, *(Path(p) for p in data_files)]
     for source in sources:
-        column = None if source == shipped_dataset_path() else label_column
+        column = None if source in shipped else label_column
         for text, label in zip(*load_dataset(source, label_column=column), strict=True):
             merged[normalize_text(text)] = (text, label)
     for i, example in enumerate(extra_examples):
@@ -325,6 +346,7 @@ class RetrainReport:
     n_compared: int
     threshold: float
     reason: str
+    ack_threshold: float = 0.0
 
 
 def retrain(
@@ -386,7 +408,12 @@ def retrain(
     kept = before is None or force or after.macro_f1 >= before.macro_f1 - 1e-9
     if kept:
         final = NeedClassifier.train(
-            texts, labels, kind=kind, threshold=candidate.threshold, random_state=random_state
+            texts,
+            labels,
+            kind=kind,
+            threshold=candidate.threshold,
+            ack_threshold=candidate.ack_threshold,
+            random_state=random_state,
         )
         final.metadata["metrics"] = {
             **candidate.metadata["metrics"],
@@ -412,4 +439,5 @@ def retrain(
         n_compared=n_compared,
         threshold=candidate.threshold,
         reason=reason,
+        ack_threshold=candidate.ack_threshold,
     )

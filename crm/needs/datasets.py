@@ -15,12 +15,30 @@ class DatasetError(ValueError):
     """A CSV dataset is unusable; the message names the file and the row or column."""
 
 
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
 def shipped_dataset_path() -> Path:
-    """Path of the training data that ships with the package (``crm/needs/data/needs.csv``)."""
-    return Path(__file__).resolve().parent / "data" / "needs.csv"
+    """Path of the English training data that ships with the package (``data/needs.csv``)."""
+    return DATA_DIR / "needs.csv"
 
 
-def load_dataset(path: Path, *, label_column: str | None = None) -> tuple[list[str], list[str]]:
+def shipped_language_files(split: str = "train") -> list[Path]:
+    """The other languages' shipped data: ``data/languages/<code>.<split>.csv``.
+
+    Each language has a training file and a held-out test file written apart from it (the
+    held-out one is never trained on; `python -m benchmarks.classifier` scores it)."""
+    return sorted((DATA_DIR / "languages").glob(f"*.{split}.csv"))
+
+
+def shipped_training_paths() -> list[Path]:
+    """Every shipped training file: English first, then one per other language."""
+    return [shipped_dataset_path(), *shipped_language_files("train")]
+
+
+def load_dataset(
+    path: Path, *, label_column: str | None = None, min_classes: int = 2
+) -> tuple[list[str], list[str]]:
     """Read a ``text,<label>`` CSV and return ``(texts, labels)``.
 
     The label column is ``label_column`` when given, else the first of ``need``, ``label``,
@@ -28,8 +46,20 @@ def load_dataset(path: Path, *, label_column: str | None = None) -> tuple[list[s
     numbers in errors are 1-based file lines, the header being line 1.
 
     Raises :class:`DatasetError` for: an unreadable/empty file, a missing ``text`` or label
-    column, a row with an empty text or label, or fewer than two distinct labels.
+    column, a row with an empty text or label, or fewer than ``min_classes`` distinct labels
+    (training needs two, the default; scoring a file of one class, all ``other`` say, passes
+    ``min_classes=1``).
     """
+    texts, labels, _ = load_labelled(path, label_column=label_column, min_classes=min_classes)
+    return texts, labels
+
+
+def load_labelled(
+    path: Path, *, label_column: str | None = None, min_classes: int = 2
+) -> tuple[list[str], list[str], list[str | None]]:
+    """Like :func:`load_dataset`, plus each row's language from an optional ``lang`` column
+    (empty or absent: ``None``), so a team's own CSV can add a language and be scored per
+    language."""
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -57,8 +87,10 @@ def load_dataset(path: Path, *, label_column: str | None = None) -> tuple[list[s
                 f"columns: {', '.join(rows[0])})"
             )
     text_i, label_i = header.index("text"), header.index(wanted)
+    lang_i = header.index("lang") if "lang" in header else None
     texts: list[str] = []
     labels: list[str] = []
+    langs: list[str | None] = []
     for line_no, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue  # blank line
@@ -70,11 +102,15 @@ def load_dataset(path: Path, *, label_column: str | None = None) -> tuple[list[s
             raise DatasetError(f"{path}: row {line_no}: empty {wanted!r}")
         texts.append(text)
         labels.append(label)
+        lang = row[lang_i].strip().lower() if lang_i is not None and lang_i < len(row) else ""
+        langs.append(lang or None)
     distinct = set(labels)
-    if len(distinct) < 2:
-        found = f"only {next(iter(distinct))!r}" if distinct else "no rows"
+    if not distinct:
+        raise DatasetError(f"{path}: no rows")
+    if len(distinct) < min_classes:
+        found = f"only {next(iter(distinct))!r}"
         raise DatasetError(f"{path}: column {wanted!r} needs at least two classes ({found})")
-    return texts, labels
+    return texts, labels, langs
 
 
 def dataset_sha256(texts: Iterable[str], labels: Iterable[str]) -> str:

@@ -83,3 +83,30 @@ def abstaining_score(proba, classes, gold, threshold: float) -> dict:
     result = score(list(gold), list(pred)).summary()
     result["abstained"] = int((top < threshold).sum())
     return result
+
+
+# A need-specific acknowledgement ("we'll get that started") promises an action; a wrong one
+# is worse than the neutral "thanks, a person will answer shortly". It is sent only when
+# the out-of-fold predictions at that confidence or above were right this often.
+ACK_PRECISION = 0.90
+ACK_BAND = (0.30, 0.95)
+DEFAULT_ACK_THRESHOLD = 0.60
+
+
+def choose_ack_threshold(proba: np.ndarray, classes, gold, *, precision: float = ACK_PRECISION):
+    """The lowest confidence in ACK_BAND above which out-of-fold answers (other than
+    ``other``) were right at least ``precision`` of the time; the band's top when none is.
+
+    Chosen like the abstain threshold, from out-of-fold predictions, but for a different
+    cost: the abstain threshold decides what a rep sees, this one what a customer is told.
+    """
+    classes = np.asarray(classes)
+    gold = np.asarray(gold)
+    top = proba.max(axis=1)
+    raw = classes[proba.argmax(axis=1)]
+    acted = raw != OTHER
+    for t in np.arange(ACK_BAND[0], ACK_BAND[1] + 1e-9, 0.025):
+        chosen = acted & (top >= t)
+        if chosen.sum() >= 5 and (raw[chosen] == gold[chosen]).mean() >= precision:
+            return float(round(t, 3))
+    return float(ACK_BAND[1])

@@ -86,7 +86,7 @@ def model(train_rows: tuple[list[str], list[str]]) -> NeedClassifier:
 def small_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make the 'shipped' data a 20-per-need sample, so fallbacks retrain fast."""
     path = write_csv(tmp_path / "shipped.csv", *sample(20, skip=60))
-    monkeypatch.setattr(classifier_module, "shipped_dataset_path", lambda: path)
+    monkeypatch.setattr(classifier_module, "shipped_training_paths", lambda: [path])
     return path
 
 

@@ -155,7 +155,7 @@ def test_train_without_data_uses_the_shipped_data_and_shows_before_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = write_sample(tmp_path / "shipped.csv", 15, skip=40)
-    monkeypatch.setattr(classifier_module, "shipped_dataset_path", lambda: small)
+    monkeypatch.setattr(classifier_module, "shipped_training_paths", lambda: [small])
     out = tmp_path / "m" / "needs.skops"
     first = runner.invoke(classifier_app, ["train", "--out", str(out), "--model", "nb"])
     assert first.exit_code == 0, first.output
