@@ -5,6 +5,7 @@ names are a public contract (docs, deploy scripts and `.env.example` use them), 
 each field carries its exact environment variable name as an alias.
 """
 
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     environment: str = Field("development", validation_alias="RAPPORT_ENV")
     default_phone_region: str = Field("US", validation_alias="RAPPORT_PHONE_REGION")
     default_currency: str = Field("USD", validation_alias="RAPPORT_CURRENCY")
+    date_order: str | None = Field(None, validation_alias="RAPPORT_DATE_ORDER")
+    lunch_ends: str = Field("14:00", validation_alias="RAPPORT_LUNCH_ENDS")
     pipeline_stages: str = Field(DEFAULT_STAGES, validation_alias="RAPPORT_PIPELINE_STAGES")
     business_name: str = Field("Rapport", validation_alias="RAPPORT_BUSINESS_NAME")
     business_hours: str = Field("Mon-Fri 09:00-17:00", validation_alias="RAPPORT_BUSINESS_HOURS")
@@ -104,6 +107,24 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("date_order")
+    @classmethod
+    def _known_date_order(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.upper() not in ("DMY", "MDY", "YMD"):
+            raise ValueError("must be DMY, MDY or YMD (empty: from each person's time zone)")
+        return value.upper()
+
+    @field_validator("lunch_ends")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("must be a time like 14:00") from None
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
@@ -122,6 +143,11 @@ class Settings(BaseSettings):
         return value
 
     # --- derived -----------------------------------------------------------------------
+    @property
+    def lunch_end_time(self) -> time:
+        """What "after lunch" means for the team."""
+        return time.fromisoformat(self.lunch_ends)
+
     @property
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file inside the data directory."""

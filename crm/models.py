@@ -59,6 +59,7 @@ class Rep(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     role: str = Field(default="rep", max_length=16)
     timezone: str = Field(default="UTC", max_length=64)
+    dateorder: str | None = Field(default=None, max_length=3)  # DMY/MDY/YMD; None: from zone
     active: bool = True
     created_at: datetime = _when()
 

@@ -222,6 +222,11 @@ class SetTimezone(Command):
 
 
 @dataclass(frozen=True)
+class SetDateOrder(Command):
+    order: str  # DMY, MDY or YMD
+
+
+@dataclass(frozen=True)
 class Undo(Command):
     """Reverts the rep's own last change (from the audit log)."""
 
@@ -269,6 +274,7 @@ COMMAND_NAMES: dict[type, str] = {
     CloseConversation: "close",
     Report: "report",
     SetTimezone: "timezone",
+    SetDateOrder: "dateorder",
     Undo: "undo",
     Help: "help",
 }

@@ -26,7 +26,13 @@ _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile"
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
 _ACTIVITY_KINDS = {"call": "call", "called": "call", "phone": "call", "meeting": "meeting",
                    "meet": "meeting", "met": "meeting", "mtg": "meeting", "email": "email",
-                   "emailed": "email", "mail": "email", "note": "note"}  # fmt: skip
+                   "emailed": "email", "mail": "email", "note": "note", "phoned": "call",
+                   "rang": "call", "spoke": "call", "lunch": "meeting", "dinner": "meeting",
+                   "coffee": "meeting", "visited": "meeting", "demo": "meeting",
+                   "wrote": "email", "texted": "note"}  # fmt: skip
+# Verbs that log an activity on their own ("met jane: ...", "lunch with jane: ...").
+_ACTIVITY_VERBS = ("called", "phoned", "rang", "spoke", "met", "lunch", "dinner", "coffee",
+                   "visited", "emailed", "wrote", "texted")  # fmt: skip
 _SEND_WHAT = "What should I send? e.g. followup jane in 3 days: How is the trial going?"
 
 
@@ -382,6 +388,18 @@ def _timezone(verb: str, rest: str) -> Result:
     return _error(verb, message + hint + " Use a name like Europe/Paris.")
 
 
+_DATE_ORDERS = {"dmy": "DMY", "mdy": "MDY", "ymd": "YMD", "day": "DMY", "month": "MDY",
+                "year": "YMD", "d.m.y": "DMY", "m/d/y": "MDY", "y-m-d": "YMD"}  # fmt: skip
+
+
+def _dateorder(verb: str, rest: str) -> Result:
+    """`dateorder DMY` (5.1.2027 is 5 January), `MDY` (January 5) or `YMD`."""
+    order = _DATE_ORDERS.get(rest.strip().lower().split(" ")[0] if rest.strip() else "")
+    if order is None:
+        return _error(verb, "Which order? dateorder DMY (5.1 is 5 Jan), MDY (1/5) or YMD.")
+    return cmd.SetDateOrder(order)
+
+
 def _help(verb: str, rest: str) -> Result:
     topic = rest.strip().lower().lstrip("/").split(" ")[0]
     return cmd.Help(topic or None)
@@ -390,6 +408,7 @@ def _help(verb: str, rest: str) -> Result:
 _CANONICAL = {
     "search": "find", "lookup": "find", "contact": "show", "set": "edit", "call": "log",
     "meeting": "log", "reminders": "followups", "tz": "timezone", "?": "help",
+    **dict.fromkeys(_ACTIVITY_VERBS, "log"),
 }  # fmt: skip
 _HANDLERS: dict[str, Handler] = {
     "add": _add, "find": _find, "search": _find, "lookup": _find,
@@ -397,6 +416,7 @@ _HANDLERS: dict[str, Handler] = {
     "edit": _edit, "set": _edit, "tag": _tag, "untag": _tag, "merge": _merge,
     "delete": _contact_ref(cmd.DeleteContact),
     "log": _log, "note": _log, "call": _log, "meeting": _log,
+    **dict.fromkeys(_ACTIVITY_VERBS, _log),
     "deal": _deal, "stage": _stage, "won": _close_deal, "lost": _close_deal,
     "pipeline": _scoped(cmd.ShowPipeline, "mine", _MINE),
     "remind": _remind, "followup": _followup,
@@ -406,7 +426,7 @@ _HANDLERS: dict[str, Handler] = {
     "cancel": _id_command(cmd.CancelFollowUp, "follow-up"),
     "inbox": _scoped(cmd.ShowInbox, "open", _INBOX), "reply": _reply, "assign": _assign,
     "retag": _retag, "close": _id_command(cmd.CloseConversation, "conversation"),
-    "report": _report, "timezone": _timezone, "tz": _timezone,
+    "report": _report, "timezone": _timezone, "tz": _timezone, "dateorder": _dateorder,
     "undo": lambda verb, rest: cmd.Undo(), "help": _help, "?": _help,
 }  # fmt: skip
 
@@ -448,6 +468,7 @@ USAGE: dict[str, str] = {
     "report": "report needs|pipeline|clv|churn|segments|inbox [period]   "
     "e.g. report pipeline last month",
     "timezone": "timezone <zone>   e.g. timezone Europe/Paris",
+    "dateorder": "dateorder DMY|MDY|YMD   e.g. dateorder DMY",
     "undo": "undo   e.g. undo (reverts your last change)",
     "help": "help [command]   e.g. help log",
 }
@@ -487,6 +508,8 @@ _DETAILS = {
     "close": "Closes the conversation; it reopens if the customer writes again.",
     "report": "Period examples: this week, last month, 2026-01-01 to 2026-03-31.",
     "timezone": "Dates you type are read in this zone. Also: tz.",
+    "dateorder": "How you write numeric dates: DMY reads 5.1.2027 as 5 January, MDY as May 1; "
+    "without it the order follows your time zone.",
     "undo": "Reverts your own last change.",
     "help": "Type help alone for the list of commands.",
 }
@@ -502,7 +525,7 @@ _GROUPS = (
     ("Reminders & follow-ups", ("remind", "followup", "followups", "done", "snooze", "cancel")),
     ("Inbox", ("inbox", "reply", "assign", "retag", "close")),
     ("Reports", ("report",)),
-    ("Settings", ("timezone", "undo", "help")),
+    ("Settings", ("timezone", "dateorder", "undo", "help")),
 )
 
 

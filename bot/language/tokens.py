@@ -145,7 +145,7 @@ _MAX_WHEN_WORDS = 7
 _MAX_ATTEMPTS = 120
 _MARKER_WORDS = frozenset({
     "today", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on", "at", "by",
-    "in", "after", "end", "eod", "eow", "eom", "cob", "noon", "midday", "morning", "afternoon",
+    "in", "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday", "morning", "afternoon",
     "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday", "wed", "weds",
     "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday", "sun",
     "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
@@ -193,10 +193,46 @@ def find_when(text: str, *, allow_at_start: bool = False) -> tuple[str, str] | N
                 attempts += 1
                 if attempts > _MAX_ATTEMPTS:
                     return None
-                found = _try_when(text, words, i, j)
-                if found:
-                    return found
+                if _try_when(text, words, i, j):
+                    return _whole_phrase(text, words, i, j)
     return None
+
+
+_UNITS = r"(?:years?|yrs?|months?|mos?|weeks?|wks?|days?|hours?|hrs?|minutes?|mins?)"
+_GLUE_AFTER = re.compile(
+    rf"{_UNITS}|ago|later|from\s+now|\d{{1,2}}(?:[:.]\d{{2}})?\s*[ap]\.?m\.?|\d{{1,2}}[:h]\d{{2}}"
+    r"|\d+(?:st|nd|rd|th)|\d{4}",
+    re.IGNORECASE,
+)
+_GLUE_BEFORE = re.compile(r"last|past|previous|this|next|coming|\d{1,2}(?:st|nd|rd|th)?", re.I)
+_MONTH_START = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$", re.IGNORECASE
+)
+
+
+def _whole_phrase(text: str, words: list[re.Match[str]], i: int, j: int) -> tuple[str, str]:
+    """The date phrase found at words[i:j], grown over neighbouring words that belong to a
+    date ("3" before "Dec", "last" before "monday", "years" after "in 20", "13pm" after
+    "tomorrow"). The grown phrase is returned even when it does not parse, so the
+    caller refuses it with the reason instead of reading a different date and pasting
+    the leftover words into the text (a date is understood whole or not at all)."""
+    while j < len(words) and _GLUE_AFTER.fullmatch(words[j][0].strip(",;:()")):
+        j += 1
+    while i > 0 and _glue_before(words[i - 1][0].strip(",;:()"), words[i][0]):
+        i -= 1
+    start, end = words[i].start(), words[j - 1].end()
+    phrase = text[start:end].strip(",;:() ")
+    rest = (text[:start].rstrip(" ,;:-") + " " + text[end:].lstrip(" ,;:-")).strip()
+    return rest, phrase
+
+
+def _glue_before(word: str, first: str) -> bool:
+    """A number before a month name ("3 Dec") or a qualifier before a day ("last monday")."""
+    if not _GLUE_BEFORE.fullmatch(word):
+        return False
+    if word[0].isdigit():
+        return bool(_MONTH_START.match(first))
+    return first.lower().strip(",;:()") in _MARKER_WORDS and not first[0].isdigit()
 
 
 _DANGLING = frozenset({"about", "and", "at", "on", "by", "the", "of", "for", "to", "in", "with"})
@@ -312,7 +348,7 @@ def _name_and_company(segments: list[str]) -> tuple[list[str], str | None]:
 
 
 _FOLLOW_UP_TAIL = re.compile(
-    r"(?:[,;.\n]|\s[-–—]\s)\s*(?:and\s+|then\s+)?(?:follow[\s-]?up|f/u|remind\s+me)\s+",
+    r"(?:[,;.\n]|\s[-–—]\s|\s)\s*(?:and\s+|then\s+)?(?:follow[\s-]?up|f/u|remind\s+me)\s+",
     re.IGNORECASE,
 )
 
@@ -320,7 +356,8 @@ _FOLLOW_UP_TAIL = re.compile(
 def split_follow_up(text: str) -> tuple[str, str | None]:
     """`wants pricing, follow up next tuesday 10am` -> ("wants pricing", "next tuesday 10am").
     A tail is only split off when the rest reads as a date (optionally after "with
-    <someone>"), so "..., follow up with legal" stays part of the note."""
+    <someone>"), so "..., follow up with legal" stays part of the note. The comma is
+    optional: "hi follow up tomorrow 10am" splits the same way."""
     for match in _FOLLOW_UP_TAIL.finditer(text):
         when = text[match.end() :].strip().rstrip(".!")
         for candidate in (when, re.sub(r"^with\s+\S+\s+", "", when, flags=re.IGNORECASE)):

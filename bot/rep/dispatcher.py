@@ -121,13 +121,14 @@ class Dispatcher:
 
     @staticmethod
     def _fresh_actor(session: Session, actor: Actor) -> Actor:
-        """A rep's time zone may have changed since the channel built the Actor."""
+        """A rep's time zone (or date order) may have changed since the channel built the
+        Actor."""
         if actor.kind != "rep" or actor.id is None:
             return actor
         rep = session.get(Rep, actor.id)
-        if rep is None or rep.timezone == actor.timezone:
+        if rep is None or (rep.timezone, rep.dateorder) == (actor.timezone, actor.dateorder):
             return actor
-        return replace(actor, timezone=rep.timezone)
+        return replace(actor, timezone=rep.timezone, dateorder=rep.dateorder)
 
     async def _finish(self, outcome: Outcome) -> Reply:
         reply = outcome.reply

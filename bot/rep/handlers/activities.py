@@ -1,12 +1,13 @@
 """Logging calls, meetings, emails and notes, with an optional follow-up reminder."""
 
 import hashlib
+from datetime import datetime
 
 from sqlmodel import Session
 
 from bot.context import HandlerContext
 from bot.language.commands import LogActivity
-from bot.language.parsing import parse_when
+from bot.language.parsing import far_note, parse_when
 from bot.rep.dispatcher import Router
 from bot.rep.render import when
 from channels.base import Reply
@@ -22,14 +23,26 @@ def dedupe_key(*parts: object) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def when_or_invalid(text: str, ctx: HandlerContext):  # type: ignore[no-untyped-def]
+def when_or_invalid(text: str, ctx: HandlerContext) -> datetime:
+    """The rep's date phrase read whole in their zone and date order; a past moment is
+    refused with the reason (never rolled to another date)."""
     try:
-        due = parse_when(text, tz=ctx.tz, now=ctx.now)
+        due = parse_when(
+            text, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder, after_lunch=ctx.after_lunch
+        )
     except ValueError as exc:
         raise Invalid("when", str(exc)) from None
     if due <= ctx.now:
-        raise Invalid("when", f"{when(due, ctx.tz, ctx.now)} is in the past; pick a later time.")
+        raise Invalid(
+            "when",
+            f"{when(due, ctx.tz, ctx.now)} is in the past ('{text[:40]}'); pick a later time.",
+        )
     return due
+
+
+def shown_when(due: datetime, ctx: HandlerContext) -> str:
+    """A confirmation's date, with how far ahead it is when that is over a year."""
+    return when(due, ctx.tz, ctx.now) + far_note(due, ctx.now)
 
 
 def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
@@ -52,7 +65,7 @@ def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
             dedupe_key=dedupe_key("log", activity.id),
         )
         lines.append(
-            f"I'll remind you {when(due, ctx.tz, ctx.now)} (follow-up {reminder.id}; "
+            f"I'll remind you {shown_when(due, ctx)} (follow-up {reminder.id}; "
             f"`snooze {reminder.id} <when>` or `cancel {reminder.id}`)."
         )
     lines.append("`undo` removes this entry.")

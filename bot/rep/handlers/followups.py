@@ -12,7 +12,7 @@ from bot.language.commands import (
     SnoozeFollowUp,
 )
 from bot.rep.dispatcher import Router
-from bot.rep.handlers.activities import dedupe_key, when_or_invalid
+from bot.rep.handlers.activities import dedupe_key, shown_when, when_or_invalid
 from bot.rep.render import when
 from channels.base import Action, Reply
 from crm import followups
@@ -37,7 +37,7 @@ def remind(ctx: HandlerContext, session: Session, cmd: Remind) -> Reply:
     except Conflict:
         return Reply(f"You already have that reminder for {when(due, ctx.tz, ctx.now)}.")
     return Reply(
-        f"I'll remind you {when(due, ctx.tz, ctx.now)}: {cmd.text[:200]} (reminder {row.id}).\n"
+        f"I'll remind you {shown_when(due, ctx)}: {cmd.text[:200]} (reminder {row.id}).\n"
         f"`snooze {row.id} <when>` moves it, `cancel {row.id}` drops it."
     )
 
@@ -67,7 +67,7 @@ def followup(ctx: HandlerContext, session: Session, cmd: ScheduleFollowUp) -> Re
     )
     return Reply(
         f'I\'ll send {contact.name} (#{contact.id}) "{cmd.text[:200]}" '
-        f"{when(due, ctx.tz, ctx.now)} (follow-up {row.id}). {stop}\n"
+        f"{shown_when(due, ctx)} (follow-up {row.id}). {stop}\n"
         f"`cancel {row.id}` drops it."
     )
 

@@ -1,0 +1,31 @@
+"""rep.dateorder: how a rep writes numeric dates (DMY, MDY, YMD; NULL: from the time zone)
+
+Revision ID: 0010
+Revises: 0002
+Create Date: 2026-12-01 23:30:00.000000
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import crm.db
+
+
+revision: str = '0010'
+down_revision: str | None = '0002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('rep', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('dateorder', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('rep', schema=None) as batch_op:
+        batch_op.drop_column('dateorder')
