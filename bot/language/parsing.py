@@ -473,11 +473,12 @@ CURRENCIES = frozenset({
 })  # fmt: skip
 _ZERO_DECIMALS = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "XOF", "XAF"})
 _THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR", "JOD", "TND"})
-_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
+_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9,
+                "lk": 10**5, "cr": 10**7}  # fmt: skip
 _CURRENCY = r"[a-z]{3}|" + "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
 _MONEY = re.compile(
     rf"(?P<sign1>[-−])?\s*(?P<pre>{_CURRENCY})?\s*(?P<sign2>[-−])?\s*"
-    r"(?P<num>\d[\d,.]*)\s*(?P<mult>k|mm|mn|m|bn|b)?\s*"
+    r"(?P<num>\d[\d,.]*)\s*(?P<mult>k|mm|mn|m|bn|b|lk|cr)?\s*"
     rf"(?P<post>{_CURRENCY})?"
 )
 
@@ -489,17 +490,48 @@ def _bad_amount(text: str) -> ValueError:
     )
 
 
+_CURRENCY_WORDS = {
+    "dollars": "usd", "dollar": "usd", "bucks": "usd", "euros": "eur", "euro": "eur",
+    "pounds": "gbp", "pound": "gbp", "quid": "gbp", "yen": "jpy", "rupees": "inr",
+    "rupee": "inr", "francs": "chf", "franc": "chf", "yuan": "cny", "rmb": "cny",
+}  # fmt: skip
+_SCALE_WORDS = {"thousand": "k", "grand": "k", "million": "m", "millions": "m",
+                "billion": "bn", "lakh": "lk", "lakhs": "lk", "crore": "cr", "crores": "cr"}  # fmt: skip
+_WORDS = re.compile(r"\b(" + "|".join(sorted({**_CURRENCY_WORDS, **_SCALE_WORDS}, key=len,
+                    reverse=True)) + r")\b")  # fmt: skip
+# Digit groups: "1 000 000" (spaces, also no-break/thin), "7'500" (Swiss), "5,00,000" (Indian).
+_SPACED_GROUPS = re.compile(r"(?<=\d)[ \u00a0\u202f\u2009'’](?=\d{3}(?!\d))")
+_INDIAN = re.compile(r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?")
+
+
+def _money_words(cleaned: str) -> str:
+    """`3 million dollars` -> `3m usd`; `5 lakh rupees` -> `500000 inr`; digit groups joined."""
+
+    def word(match: re.Match[str]) -> str:
+        name = match[1]
+        return _CURRENCY_WORDS.get(name) or "\0" + _SCALE_WORDS[name]
+
+    text = re.sub(r"\s*\0", "", _WORDS.sub(word, cleaned))  # scales become suffixes (3m)
+    text = _SPACED_GROUPS.sub("", " ".join(text.split()))
+    return _INDIAN.sub(lambda m: m[0].replace(",", ""), text)
+
+
 def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
     """`$12,000` -> (1200000, "USD"); `€1.5m` -> (150000000, "EUR"); `JPY 5000` -> (5000, "JPY").
 
-    Decimal only, never float: money must not pick up binary rounding errors.
+    Also the world's spellings: `1.234,56 €`, `CHF 7'500`, `₹5,00,000`, `1 000 000 ¥`,
+    `3 million dollars`. Decimal only, never float: money must not pick up binary
+    rounding errors. A negative amount is refused, not read as positive.
     """
     cleaned = " ".join(str(text).lower().split()) if isinstance(text, str) else ""
+    cleaned = _money_words(cleaned) if len(cleaned) <= 40 else cleaned
     match = _MONEY.fullmatch(cleaned) if len(cleaned) <= 40 else None
     if not match:
+        if re.match(r"^\s*[-−]", cleaned) or re.search(r"[^\w\s][-−]\d", cleaned):
+            raise ValueError("Amounts cannot be negative.")
         raise _bad_amount(text)
     if match["sign1"] or match["sign2"]:
-        raise ValueError("Amounts can't be negative.")
+        raise ValueError("Amounts cannot be negative.")
     currency = _currency(match["pre"], match["post"], default_currency)
     value = _decimal(match["num"], text) * _MULTIPLIERS.get(match["mult"] or "", 1)
     minor = value.scaleb(currency_exponent(currency))
@@ -549,12 +581,12 @@ def _decimal(number: str, original: str) -> Decimal:
 _EMAIL_SHAPE = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}")
 PHONE_PATTERN = re.compile(
     r"(?<![\w#+$€£¥/])(?<!\d[.,])"
-    r"(?:\+\d{1,3}[\s.-]?)?"
-    r"(?:\(\d{1,4}\)[\s.-]?)?"
-    r"\d{2,12}(?:[\s.-]\d{2,12}){0,5}"
-    r"(?![\w/%]|[.,]\d)"
+    r"(?:\+\s?)?(?:\(\d{1,5}\)|\d{1,12})(?:[\s.-]?(?:\(\d{1,5}\)|\d{1,12})){0,7}"
+    r"(?:\s*(?:ext\.?|extension|x|#)\s*\d{1,6})?"
+    r"(?![\w/%]|[.,]\d)",
+    re.IGNORECASE,
 )
-MIN_PHONE_DIGITS = 7
+MIN_PHONE_DIGITS = 5  # fewer is a number in a name or a year ("Louis 14", 2026); more: a phone
 
 
 def looks_like_email(token: str) -> bool:
@@ -563,9 +595,13 @@ def looks_like_email(token: str) -> bool:
 
 
 def looks_like_phone(span: str) -> bool:
-    """PHONE_PATTERN also matches short numbers; a phone needs 7 to 15 digits."""
+    """Is this span meant as a phone number (to validate, and refuse as typed if invalid)?
+    A `+`, a bracketed area code or 5+ digits is enough: a number typed next to a name
+    is a phone attempt, never part of the name."""
     digits = sum(ch.isdigit() for ch in span)
-    return MIN_PHONE_DIGITS <= digits <= 15 and bool(PHONE_PATTERN.fullmatch(span))
+    if not PHONE_PATTERN.fullmatch(span) or digits > 22:
+        return False
+    return digits >= MIN_PHONE_DIGITS or span.lstrip().startswith(("+", "("))
 
 
 def normalise_email(text: str) -> str:

@@ -145,10 +145,10 @@ _MAX_WHEN_WORDS = 7
 _MAX_ATTEMPTS = 120
 _MARKER_WORDS = frozenset({
     "today", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on", "at", "by",
-    "in", "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday", "morning", "afternoon",
-    "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday", "wed", "weds",
-    "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday", "sun",
-    "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
+    "in", "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday", "morning",
+    "afternoon", "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday", "wed",
+    "weds", "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday",
+    "sun", "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
     "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
     "november", "dec", "december",
 })  # fmt: skip
@@ -269,6 +269,9 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
     """
     cleaned = [w.strip(",;()") for w in words]
     for i, word in enumerate(cleaned):
+        spelled = _spelled_amount(cleaned, i)
+        if spelled:
+            return spelled
         pair = " ".join(cleaned[i : i + 2])
         if i + 1 < len(cleaned) and _is_code_pair(word, cleaned[i + 1]):
             minor, currency = parse_money(pair)
@@ -277,6 +280,46 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
             minor, currency = parse_money(word)
             return i, i + 1, minor, currency
     return None
+
+
+_SYMBOLS_RE = "[$€£¥₹₩₽₺₪]"
+_NUM_WORD = re.compile(rf"[-−]?{_SYMBOLS_RE}?\d[\d,.'’]*(?:k|m|mm|bn|b)?{_SYMBOLS_RE}?", re.I)
+_GROUP_WORD = re.compile(rf"\d{{3}}(?:[.,]\d{{1,2}})?{_SYMBOLS_RE}?")
+_AMOUNT_WORDS = frozenset({
+    "thousand", "grand", "million", "millions", "billion", "lakh", "lakhs", "crore", "crores",
+    "dollars", "dollar", "bucks", "euros", "euro", "pounds", "pound", "quid", "yen", "rupees",
+    "rupee", "francs", "franc", "yuan", "rmb",
+})  # fmt: skip
+
+
+def _spelled_amount(words: list[str], i: int) -> tuple[int, int, int, str] | None:
+    """An amount written over several words: `1 000 000 ¥`, `1.234,56 €`, `CHF 7'500`,
+    `3 million dollars`. The longest run of amount-shaped words that parse wins."""
+    for n in range(min(5, len(words) - i), 1, -1):
+        span = words[i : i + n]
+        if not _spelled_shape(span):
+            continue
+        try:
+            minor, currency = parse_money(" ".join(span))
+        except ValueError as exc:
+            if "negative" in str(exc):
+                raise
+            continue
+        return i, i + n, minor, currency
+    return None
+
+
+def _spelled_shape(span: list[str]) -> bool:
+    def is_currency(word: str) -> bool:
+        low = word.lower()
+        return word.upper() in CURRENCIES or bool(_SYMBOL.fullmatch(word)) or low in _AMOUNT_WORDS
+
+    numbers = [i for i, w in enumerate(span) if _NUM_WORD.fullmatch(w)]
+    if not numbers or numbers[0] > 1 or (numbers[0] == 1 and not is_currency(span[0])):
+        return False
+    tail = span[numbers[0] + 1 :]
+    valid = all(_GROUP_WORD.fullmatch(w) or is_currency(w) for w in tail)
+    return valid and bool(tail or numbers[0] == 1)
 
 
 def _is_code_pair(first: str, second: str) -> bool:

@@ -206,9 +206,9 @@ def test_parse_money_default_currency() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("-5", "can't be negative"),
-        ("$-5", "can't be negative"),
-        ("-$5", "can't be negative"),
+        ("-5", "cannot be negative"),
+        ("$-5", "cannot be negative"),
+        ("-$5", "cannot be negative"),
         ("abc", "couldn't read the amount"),
         ("", "couldn't read the amount"),
         ("$", "couldn't read the amount"),

@@ -103,7 +103,8 @@ def test_feb_29_without_a_year_is_the_next_leap_day() -> None:
         ("remind me to call jane end of quarter", Remind("call jane", "end of quarter")),
         ("remind me to call jane after lunch", Remind("call jane", "after lunch")),
         ("remind me to buy 3 seats tomorrow", Remind("buy 3 seats", "tomorrow")),
-        ("remind me to review the 2027 budget tomorrow", Remind("review the 2027 budget", "tomorrow")),
+        ("remind me to review the 2027 budget tomorrow",
+         Remind("review the 2027 budget", "tomorrow")),
     ],
 )  # fmt: skip
 def test_a_date_phrase_is_taken_whole_never_split(text: str, expected: Remind) -> None:
