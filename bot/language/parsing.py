@@ -495,8 +495,8 @@ _CURRENCY_WORDS = {
     "pounds": "gbp", "pound": "gbp", "quid": "gbp", "yen": "jpy", "rupees": "inr",
     "rupee": "inr", "francs": "chf", "franc": "chf", "yuan": "cny", "rmb": "cny",
 }  # fmt: skip
-_SCALE_WORDS = {"thousand": "k", "grand": "k", "million": "m", "millions": "m",
-                "billion": "bn", "lakh": "lk", "lakhs": "lk", "crore": "cr", "crores": "cr"}  # fmt: skip
+_SCALE_WORDS = {"thousand": "k", "grand": "k", "million": "m", "millions": "m", "billion": "bn",
+                "lakh": "lk", "lakhs": "lk", "crore": "cr", "crores": "cr"}  # fmt: skip
 _WORDS = re.compile(r"\b(" + "|".join(sorted({**_CURRENCY_WORDS, **_SCALE_WORDS}, key=len,
                     reverse=True)) + r")\b")  # fmt: skip
 # Digit groups: "1 000 000" (spaces, also no-break/thin), "7'500" (Swiss), "5,00,000" (Indian).

@@ -144,13 +144,13 @@ _PROBE_NOW = datetime(2030, 1, 7, 12, tzinfo=UTC)  # any instant: only "does it 
 _MAX_WHEN_WORDS = 7
 _MAX_ATTEMPTS = 120
 _MARKER_WORDS = frozenset({
-    "today", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on", "at", "by",
-    "in", "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday", "morning",
+    "today", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on", "at", "by", "in",
+    "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday", "morning",
     "afternoon", "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday", "wed",
     "weds", "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday",
-    "sun", "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
-    "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
-    "november", "dec", "december",
+    "sun", "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may",
+    "jun", "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
+    "nov", "november", "dec", "december",
 })  # fmt: skip
 _MARKER_TOKEN = re.compile(
     r"\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?"  # 12/3, 2026-01-05
