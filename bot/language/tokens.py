@@ -144,13 +144,13 @@ _PROBE_NOW = datetime(2030, 1, 7, 12, tzinfo=UTC)  # any instant: only "does it 
 _MAX_WHEN_WORDS = 7
 _MAX_ATTEMPTS = 120
 _MARKER_WORDS = frozenset({
-    "today", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on", "at", "by", "in",
-    "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday", "morning",
-    "afternoon", "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday", "wed",
-    "weds", "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday",
-    "sun", "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may",
-    "jun", "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
-    "nov", "november", "dec", "december",
+    "today", "yesterday", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on",
+    "at", "by", "in", "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday",
+    "morning", "afternoon", "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday",
+    "wed", "weds", "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat",
+    "saturday", "sun", "sunday", "jan", "january", "feb", "february", "mar", "march", "apr",
+    "april", "may", "jun", "june", "jul", "july", "aug", "august", "sep", "sept", "september",
+    "oct", "october", "nov", "november", "dec", "december",
 })  # fmt: skip
 _MARKER_TOKEN = re.compile(
     r"\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?"  # 12/3, 2026-01-05
@@ -195,6 +195,21 @@ def find_when(text: str, *, allow_at_start: bool = False) -> tuple[str, str] | N
                     return None
                 if _try_when(text, words, i, j):
                     return _whole_phrase(text, words, i, j)
+    return _date_shaped(text, words, starts)
+
+
+_DATE_SHAPED = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?", re.I)
+
+
+def _date_shaped(
+    text: str, words: list[re.Match[str]], starts: list[int]
+) -> tuple[str, str] | None:
+    """A last word that can only be a date or a time (`13.13.2027`, `13pm`) but does not
+    parse: returned as the date, so the rep hears why it is wrong instead of "when?"."""
+    for i in reversed(starts):
+        if _DATE_SHAPED.fullmatch(words[i][0].strip(",;:()")):
+            rest, phrase = _whole_phrase(text, words, i, i + 1)
+            return (rest, phrase) if rest else None
     return None
 
 
