@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from bot.language.commands import LogActivity, Remind, SetDateOrder
 from bot.language.grammar import parse
 from bot.language.parsing import default_dateorder, far_note, format_when, parse_when
+from crm.analytics import parse_period
 
 BERLIN = "Europe/Berlin"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 11:00 in Berlin
@@ -173,3 +174,27 @@ def test_a_numeric_date_is_that_date_or_refused(
         assert "does not exist" in str(exc)
         return
     assert result.astimezone(ZoneInfo(BERLIN)).date().timetuple()[:3] == (year, month, day)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Q4", "Q4 2026 (2026-10-01 to 2026-12-01)"),
+        ("q1", "Q1 2026 (2026-01-01 to 2026-03-31)"),
+        ("q4 2025", "Q4 2025 (2025-10-01 to 2025-12-31)"),
+        ("last quarter", "last quarter (2026-07-01 to 2026-09-30)"),
+        ("november", "November 2026 (2026-11-01 to 2026-11-30)"),
+        ("nov 2025", "November 2025 (2025-11-01 to 2025-11-30)"),
+        ("in march", "March 2026 (2026-03-01 to 2026-03-31)"),
+        ("since monday", "since monday (2026-11-30 to 2026-12-01)"),
+        ("since 2026-11-01", "since 2026-11-01 (2026-11-01 to 2026-12-01)"),
+        ("since november", "since november (2026-11-01 to 2026-12-01)"),
+    ],
+)
+def test_report_periods_by_name(text: str, label: str) -> None:
+    assert parse_period(text, tz=BERLIN, now=NOW).label == label
+
+
+def test_unknown_since_is_refused_with_examples() -> None:
+    with pytest.raises(ValueError, match="since blah.*Q4"):
+        parse_period("since blah", tz=BERLIN, now=NOW)
