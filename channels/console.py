@@ -16,6 +16,7 @@ from channels.base import OutgoingMessage, Reply, SendResult
 from channels.render import reply_as_text
 
 OnLine = Callable[[str], Awaitable[Reply | None]]
+NOT_CONNECTED = "they are not connected; it will be shown when they come back"
 
 
 class ConsoleChannel:
@@ -29,8 +30,15 @@ class ConsoleChannel:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         interactive: bool | None = None,
+        chat_ids: frozenset[str] | None = None,
+        is_connected: Callable[[str], bool] | None = None,
     ) -> None:
+        """`chat_ids` are who sits at this terminal: messages for anyone else (a customer
+        on another shell) are not printed here; `is_connected` says whether that other
+        shell is open, so the sender hears "delivered" or "saved for later"."""
         self.on_line = on_line
+        self.chat_ids = chat_ids
+        self.is_connected = is_connected
         self.prompt = prompt
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -43,6 +51,7 @@ class ConsoleChannel:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401 - enables line editing and history for input()
         self._lock = asyncio.Lock()
+        self._reading = False  # an interactive prompt is waiting for input
 
     async def start(self) -> None:
         return None
@@ -50,9 +59,14 @@ class ConsoleChannel:
     async def stop(self) -> None:
         return None
 
-    def _print(self, text: str, *, style: str | None = None) -> None:
+    def _print(self, text: str, *, style: str | None = None, above_prompt: bool = False) -> None:
         if self._console is not None:
+            if above_prompt:  # clear the half-typed line, print, then redraw prompt + typing
+                self.stdout.write("\r\x1b[K")
             self._console.print(text, style=style, markup=False)
+            if above_prompt:
+                self.stdout.write(self.prompt + _typed_so_far())
+                self.stdout.flush()
         else:
             self.stdout.write(text + "\n")
             self.stdout.flush()
@@ -61,18 +75,30 @@ class ConsoleChannel:
         self._print(reply_as_text(reply), style=None if reply.ok else "yellow")
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Prints what the scheduler or another channel addressed to this terminal."""
+        """Prints what the scheduler or another channel addressed to this terminal; a
+        message for someone else's shell is left to that shell (it reads the store)."""
+        if self.chat_ids is not None and message.address.chat_id not in self.chat_ids:
+            there = self.is_connected is not None and await asyncio.to_thread(
+                self.is_connected, message.address.chat_id
+            )
+            if there:
+                return SendResult(delivered=True, external_id=None)
+            return SendResult(delivered=False, error=NOT_CONNECTED, permanent=True, queued=True)
         async with self._lock:
             label = {"reminder": "⏰ Reminder", "followup": "→ Follow-up"}.get(message.kind, "•")
-            self._print(f"{label}: {reply_as_text(message.reply)}", style="cyan")
+            text = f"{label}: {reply_as_text(message.reply)}"
+            self._print(text, style="cyan", above_prompt=self._reading)
         return SendResult(delivered=True, external_id=None)
 
     async def _readline(self) -> str | None:
         if self.interactive:
+            self._reading = True
             try:
                 return await asyncio.to_thread(input, self.prompt)
             except EOFError:
                 return None
+            finally:
+                self._reading = False
         line = await asyncio.to_thread(self.stdin.readline)
         return line if line else None
 
@@ -91,3 +117,12 @@ class ConsoleChannel:
             if reply is not None:
                 async with self._lock:
                     self.show(reply)
+
+
+def _typed_so_far() -> str:
+    """What the person has typed at the prompt (readline's buffer), to redraw it."""
+    try:
+        import readline
+    except ImportError:
+        return ""
+    return readline.get_line_buffer()

@@ -53,6 +53,18 @@ def settings_or_exit() -> Settings:
     return settings
 
 
+def _log_to_file(path: Path) -> None:
+    """An interactive shell keeps its prompt clean: INFO lines go to a file in the data
+    dir (warnings too; `tail -f` it to watch)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+
+
 def build_app(settings: Settings) -> RapportApp:
     rapport = RapportApp.build(settings)
     try:
@@ -75,6 +87,8 @@ def shell(
         fail("--as must be rep or customer")
     settings = settings_or_exit()
     rapport = build_app(settings)
+    if sys.stdin.isatty():
+        _log_to_file(settings.data_dir / "shell.log")
     if as_ == "customer" and classify:
         rapport.load_classifier()
     from bot.cli.shell import run_shell

@@ -138,6 +138,8 @@ class Dispatcher:
             await asyncio.to_thread(self._record_delivery, delivery.message_id, result)
             if result.delivered:
                 notes.append("✓ Delivered.")
+            elif result.queued:
+                notes.append(f"Saved; {result.error}.")
             else:
                 notes.append(f"⚠ Not delivered: {result.error}. It is kept on the timeline.")
         for notice in outcome.notices:
