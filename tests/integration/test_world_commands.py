@@ -137,3 +137,16 @@ async def test_world_money_in_deals(berlin: Rep, rapport: RapportApp) -> None:
     with rapport.store.transaction() as session:
         deals = {(d.amount_minor, d.currency) for d in session.exec(select(Deal)).all()}
     assert deals == {(123456, "EUR"), (750000, "CHF")}
+
+
+async def test_follow_up_in_the_customers_night_says_when_it_really_goes(
+    berlin: Rep, rapport: RapportApp
+) -> None:
+    await berlin.say("add Maria Lopez maria@example.com")
+    await berlin.say("edit maria timezone America/Mexico_City")
+    # 23:00 in Berlin is 16:00 in Mexico City: not night there, no note
+    day = await berlin.say('followup maria tomorrow 11pm: "Any news?"')
+    assert "It is night" not in day
+    # 10:00 in Berlin is 03:00 in Mexico City: held until 08:00 there (15:00 in Berlin)
+    night = await berlin.say('followup maria tomorrow 10am: "Hola"')
+    assert "It is night for Maria then: it goes Tue 3 Mar 15:00 CET." in night
