@@ -14,9 +14,7 @@ from crm.models import ContactPoint, Deal, FollowUp
 
 @pytest.fixture
 def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(
-        _env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url
-    )
+    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
     app = RapportApp.build(settings, clock=clock)
     migrate.upgrade(app.store.engine)
     yield app
@@ -132,7 +130,7 @@ async def test_phones_and_search(berlin: Rep, rapport: RapportApp) -> None:
 
 async def test_world_money_in_deals(berlin: Rep, rapport: RapportApp) -> None:
     assert "cannot be negative" in await berlin.say("deal acme -5 EUR")
-    await berlin.say("deal acme \"renewal\" 1.234,56 €")
+    await berlin.say('deal acme "renewal" 1.234,56 €')
     await berlin.say("deal globex CHF 7'500")
     with rapport.store.transaction() as session:
         deals = {(d.amount_minor, d.currency) for d in session.exec(select(Deal)).all()}
