@@ -198,3 +198,20 @@ def test_report_periods_by_name(text: str, label: str) -> None:
 def test_unknown_since_is_refused_with_examples() -> None:
     with pytest.raises(ValueError, match="since blah.*Q4"):
         parse_period("since blah", tz=BERLIN, now=NOW)
+
+
+_PLAIN_WORDS = st.sampled_from(
+    ["call", "send", "the", "deck", "prepare", "QBR", "pricing", "Jane", "Acme", "review",
+     "contract", "invoice", "renewal", "notes"]
+)  # fmt: skip
+_DATES = st.sampled_from(
+    ["3 Dec", "31 feb", "in 20 years", "tomorrow 13pm", "last monday", "5.1.2027", "noon",
+     "end of quarter", "after lunch", "next tuesday 10am", "in 3 days", "dec 3 at 10"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=st.lists(_PLAIN_WORDS, min_size=1, max_size=5), when=_DATES)
+def test_reminder_text_never_takes_a_piece_of_the_date(words: list[str], when: str) -> None:
+    text = " ".join(words)
+    assert parse(f"remind me to {text} {when}") == Remind(text, when)
