@@ -7,10 +7,11 @@ deliveries to make, and the dispatcher sends them after the transaction commits.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from bot.language.commands import Command
+from bot.language.parsing import default_dateorder
 from bot.language.verbs import is_read_only
 from bot.settings import Settings
 from channels.base import Address, OutgoingMessage, Reply
@@ -90,3 +91,12 @@ class HandlerContext:
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    @property
+    def dateorder(self) -> str:
+        """The rep's own date order, else the team's, else what the time zone suggests."""
+        return self.actor.dateorder or self.settings.date_order or default_dateorder(self.tz)
+
+    @property
+    def after_lunch(self) -> time:
+        return self.settings.lunch_end_time

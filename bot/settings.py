@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     default_phone_region: str = Field("US", validation_alias="RAPPORT_PHONE_REGION")
     default_currency: str = Field("USD", validation_alias="RAPPORT_CURRENCY")
     default_language: str = Field("en", validation_alias="RAPPORT_LANGUAGE")
+    date_order: str | None = Field(None, validation_alias="RAPPORT_DATE_ORDER")
+    lunch_ends: str = Field("14:00", validation_alias="RAPPORT_LUNCH_ENDS")
     pipeline_stages: Annotated[list[tuple[str, int]], NoDecode, _typed(parse_stages)] = Field(
         DEFAULT_STAGES, validate_default=True, validation_alias="RAPPORT_PIPELINE_STAGES"
     )
@@ -186,6 +188,24 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("date_order")
+    @classmethod
+    def _known_date_order(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.upper() not in ("DMY", "MDY", "YMD"):
+            raise ValueError("must be DMY, MDY or YMD (empty: from each person's time zone)")
+        return value.upper()
+
+    @field_validator("lunch_ends")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("must be a time like 14:00") from None
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
@@ -198,6 +218,11 @@ class Settings(BaseSettings):
         return value
 
     # --- derived -----------------------------------------------------------------------
+    @property
+    def lunch_end_time(self) -> time:
+        """What "after lunch" means for the team."""
+        return time.fromisoformat(self.lunch_ends)
+
     @property
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file inside the data directory."""

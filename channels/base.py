@@ -102,6 +102,7 @@ class SendResult:
     error: str | None = None
     permanent: bool = False
     retry_after: float | None = None
+    queued: bool = False  # not delivered yet, but kept for the recipient (an unopened shell)
 
 
 class DeliveryError(Exception):

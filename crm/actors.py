@@ -18,6 +18,7 @@ class Actor:
     name: str = ""
     timezone: str = "UTC"
     external_id: str | None = None  # the user's id on the channel (Slack user id, chat id)
+    dateorder: str | None = None  # how the rep writes numeric dates (DMY, MDY, YMD)
 
     @property
     def label(self) -> str:

@@ -22,6 +22,7 @@ from crm.errors import Conflict, Invalid, NotFound
 from crm.models import Company, Contact, ContactPoint, Rep, snapshot
 from crm.validation import (
     check_timezone,
+    fold,
     normalise_email,
     normalise_name,
     normalise_phone,
@@ -82,12 +83,13 @@ def points_of(session: Session, contact_id: int) -> NormalisedPoints:
 
 
 def refresh_search_text(session: Session, contact: Contact) -> None:
-    """Keeps the denormalised, lower-cased search column in step with the contact."""
+    """Keeps the denormalised, folded search column in step with the contact."""
     company = session.get(Company, contact.company_id) if contact.company_id else None
     points = points_of(session, contact.id) if contact.id else NormalisedPoints([], [])
     parts = [contact.name, company.name if company else ""]
     parts += points.emails + points.phones + [f"#{t}" for t in contact.tags or []]
-    contact.search_text = " ".join(p for p in parts if p).lower()
+    # folded (no case, no accents): `jose` finds José; crm.search folds queries the same way
+    contact.search_text = fold(" ".join(p for p in parts if p))
 
 
 def _add_points(

@@ -68,6 +68,7 @@ class Rep(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     role: Role = Field(default=Role.REP, sa_type=EnumText(Role, 16))
     timezone: str = Field(default="UTC", max_length=64)
+    dateorder: str | None = Field(default=None, max_length=3)  # DMY/MDY/YMD; None: from zone
     active: bool = True
     created_at: datetime = _when()
 
@@ -102,7 +103,7 @@ class Contact(SQLModel, table=True):
     consent_source: str | None = Field(default=None, max_length=32)
     custom_fields: dict[str, Any] = Field(default_factory=_empty_dict, sa_type=JSONType)
     created_via: str = Field(default="shell", max_length=32)
-    search_text: str = Field(default="", sa_type=Text)  # lower-cased name, company, points, tags
+    search_text: str = Field(default="", sa_type=Text)  # folded name, company, points, tags
     created_at: datetime = _when(index=True)
     updated_at: datetime = _when()
     last_activity_at: datetime | None = _when(nullable=True)

@@ -18,7 +18,7 @@ from sqlmodel import Session, and_, col, func, or_, select
 
 from crm.errors import Ambiguous, Invalid, NotFound
 from crm.models import Contact, ContactPoint
-from crm.validation import normalise_email, normalise_phone
+from crm.validation import fold, normalise_email, normalise_phone
 
 PREFILTER_LIMIT = 400
 FULL_PASS_CONTACTS = 100_000
@@ -34,7 +34,9 @@ class Match:
 
 
 def _tokens(query: str) -> list[str]:
-    return [t for t in re.split(r"\s+", query.lower().strip()) if t][:6]
+    """Accent-free, case-folded words: `José` and `jose` look for the same thing (the
+    search column is folded the same way, see crm.contacts.refresh_search_text)."""
+    return [t for t in re.split(r"\s+", fold(query).strip()) if t][:6]
 
 
 def _escape_like(token: str) -> str:
@@ -71,7 +73,7 @@ def _typo_candidates(session: Session, query: str) -> list[Candidate]:
         first = _escape_like(query.strip()[0])
         statement = statement.where(col(Contact.search_text).like(f"{first}%", escape="\\"))
     rows = session.exec(statement).all()
-    names = {row[0]: row[1].lower() for row in rows}
+    names = {row[0]: fold(row[1]) for row in rows}
     best = process.extract(query, names, scorer=fuzz.WRatio, limit=50, score_cutoff=55)
     keep = [key for _name, _score, key in best]
     if not keep:
@@ -94,21 +96,21 @@ def _stages(session: Session, query: str, tokens: list[str]):  # type: ignore[no
         yield lambda: _candidates(session, or_(*[_like(t) for t in words]))
     if grams := _trigrams(tokens):
         yield lambda: _candidates(session, or_(*[_like(g) for g in grams]))
-    yield lambda: _typo_candidates(session, query.lower())
+    yield lambda: _typo_candidates(session, fold(query))
 
 
 def _score(query: str, name: str, text: str) -> float:
     """Best of: the name as a whole, the query's words inside the contact, a substring."""
     return max(
-        fuzz.WRatio(query, name.lower()),
+        fuzz.WRatio(query, fold(name)),
         0.95 * fuzz.token_set_ratio(query, text),
         0.9 * fuzz.partial_ratio(query, text),
     )
 
 
 def _rank(query: str, candidates: list[Candidate], limit: int) -> list[tuple[int, float]]:
-    q = query.lower().strip()
-    scored = [(cid, _score(q, name, text)) for cid, name, text in candidates]
+    q = fold(query).strip()
+    scored = [(cid, _score(q, name, fold(text))) for cid, name, text in candidates]
     scored = [(cid, score) for cid, score in scored if score >= FUZZY_CUTOFF]
     scored.sort(key=lambda item: (-item[1], item[0]))
     return scored[:limit]
@@ -171,7 +173,7 @@ def resolve_contact(session: Session, ref: str) -> Contact:
     matches = search_contacts(session, text, limit=5)
     if not matches:
         raise NotFound(f"No contact matches '{text[:60]}'. Try `find {text[:30]}` or `add`.")
-    exact = [m for m in matches if m.contact.name.casefold() == text.casefold()]
+    exact = [m for m in matches if fold(m.contact.name) == fold(text)]
     if len(exact) == 1:
         return exact[0].contact
     if len(exact) > 1:

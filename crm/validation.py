@@ -28,28 +28,47 @@ def normalise_email(text: str) -> str:
     return result.normalized.lower()
 
 
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
+
+
 def normalise_phone(text: str, default_region: str = "US") -> str:
-    """Any common phone spelling -> E.164 (`+14155550100`); raises Invalid."""
-    candidate = unicodedata.normalize("NFKC", text).strip()
-    try:
-        number = phonenumbers.parse(candidate[:60], default_region)
-    except phonenumbers.NumberParseException:
-        raise Invalid(
-            "phone", f"'{candidate[:40]}' is not a phone number. Try +44 20 7946 0958."
-        ) from None
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+    """Any common phone spelling -> E.164 (`+14155550100`), an extension kept as
+    `+14155550123;ext=42` (RFC 3966). `00` before a country code means `+` (how most
+    of the world dials abroad); a number without either is read in `default_region`.
+    Raises Invalid quoting the text as typed."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    candidate, ext = typed[:60], None
+    found = _EXTENSION.search(candidate)
+    if found:
+        candidate, ext = candidate[: found.start()], found[1]
+    region = (default_region or "US").upper()
+    number = _valid_number(candidate, region)
+    if number is None and re.match(r"00[1-9]", candidate):
+        number = _valid_number("+" + candidate[2:], region)
+    if number is None:
         raise Invalid(
             "phone",
-            f"'{candidate[:40]}' is not a valid phone number. Include the country code, "
+            f"'{typed[:40]}' is not a valid phone number. Include the country code, "
             "e.g. +1 415 555 0100.",
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={ext}" if ext else e164
+
+
+def _valid_number(candidate: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number):
+        return number
+    return None
 
 
 def format_phone(e164: str) -> str:
-    """E.164 -> international format for display (`+1 415-555-0100`)."""
+    """E.164 -> international format for display (`+1 415-555-0100`, `... ext. 42`)."""
     try:
-        number = phonenumbers.parse(e164, None)
+        number = phonenumbers.parse(e164.replace(";ext=", " ext. "), None)
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
@@ -62,8 +81,21 @@ def normalise_tag(text: str) -> str:
     return tag
 
 
+_UNDECOMPOSED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae",
+                               "œ": "oe", "þ": "th", "ð": "d"})  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """The search key of a text: case-folded with accents removed (`José` -> `jose`,
+    `Straße` -> `strasse`, `Øre` -> `ore`), so a rep finds people however they type."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare.translate(_UNDECOMPOSED))
+
+
 def normalise_name(text: str) -> str:
-    name = " ".join(text.split())
+    """NFC, so `José` typed with a combining accent is the same name as the precomposed one."""
+    name = " ".join(unicodedata.normalize("NFC", text).split())
     if not name:
         raise Invalid("name", "A contact needs a name.")
     if len(name) > 200:

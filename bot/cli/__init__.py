@@ -1,6 +1,7 @@
 """The `rapport` command line (typer): run, shell, db, contacts, classifier, report."""
 
 import asyncio
+import sys
 from pathlib import Path
 
 import typer
@@ -34,6 +35,20 @@ app.add_typer(contacts_app, name="contacts")
 register_imports(app)  # rapport import / rapport export (crm/imports)
 
 
+def _log_to_file(path: Path) -> None:
+    """An interactive shell keeps its prompt clean: INFO lines go to a file in the data
+    dir (warnings too; `tail -f` it to watch)."""
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+
+
 @app.command()
 def shell(
     as_: str = typer.Option("rep", "--as", help="rep or customer"),
@@ -45,6 +60,8 @@ def shell(
         fail("--as must be rep or customer")
     settings = settings_or_exit()
     rapport = build_app(settings)
+    if sys.stdin.isatty():
+        _log_to_file(settings.data_dir / "shell.log")
     if as_ == "customer" and classify:
         rapport.load_classifier()
     from bot.cli.shell import run_shell

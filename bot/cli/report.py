@@ -98,8 +98,7 @@ def report(
         _fail(f"There is no '{name}' report. Reports: {', '.join(REPORT_NAMES)}.")
     if output not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}.")
-    if chart is not None and name not in CHARTED:
-        _fail(f"The {name} report has no chart; charts: {', '.join(CHARTED)}.")
+    no_chart = chart is not None and name not in CHARTED
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -131,7 +130,13 @@ def report(
     finally:
         engine.dispose()
     _print(result, output)
-    if chart is not None and result.chart is not None:
+    if no_chart:  # the report is still what was asked for: print it, then say so
+        typer.echo(
+            f"The {name} report has no chart (charts: {', '.join(CHARTED)}); nothing written "
+            f"to {chart}.",
+            err=True,
+        )
+    elif chart is not None and result.chart is not None:
         chart.write_bytes(result.chart)
         typer.echo(f"Chart written to {chart}", err=True)
 
@@ -148,6 +153,16 @@ def _as_of(
         _fail(f"'{as_of}' is not a date; use YYYY-MM-DD.")
     first = start or (day - timedelta(days=29)).isoformat()
     return first, day.isoformat(), None
+
+
+def _column_style(column: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Single-word columns (dates, need names, amounts) never break mid-word: they keep
+    their width and the text columns wrap at spaces instead."""
+    values = [str(row.get(column)) for row in rows if row.get(column) is not None]
+    if all(" " not in value for value in values):
+        width = max([len(column), *(len(v) for v in values)])
+        return {"no_wrap": True, "min_width": min(width, 32), "overflow": "ellipsis"}
+    return {"overflow": "fold"}
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -174,7 +189,7 @@ def _print(result: ReportResult, output: str) -> None:
         table = Table(show_lines=False)
         columns = _columns(result.rows)
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, **_column_style(column, result.rows))
         for row in result.rows:
             table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
         console.print(table)

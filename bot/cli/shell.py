@@ -8,14 +8,19 @@ arrived from elsewhere: new customer messages for a rep, replies for a customer.
 
 import asyncio
 import contextlib
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from bot.app import RapportApp, run_periodically
-from channels.base import Address, IncomingMessage, OutgoingMessage, Reply
+from bot.customer.commands import COMMANDS, CustomerCommands, DataExport
+from channels.base import Action, Address, IncomingMessage, OutgoingMessage, Reply
 from channels.console import ConsoleChannel
 from crm import views
 from crm.identities import find_identity
 from crm.models import Message
+from crm.self_service import chat_state, update_chat_state
+
+_CUSTOMER_COMMANDS = frozenset(name for name, _ in COMMANDS)
 
 
 def identity_key(name: str) -> str:
@@ -26,10 +31,11 @@ def identity_key(name: str) -> str:
 class _Feed:
     """Remembers the last message id shown, to print only what is new."""
 
-    def __init__(self, app: RapportApp) -> None:
+    def __init__(self, app: RapportApp, *, since: int | None = None) -> None:
         self.app = app
         with app.store.transaction() as session:
-            self.last_id = views.newest_message_id(session)
+            newest = views.newest_message_id(session)
+        self.last_id = since if since is not None else newest
 
     def new_messages(
         self, *, direction: str, contact_id: int | None = None
@@ -54,18 +60,14 @@ async def run_shell(
     interactive: bool | None = None,
 ) -> None:
     key = identity_key(name)
-    feed = _Feed(app)
     if as_ == "customer":
-        address = Address("shell", key)
-
-        async def on_line(text: str) -> Reply | None:
-            received = await app.desk.receive(
-                IncomingMessage(address=address, sender_id=key, sender_name=name, text=text)
-            )
-            return received.ack
-
+        # a customer who comes back sees the replies sent while they were away
+        feed = _Feed(app, since=await asyncio.to_thread(_seen, app, key))
+        on_line = _customer_lines(app, key, name)
         prompt = "you> "
+        mine = frozenset({key})
     else:
+        feed = _Feed(app)
         actor = await asyncio.to_thread(
             app.rep_actor, channel="shell", external_id=key, name=name, admin=admin
         )
@@ -74,12 +76,25 @@ async def run_shell(
             return await app.dispatcher.handle(actor, text, Address("shell", key))
 
         prompt = f"{name}> "
+        mine = frozenset({key, str(actor.id)})  # routing falls back to the rep id
     console = ConsoleChannel(
-        on_line, prompt=prompt, stdin=stdin, stdout=stdout, interactive=interactive
+        on_line,
+        prompt=prompt,
+        stdin=stdin,
+        stdout=stdout,
+        interactive=interactive,
+        chat_ids=mine,
+        is_connected=lambda chat_id: _connected(app, chat_id),
     )
     app.services.hub.register(console)
 
+    ticking = asyncio.Lock()  # the periodic tick and the closing one must not both show a row
+
     async def tick() -> None:
+        async with ticking:
+            await _tick()
+
+    async def _tick() -> None:
         await app.outbox.tick()
         if as_ == "customer":
             contact_id = await asyncio.to_thread(_contact_id, app, key)
@@ -92,6 +107,7 @@ async def run_shell(
             )
             for message, _name in rows:
                 await console.send(OutgoingMessage(Address("shell", key), Reply(message.text)))
+            await asyncio.to_thread(_present, app, key, feed.last_id)
         else:
             rows = await asyncio.to_thread(feed.new_messages, direction="inbound")
             for message, contact_name in rows:
@@ -111,6 +127,8 @@ async def run_shell(
         run_periodically(app.settings.tick_seconds, tick, name="shell-tick")
     )
     try:
+        if as_ == "customer":
+            await tick()  # show what was missed before the first prompt
         await console.run()
         await tick()  # anything that fell due while the last line was handled
     finally:
@@ -118,6 +136,85 @@ async def run_shell(
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         app.services.hub.unregister(console.name)
+        if as_ == "customer":
+            await asyncio.to_thread(_present, app, key, feed.last_id, leaving=True)
+
+
+def _customer_lines(app: RapportApp, key: str, name: str):  # type: ignore[no-untyped-def]
+    """A customer's line: `/start`, `/stop`, `/help`, `/status`, `/mydata`, `/forget` run
+    the same commands as on Telegram (never stored as a message); a number answers the
+    last buttons shown; anything else is a message to the team."""
+    commands = CustomerCommands(app.services)
+    address = Address("shell", key)
+    buttons: list[Action] = []
+
+    def shown(answer: Reply | None) -> Reply | None:
+        buttons[:] = list(answer.actions) if answer is not None else []
+        if answer is None or not answer.actions:
+            return answer
+        choices = "  ".join(f"{i}) {a.label}" for i, a in enumerate(answer.actions, 1))
+        return Reply(f"{answer.text}\n{choices}  (type the number)", ok=answer.ok)
+
+    async def on_line(text: str) -> Reply | None:
+        message = IncomingMessage(address=address, sender_id=key, sender_name=name, text=text)
+        word = text.strip()
+        if buttons and word.isdigit() and 1 <= int(word) <= len(buttons):
+            pressed = buttons[int(word) - 1]
+            return shown(await commands.action(pressed.action_id, pressed.value, message))
+        buttons.clear()
+        command = word[1:].split(maxsplit=1)[0].lower() if word.startswith("/") else ""
+        if command.split("@")[0] in _CUSTOMER_COMMANDS or (word.startswith("/") and command):
+            answer = await commands.run(command.split("@")[0], message)
+            if isinstance(answer, DataExport):
+                return await asyncio.to_thread(_save_export, app, answer)
+            return shown(answer)
+        received = await app.desk.receive(message)
+        return received.ack
+
+    return on_line
+
+
+def _save_export(app: RapportApp, export: DataExport) -> Reply:
+    """/mydata in a terminal: the file Telegram would send, written to the data dir."""
+    folder = app.settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / export.filename
+    path.write_bytes(export.content)
+    return Reply(f"{export.reply.text}\nSaved to {path}")
+
+
+_PRESENCE = "shell_present_at"
+
+
+def _seen(app: RapportApp, key: str) -> int:
+    with app.store.transaction() as session:
+        state = chat_state(session, "shell", key)
+        return int((state.data or {}).get("shell_seen", 0)) if state else 0
+
+
+def _present(app: RapportApp, key: str, seen: int, *, leaving: bool = False) -> None:
+    """Records that this customer's shell is open (refreshed every tick) and what it showed."""
+    now = app.services.clock.now()
+    with app.store.transaction() as session:
+        update_chat_state(
+            session,
+            channel="shell",
+            chat_id=key,
+            now=now,
+            shell_seen=seen,
+            **{_PRESENCE: None if leaving else now.isoformat()},
+        )
+
+
+def _connected(app: RapportApp, chat_id: str) -> bool:
+    """Is a customer shell for this chat open (in any process)? Its tick refreshes the mark."""
+    with app.store.transaction() as session:
+        state = chat_state(session, "shell", chat_id)
+        mark = (state.data or {}).get(_PRESENCE) if state else None
+    if not mark:
+        return False
+    grace = timedelta(seconds=3 * app.settings.tick_seconds + 5)
+    return app.services.clock.now() - datetime.fromisoformat(mark) <= grace
 
 
 def _contact_id(app: RapportApp, key: str) -> int | None:

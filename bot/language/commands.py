@@ -237,6 +237,11 @@ class SetTimezone(Command):
 
 
 @dataclass(frozen=True)
+class SetDateOrder(Command):
+    order: str  # DMY, MDY or YMD
+
+
+@dataclass(frozen=True)
 class Undo(Command):
     """Reverts the rep's own last change (from the audit log)."""
 

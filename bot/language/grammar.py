@@ -26,7 +26,13 @@ _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile"
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
 _ACTIVITY_KINDS = {"call": "call", "called": "call", "phone": "call", "meeting": "meeting",
                    "meet": "meeting", "met": "meeting", "mtg": "meeting", "email": "email",
-                   "emailed": "email", "mail": "email", "note": "note"}  # fmt: skip
+                   "emailed": "email", "mail": "email", "note": "note", "phoned": "call",
+                   "rang": "call", "spoke": "call", "lunch": "meeting", "dinner": "meeting",
+                   "coffee": "meeting", "visited": "meeting", "demo": "meeting",
+                   "wrote": "email", "texted": "note"}  # fmt: skip
+# Verbs that log an activity on their own ("met jane: ...", "lunch with jane: ...").
+_ACTIVITY_VERBS = ("called", "phoned", "rang", "spoke", "met", "lunch", "dinner", "coffee",
+                   "visited", "emailed", "wrote", "texted")  # fmt: skip
 _SEND_WHAT = "What should I send? e.g. followup jane in 3 days: How is the trial going?"
 
 
@@ -408,6 +414,18 @@ def _timezone(verb: str, rest: str) -> Result:
     hint = f" Did you mean {', '.join(close)}?" if close and wanted else ""
     message = f"'{wanted[:40]}' is not a time zone." if wanted else "Which time zone?"
     return _error(verb, message + hint + " Use a name like Europe/Paris.")
+
+
+_DATE_ORDERS = {"dmy": "DMY", "mdy": "MDY", "ymd": "YMD", "day": "DMY", "month": "MDY",
+                "year": "YMD", "d.m.y": "DMY", "m/d/y": "MDY", "y-m-d": "YMD"}  # fmt: skip
+
+
+def _dateorder(verb: str, rest: str) -> Result:
+    """`dateorder DMY` (5.1.2027 is 5 January), `MDY` (January 5) or `YMD`."""
+    order = _DATE_ORDERS.get(rest.strip().lower().split(" ")[0] if rest.strip() else "")
+    if order is None:
+        return _error(verb, "Which order? dateorder DMY (5.1 is 5 Jan), MDY (1/5) or YMD.")
+    return cmd.SetDateOrder(order)
 
 
 def _help(verb: str, rest: str) -> Result:

@@ -5,6 +5,7 @@ takes it as an argument, so these functions are deterministic and testable.
 Every failure is a `ValueError` whose message can be shown to the rep as is.
 """
 
+import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -17,7 +18,11 @@ from dateparser.date import DateDataParser
 DEFAULT_TIME = time(9, 0)  # a date typed without a time means the start of the working day
 END_OF_DAY = time(17, 0)
 _MAX_WHEN_CHARS = 80
-_MAX_AHEAD = timedelta(days=3660)  # beyond ~10 years it is a misparse, not a plan
+_MAX_AHEAD = timedelta(days=36525)  # beyond a century it is a misparse, not a plan
+_MAX_BEHIND = timedelta(days=3660)
+FAR_AHEAD = timedelta(days=366)  # further than this, confirmations say how far it is
+LUNCH_END = time(14, 0)
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 _WEEKDAYS = {
     "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "weds": 2,
@@ -51,6 +56,30 @@ _CLOCK_AT_START = re.compile(
     rf"^(?:(?:at|@)\s*)?(?:{_CLOCK})(?:\s|$)|^(?:at|@)\s*{_BARE_HOUR}(?:\s|$)"
 )
 _DAY_THEN_HOUR = re.compile(r"^(?P<day>[a-z ]+?)\s+(?P<h3>\d{1,2})$")
+_BAD_CLOCK = re.compile(
+    r"(?<![\w:.])(?:(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)"
+    r"|(?P<h2>\d{1,2}):(?P<m2>\d{2}))(?![\w:])"
+)
+_NUMERIC_DATE = re.compile(r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?:(?P=sep)(?P<c>\d{2,4}))?")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH_WORD = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH = re.compile(
+    rf"(?<!\d)(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_WORD})\b\.?"
+    rf"(?:\s+(?P<y>\d{{4}}))?"
+    rf"|\b(?P<mon2>{_MONTH_WORD})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?!\d|:|\s*[ap]\.?m)"
+    rf"(?:,?\s+(?P<y2>\d{{4}}))?"
+)
+_ORDER_WORDS = {"DMY": "day.month.year", "MDY": "month/day/year", "YMD": "year-month-day"}
 _FILLER = re.compile(r"^(?:on|by|until|till|til|to|for|the)\s+")
 
 
@@ -78,29 +107,156 @@ def _zone_names() -> set[str]:
     return _ZONES
 
 
-def parse_when(text: str, *, tz: str, now: datetime) -> datetime:
+def parse_when(
+    text: str,
+    *,
+    tz: str,
+    now: datetime,
+    dateorder: str | None = None,
+    after_lunch: time = LUNCH_END,
+) -> datetime:
     """Turn what a rep typed ("tomorrow at 9", "2h", "end of month") into an aware UTC time.
 
     Common phrases are handled here deterministically (dateparser gets some of them
     wrong, e.g. "tomorrow at 9" keeps the current time); anything else goes to
     dateparser. Rules: a day without a time is 09:00 local; "eod" is 17:00,
-    "end of week" Friday 17:00, "end of month" the last day 17:00, "next week"
+    "end of week" Friday 17:00, "end of month" the last day 17:00, "end of quarter"
+    the quarter's last day 17:00, "after lunch" the team's lunch end, "next week"
     Monday 09:00; a weekday is its next occurrence still ahead ("next <weekday>"
     is never today); a bare hour 1-6 ("at 3") means the afternoon; minute/hour
-    durations are exact, day/week durations land at 09:00.
+    durations are exact, day/week durations land at 09:00. Numeric dates (`5.1.2027`)
+    are read in `dateorder` (DMY, MDY or YMD; default: from the time zone); a
+    4-digit first part is always year-month-day. A time or date that cannot exist
+    ("13pm", "31 feb") is refused with the reason, never replaced by another one.
+    The result may be in the past: whether that is allowed is the caller's call.
     """
     zone = _zone(tz)
+    order = dateorder if dateorder in DATE_ORDERS else default_dateorder(tz)
     local_now = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(zone)
     phrase = _clean_phrase(text)
     if not phrase or len(phrase) > _MAX_WHEN_CHARS or phrase.replace(" ", "").isdigit():
         raise _unknown_date(str(text))
+    _refuse_impossible(phrase, local_now, order)
     try:
-        result = _parse_own(phrase, local_now) or _parse_fallback(phrase, tz, local_now)
-    except (OverflowError, ValueError):  # "in 99999999 days" and the like
+        result = (
+            _parse_numeric(phrase, local_now, order)
+            or _parse_own(phrase, local_now, after_lunch)
+            or _parse_fallback(phrase, tz, local_now, order)
+        )
+    except (OverflowError, ValueError) as exc:  # "in 99999999 days" and the like
+        if isinstance(exc, ImpossibleDate):
+            raise
         result = None
-    if result is None or not (local_now - _MAX_AHEAD < result < local_now + _MAX_AHEAD):
+    if result is None or not (local_now - _MAX_BEHIND < result < local_now + _MAX_AHEAD):
         raise _unknown_date(text)
     return result.astimezone(UTC)
+
+
+class ImpossibleDate(ValueError):
+    """A date or time that is well-formed but does not exist (31 Feb, 13pm)."""
+
+
+def default_dateorder(tz: str) -> str:
+    """How people in this zone write numeric dates: month first in the US (and a few
+    neighbours), year first in East Asia, day first everywhere else."""
+    if tz.startswith(("America/", "US/", "Pacific/Honolulu")) and not tz.startswith(
+        ("America/Argentina", "America/Sao_Paulo", "America/Bogota", "America/Lima",
+         "America/Santiago", "America/Mexico_City", "America/Caracas", "America/Montevideo")
+    ):  # fmt: skip
+        return "MDY"
+    if tz in ("Asia/Tokyo", "Asia/Shanghai", "Asia/Seoul", "Asia/Taipei", "Asia/Hong_Kong"):
+        return "YMD"
+    return "DMY"
+
+
+def far_note(due: datetime, now: datetime) -> str:
+    """ " (that is 20 years from now)" for confirmations of dates more than a year ahead,
+    so a far-future date is seen and confirmed rather than silently accepted."""
+    ahead = due - now
+    if ahead <= FAR_AHEAD:
+        return ""
+    years = ahead.days // 365
+    span = f"{years} years" if years > 1 else f"{ahead.days // 30} months"
+    return f" (that is {span} from now)"
+
+
+def _refuse_impossible(phrase: str, now: datetime, order: str) -> None:
+    """Raise ImpossibleDate for a clock or calendar date that cannot exist."""
+    for match in _BAD_CLOCK.finditer(phrase):
+        hour = int(match["h"] or match["h2"])
+        minute = int(match["m"] or match["m2"] or 0)
+        bad_hour = not 1 <= hour <= 12 if match["ampm"] else hour > 23
+        if bad_hour or minute > 59:
+            raise ImpossibleDate(f"'{match[0]}' is not a time of day. Try 1pm, 13:00 or 9:30am.")
+    for match in _DAY_MONTH.finditer(phrase):
+        day = int(match["d"] or match["d2"])
+        month = _MONTHS[match["mon"] or match["mon2"]]
+        year_text = match["y"] or match["y2"]
+        _check_day(day, month, int(year_text) if year_text else _next_year_of(month, day, now))
+
+
+def _next_year_of(month: int, day: int, now: datetime) -> int:
+    """The year a date typed without one falls in: this year unless it has passed."""
+    year = now.year + 1 if (month, day) < (now.month, now.day) else now.year
+    if month == 2 and day == 29:
+        return next(y for y in range(year, year + 8) if calendar.isleap(y))
+    return year
+
+
+def _check_day(day: int, month: int, year: int) -> None:
+    if not 1 <= month <= 12:
+        raise ImpossibleDate(f"There is no month {month}.")
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        shown = f"{day} {_MONTH_NAMES[month - 1]}"
+        if day <= 31 and month != 2 or day > 29:
+            raise ImpossibleDate(f"{shown} does not exist.")
+        raise ImpossibleDate(f"{shown} {year} does not exist ({year} is not a leap year).")
+
+
+def _parse_numeric(phrase: str, now: datetime, order: str) -> datetime | None:
+    """`5.1.2027`, `1/5`, `2027-01-05` (+ an optional time), read in the rep's date order."""
+    head, _, tail = phrase.partition(" ")
+    match = _NUMERIC_DATE.fullmatch(head)
+    if not match or (match["sep"] == "." and not match["c"] and tail == ""
+                     and _looks_like_clock_dot(head)):  # fmt: skip
+        return None
+    a, b, c = match["a"], match["b"], match["c"]
+    if len(a) == 4:
+        if not c:
+            return None
+        year, month, day = int(a), int(b), int(c)
+    elif order == "YMD" and c:
+        year, month, day = _full_year(a), int(b), int(c)
+    elif order == "MDY" or (order == "YMD" and not c):
+        month, day, year = int(a), int(b), _full_year(c) if c else None
+    else:
+        day, month, year = int(a), int(b), _full_year(c) if c else None
+    if not 1 <= month <= 12:
+        raise ImpossibleDate(
+            f"'{head}' has no month {month}: you write dates {_ORDER_WORDS[order]} "
+            "(change it with `dateorder DMY`, `dateorder MDY` or `dateorder YMD`)."
+        )
+    if year is None:
+        year = _next_year_of(month, day, now)
+    _check_day(day, month, year)
+    clock = DEFAULT_TIME
+    if tail:
+        rest, found = _split_clock(_FILLER.sub("", tail) if tail else tail)
+        if rest is None or rest or found is None:
+            return None
+        clock = found
+    return datetime.combine(date(year, month, day), clock, tzinfo=now.tzinfo)
+
+
+def _looks_like_clock_dot(head: str) -> bool:
+    """A lone `h.mm` (`9.30`, `5.12`) stays a time, as dot clocks are common in Europe;
+    a date needs the year or a one-digit month (`5.1`, `5.12.2026`)."""
+    hours, _, minutes = head.partition(".")
+    return len(minutes) == 2 and int(hours) <= 23 and int(minutes) <= 59
+
+
+def _full_year(text: str) -> int:
+    return int(text) + 2000 if len(text) <= 2 else int(text)
 
 
 def _clean_phrase(text: str) -> str:
@@ -111,7 +267,7 @@ def _clean_phrase(text: str) -> str:
     return _FILLER.sub("", phrase)
 
 
-def _parse_own(phrase: str, now: datetime) -> datetime | None:
+def _parse_own(phrase: str, now: datetime, after_lunch: time = LUNCH_END) -> datetime | None:
     """The phrases busy reps type most, resolved without dateparser."""
     short = _SHORT_DURATION.fullmatch(phrase)
     if short:
@@ -121,7 +277,7 @@ def _parse_own(phrase: str, now: datetime) -> datetime | None:
         return None
     if not day_text:
         return _next_at(now.date(), clock or DEFAULT_TIME, now, roll_days=1)
-    day = _resolve_day(day_text, now)
+    day = _resolve_day(day_text, now, after_lunch)
     if day is None:
         return None
     when, default_clock, roll = day
@@ -178,7 +334,9 @@ def _clock(match: re.Match[str]) -> time | None:
     return time(hour, minute)
 
 
-def _resolve_day(text: str, now: datetime) -> tuple[date, time, int | None] | None:
+def _resolve_day(
+    text: str, now: datetime, after_lunch: time = LUNCH_END
+) -> tuple[date, time, int | None] | None:
     """A day phrase -> (date, default time, days to add if that moment has passed)."""
     today = now.date()
     fixed = {
@@ -198,6 +356,13 @@ def _resolve_day(text: str, now: datetime) -> tuple[date, time, int | None] | No
         return (today + timedelta(days=(4 - today.weekday()) % 7), END_OF_DAY, 7)
     if text in ("eom", "end of month", "end of the month", "end of this month"):
         return (_month_start(today, 1) - timedelta(days=1), END_OF_DAY, None)
+    if text in ("eoq", "end of quarter", "end of the quarter", "end of this quarter"):
+        months_left = 3 - (today.month - 1) % 3
+        return (_month_start(today, months_left) - timedelta(days=1), END_OF_DAY, None)
+    if text in ("after lunch", "after lunch today"):
+        return (today, after_lunch, 1)
+    if text == "tomorrow after lunch":
+        return (today + timedelta(days=1), after_lunch, None)
     return _resolve_weekday(text, today) or _resolve_day_duration(text, today)
 
 
@@ -244,7 +409,7 @@ def _next_at(day: date, clock: time, now: datetime, *, roll_days: int | None) ->
     return result
 
 
-def _parse_fallback(phrase: str, tz: str, now: datetime) -> datetime | None:
+def _parse_fallback(phrase: str, tz: str, now: datetime, order: str = "DMY") -> datetime | None:
     """dateparser for explicit dates ("dec 3", "2026-01-05 14:30"); 09:00 when no time."""
     day_text, clock = _split_clock(phrase)
     if day_text is None or not day_text:
@@ -255,6 +420,8 @@ def _parse_fallback(phrase: str, tz: str, now: datetime) -> datetime | None:
         "RELATIVE_BASE": now.replace(tzinfo=None),
         "PREFER_DATES_FROM": "future",
         "RETURN_TIME_AS_PERIOD": True,
+        "DATE_ORDER": order,
+        "STRICT_PARSING": False,
     }
     try:
         data = DateDataParser(languages=["en"], settings=settings)
@@ -303,11 +470,12 @@ CURRENCIES = frozenset({
 })  # fmt: skip
 _ZERO_DECIMALS = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "XOF", "XAF"})
 _THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR", "JOD", "TND"})
-_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
+_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9,
+                "lk": 10**5, "cr": 10**7}  # fmt: skip
 _CURRENCY = r"[a-z]{3}|" + "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
 _MONEY = re.compile(
     rf"(?P<sign1>[-−])?\s*(?P<pre>{_CURRENCY})?\s*(?P<sign2>[-−])?\s*"
-    r"(?P<num>\d[\d,.]*)\s*(?P<mult>k|mm|mn|m|bn|b)?\s*"
+    r"(?P<num>\d[\d,.]*)\s*(?P<mult>k|mm|mn|m|bn|b|lk|cr)?\s*"
     rf"(?P<post>{_CURRENCY})?"
 )
 
@@ -319,17 +487,48 @@ def _bad_amount(text: str) -> ValueError:
     )
 
 
+_CURRENCY_WORDS = {
+    "dollars": "usd", "dollar": "usd", "bucks": "usd", "euros": "eur", "euro": "eur",
+    "pounds": "gbp", "pound": "gbp", "quid": "gbp", "yen": "jpy", "rupees": "inr",
+    "rupee": "inr", "francs": "chf", "franc": "chf", "yuan": "cny", "rmb": "cny",
+}  # fmt: skip
+_SCALE_WORDS = {"thousand": "k", "grand": "k", "million": "m", "millions": "m", "billion": "bn",
+                "lakh": "lk", "lakhs": "lk", "crore": "cr", "crores": "cr"}  # fmt: skip
+_WORDS = re.compile(r"\b(" + "|".join(sorted({**_CURRENCY_WORDS, **_SCALE_WORDS}, key=len,
+                    reverse=True)) + r")\b")  # fmt: skip
+# Digit groups: "1 000 000" (spaces, also no-break/thin), "7'500" (Swiss), "5,00,000" (Indian).
+_SPACED_GROUPS = re.compile(r"(?<=\d)[ \u00a0\u202f\u2009'’](?=\d{3}(?!\d))")
+_INDIAN = re.compile(r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?")
+
+
+def _money_words(cleaned: str) -> str:
+    """`3 million dollars` -> `3m usd`; `5 lakh rupees` -> `500000 inr`; digit groups joined."""
+
+    def word(match: re.Match[str]) -> str:
+        name = match[1]
+        return _CURRENCY_WORDS.get(name) or "\0" + _SCALE_WORDS[name]
+
+    text = re.sub(r"\s*\0", "", _WORDS.sub(word, cleaned))  # scales become suffixes (3m)
+    text = _SPACED_GROUPS.sub("", " ".join(text.split()))
+    return _INDIAN.sub(lambda m: m[0].replace(",", ""), text)
+
+
 def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
     """`$12,000` -> (1200000, "USD"); `€1.5m` -> (150000000, "EUR"); `JPY 5000` -> (5000, "JPY").
 
-    Decimal only, never float: money must not pick up binary rounding errors.
+    Also the world's spellings: `1.234,56 €`, `CHF 7'500`, `₹5,00,000`, `1 000 000 ¥`,
+    `3 million dollars`. Decimal only, never float: money must not pick up binary
+    rounding errors. A negative amount is refused, not read as positive.
     """
     cleaned = " ".join(str(text).lower().split()) if isinstance(text, str) else ""
+    cleaned = _money_words(cleaned) if len(cleaned) <= 40 else cleaned
     match = _MONEY.fullmatch(cleaned) if len(cleaned) <= 40 else None
     if not match:
+        if re.match(r"^\s*[-−]", cleaned) or re.search(r"[^\w\s][-−]\d", cleaned):
+            raise ValueError("Amounts cannot be negative.")
         raise _bad_amount(text)
     if match["sign1"] or match["sign2"]:
-        raise ValueError("Amounts can't be negative.")
+        raise ValueError("Amounts cannot be negative.")
     currency = _currency(match["pre"], match["post"], default_currency)
     value = _decimal(match["num"], text) * _MULTIPLIERS.get(match["mult"] or "", 1)
     minor = value.scaleb(currency_exponent(currency))
@@ -379,12 +578,12 @@ def _decimal(number: str, original: str) -> Decimal:
 _EMAIL_SHAPE = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}")
 PHONE_PATTERN = re.compile(
     r"(?<![\w#+$€£¥/])(?<!\d[.,])"
-    r"(?:\+\d{1,3}[\s.-]?)?"
-    r"(?:\(\d{1,4}\)[\s.-]?)?"
-    r"\d{2,12}(?:[\s.-]\d{2,12}){0,5}"
-    r"(?![\w/%]|[.,]\d)"
+    r"(?:\+\s?)?(?:\(\d{1,5}\)|\d{1,12})(?:[\s.-]?(?:\(\d{1,5}\)|\d{1,12})){0,7}"
+    r"(?:\s*(?:ext\.?|extension|x|#)\s*\d{1,6})?"
+    r"(?![\w/%]|[.,]\d)",
+    re.IGNORECASE,
 )
-MIN_PHONE_DIGITS = 7
+MIN_PHONE_DIGITS = 5  # fewer is a number in a name or a year ("Louis 14", 2026); more: a phone
 
 
 def looks_like_email(token: str) -> bool:
@@ -393,6 +592,10 @@ def looks_like_email(token: str) -> bool:
 
 
 def looks_like_phone(span: str) -> bool:
-    """PHONE_PATTERN also matches short numbers; a phone needs 7 to 15 digits."""
+    """Is this span meant as a phone number (to validate, and refuse as typed if invalid)?
+    A `+`, a bracketed area code or 5+ digits is enough: a number typed next to a name
+    is a phone attempt, never part of the name."""
     digits = sum(ch.isdigit() for ch in span)
-    return MIN_PHONE_DIGITS <= digits <= 15 and bool(PHONE_PATTERN.fullmatch(span))
+    if not PHONE_PATTERN.fullmatch(span) or digits > 22:
+        return False
+    return digits >= MIN_PHONE_DIGITS or span.lstrip().startswith(("+", "("))

@@ -144,13 +144,13 @@ _PROBE_NOW = datetime(2030, 1, 7, 12, tzinfo=UTC)  # any instant: only "does it 
 _MAX_WHEN_WORDS = 7
 _MAX_ATTEMPTS = 120
 _MARKER_WORDS = frozenset({
-    "today", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on", "at", "by",
-    "in", "after", "end", "eod", "eow", "eom", "cob", "noon", "midday", "morning", "afternoon",
-    "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday", "wed", "weds",
-    "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat", "saturday", "sun",
-    "sunday", "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
-    "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
-    "november", "dec", "december",
+    "today", "yesterday", "tonight", "tomorrow", "tmrw", "tmr", "next", "this", "coming", "on",
+    "at", "by", "in", "after", "end", "eod", "eoq", "last", "eow", "eom", "cob", "noon", "midday",
+    "morning", "afternoon", "evening", "until", "till", "mon", "monday", "tue", "tues", "tuesday",
+    "wed", "weds", "wednesday", "thu", "thur", "thurs", "thursday", "fri", "friday", "sat",
+    "saturday", "sun", "sunday", "jan", "january", "feb", "february", "mar", "march", "apr",
+    "april", "may", "jun", "june", "jul", "july", "aug", "august", "sep", "sept", "september",
+    "oct", "october", "nov", "november", "dec", "december",
 })  # fmt: skip
 _MARKER_TOKEN = re.compile(
     r"\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?"  # 12/3, 2026-01-05
@@ -193,10 +193,61 @@ def find_when(text: str, *, allow_at_start: bool = False) -> tuple[str, str] | N
                 attempts += 1
                 if attempts > _MAX_ATTEMPTS:
                     return None
-                found = _try_when(text, words, i, j)
-                if found:
-                    return found
+                if _try_when(text, words, i, j):
+                    return _whole_phrase(text, words, i, j)
+    return _date_shaped(text, words, starts)
+
+
+_DATE_SHAPED = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?", re.I)
+
+
+def _date_shaped(
+    text: str, words: list[re.Match[str]], starts: list[int]
+) -> tuple[str, str] | None:
+    """A last word that can only be a date or a time (`13.13.2027`, `13pm`) but does not
+    parse: returned as the date, so the rep hears why it is wrong instead of "when?"."""
+    for i in reversed(starts):
+        if _DATE_SHAPED.fullmatch(words[i][0].strip(",;:()")):
+            rest, phrase = _whole_phrase(text, words, i, i + 1)
+            return (rest, phrase) if rest else None
     return None
+
+
+_UNITS = r"(?:years?|yrs?|months?|mos?|weeks?|wks?|days?|hours?|hrs?|minutes?|mins?)"
+_GLUE_AFTER = re.compile(
+    rf"{_UNITS}|ago|later|from\s+now|\d{{1,2}}(?:[:.]\d{{2}})?\s*[ap]\.?m\.?|\d{{1,2}}[:h]\d{{2}}"
+    r"|\d+(?:st|nd|rd|th)|\d{4}",
+    re.IGNORECASE,
+)
+_GLUE_BEFORE = re.compile(r"last|past|previous|this|next|coming|\d{1,2}(?:st|nd|rd|th)?", re.I)
+_MONTH_START = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$", re.IGNORECASE
+)
+
+
+def _whole_phrase(text: str, words: list[re.Match[str]], i: int, j: int) -> tuple[str, str]:
+    """The date phrase found at words[i:j], grown over neighbouring words that belong to a
+    date ("3" before "Dec", "last" before "monday", "years" after "in 20", "13pm" after
+    "tomorrow"). The grown phrase is returned even when it does not parse, so the
+    caller refuses it with the reason instead of reading a different date and pasting
+    the leftover words into the text (a date is understood whole or not at all)."""
+    while j < len(words) and _GLUE_AFTER.fullmatch(words[j][0].strip(",;:()")):
+        j += 1
+    while i > 0 and _glue_before(words[i - 1][0].strip(",;:()"), words[i][0]):
+        i -= 1
+    start, end = words[i].start(), words[j - 1].end()
+    phrase = text[start:end].strip(",;:() ")
+    rest = (text[:start].rstrip(" ,;:-") + " " + text[end:].lstrip(" ,;:-")).strip()
+    return rest, phrase
+
+
+def _glue_before(word: str, first: str) -> bool:
+    """A number before a month name ("3 Dec") or a qualifier before a day ("last monday")."""
+    if not _GLUE_BEFORE.fullmatch(word):
+        return False
+    if word[0].isdigit():
+        return bool(_MONTH_START.match(first))
+    return first.lower().strip(",;:()") in _MARKER_WORDS and not first[0].isdigit()
 
 
 _DANGLING = frozenset({"about", "and", "at", "on", "by", "the", "of", "for", "to", "in", "with"})
@@ -233,6 +284,9 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
     """
     cleaned = [w.strip(",;()") for w in words]
     for i, word in enumerate(cleaned):
+        spelled = _spelled_amount(cleaned, i)
+        if spelled:
+            return spelled
         pair = " ".join(cleaned[i : i + 2])
         if i + 1 < len(cleaned) and _is_code_pair(word, cleaned[i + 1]):
             minor, currency = parse_money(pair)
@@ -241,6 +295,46 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
             minor, currency = parse_money(word)
             return i, i + 1, minor, currency
     return None
+
+
+_SYMBOLS_RE = "[$€£¥₹₩₽₺₪]"
+_NUM_WORD = re.compile(rf"[-−]?{_SYMBOLS_RE}?\d[\d,.'’]*(?:k|m|mm|bn|b)?{_SYMBOLS_RE}?", re.I)
+_GROUP_WORD = re.compile(rf"\d{{3}}(?:[.,]\d{{1,2}})?{_SYMBOLS_RE}?")
+_AMOUNT_WORDS = frozenset({
+    "thousand", "grand", "million", "millions", "billion", "lakh", "lakhs", "crore", "crores",
+    "dollars", "dollar", "bucks", "euros", "euro", "pounds", "pound", "quid", "yen", "rupees",
+    "rupee", "francs", "franc", "yuan", "rmb",
+})  # fmt: skip
+
+
+def _spelled_amount(words: list[str], i: int) -> tuple[int, int, int, str] | None:
+    """An amount written over several words: `1 000 000 ¥`, `1.234,56 €`, `CHF 7'500`,
+    `3 million dollars`. The longest run of amount-shaped words that parse wins."""
+    for n in range(min(5, len(words) - i), 1, -1):
+        span = words[i : i + n]
+        if not _spelled_shape(span):
+            continue
+        try:
+            minor, currency = parse_money(" ".join(span))
+        except ValueError as exc:
+            if "negative" in str(exc):
+                raise
+            continue
+        return i, i + n, minor, currency
+    return None
+
+
+def _spelled_shape(span: list[str]) -> bool:
+    def is_currency(word: str) -> bool:
+        low = word.lower()
+        return word.upper() in CURRENCIES or bool(_SYMBOL.fullmatch(word)) or low in _AMOUNT_WORDS
+
+    numbers = [i for i, w in enumerate(span) if _NUM_WORD.fullmatch(w)]
+    if not numbers or numbers[0] > 1 or (numbers[0] == 1 and not is_currency(span[0])):
+        return False
+    tail = span[numbers[0] + 1 :]
+    valid = all(_GROUP_WORD.fullmatch(w) or is_currency(w) for w in tail)
+    return valid and bool(tail or numbers[0] == 1)
 
 
 def _is_code_pair(first: str, second: str) -> bool:
@@ -312,7 +406,7 @@ def _name_and_company(segments: list[str]) -> tuple[list[str], str | None]:
 
 
 _FOLLOW_UP_TAIL = re.compile(
-    r"(?:[,;.\n]|\s[-–—]\s)\s*(?:and\s+|then\s+)?(?:follow[\s-]?up|f/u|remind\s+me)\s+",
+    r"(?:[,;.\n]|\s[-–—]\s|\s)\s*(?:and\s+|then\s+)?(?:follow[\s-]?up|f/u|remind\s+me)\s+",
     re.IGNORECASE,
 )
 
@@ -320,7 +414,8 @@ _FOLLOW_UP_TAIL = re.compile(
 def split_follow_up(text: str) -> tuple[str, str | None]:
     """`wants pricing, follow up next tuesday 10am` -> ("wants pricing", "next tuesday 10am").
     A tail is only split off when the rest reads as a date (optionally after "with
-    <someone>"), so "..., follow up with legal" stays part of the note."""
+    <someone>"), so "..., follow up with legal" stays part of the note. The comma is
+    optional: "hi follow up tomorrow 10am" splits the same way."""
     for match in _FOLLOW_UP_TAIL.finditer(text):
         when = text[match.end() :].strip().rstrip(".!")
         for candidate in (when, re.sub(r"^with\s+\S+\s+", "", when, flags=re.IGNORECASE)):

@@ -123,7 +123,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     # --- activities ---
     Verb(
-        "log", cmd.LogActivity, g._log, aliases=("call", "meeting"),
+        "log", cmd.LogActivity, g._log, aliases=("call", "meeting", *g._ACTIVITY_VERBS),
         usage="log call|meeting|email|note with <contact>: <what happened>[, follow up <when>]",
         example="log call with Jane: wants pricing for 50 seats, follow up next tuesday 10am",
         details="Also: call jane: ..., meeting with jane: ..., note jane: .... Add ', follow up "
@@ -281,6 +281,14 @@ VERBS: tuple[Verb, ...] = (
         usage="timezone <zone>",
         example="timezone Europe/Paris",
         details="Dates you type are read in this zone. Also: tz.",
+        group=SETTINGS,
+    ),
+    Verb(
+        "dateorder", cmd.SetDateOrder, g._dateorder,
+        usage="dateorder DMY|MDY|YMD",
+        example="dateorder DMY",
+        details="How you write numeric dates: DMY reads 5.1.2027 as 5 January, MDY as May 1; "
+        "without it the order follows your time zone.",
         group=SETTINGS,
     ),
     Verb(

@@ -102,13 +102,14 @@ class Dispatcher:
 
     @staticmethod
     def _fresh_actor(session: Session, actor: Actor) -> Actor:
-        """A rep's time zone may have changed since the channel built the Actor."""
+        """A rep's time zone (or date order) may have changed since the channel built the
+        Actor."""
         if actor.kind != "rep" or actor.id is None:
             return actor
         rep = session.get(Rep, actor.id)
-        if rep is None or rep.timezone == actor.timezone:
+        if rep is None or (rep.timezone, rep.dateorder) == (actor.timezone, actor.dateorder):
             return actor
-        return replace(actor, timezone=rep.timezone)
+        return replace(actor, timezone=rep.timezone, dateorder=rep.dateorder)
 
     async def _finish(self, outcome: Outcome) -> Reply:
         reply = outcome.reply
@@ -118,6 +119,8 @@ class Dispatcher:
             await asyncio.to_thread(self._record_delivery, delivery.message_id, result)
             if result.delivered:
                 notes.append("✓ Delivered.")
+            elif result.queued:
+                notes.append(f"Saved; {result.error}.")
             else:
                 notes.append(f"⚠ Not delivered: {result.error}. It is kept on the timeline.")
         for notice in outcome.notices:

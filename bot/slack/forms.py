@@ -155,7 +155,7 @@ def _new_deal(
     close = v.get("close", "").strip() or None
     if close:
         try:
-            parse_when(close, tz=ctx.tz, now=ctx.now)
+            parse_when(close, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder)
         except ValueError as exc:
             errors["close"] = str(exc)
     if errors:

@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
 
-EXAMPLES = "this week, last month, this quarter, last 7 days, or 2026-01-01 to 2026-03-31"
+EXAMPLES = (
+    "this week, last month, this quarter, Q4, november, since monday, last 7 days, "
+    "or 2026-01-01 to 2026-03-31"
+)
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _RANGE = re.compile(
     rf"^(?:from\s+)?({_ISO_DATE})(?:\s*(?:to|until|through|\.\.|–|—)\s*|\s+-\s+)"
@@ -24,6 +27,15 @@ _RANGE = re.compile(
 _SINGLE = re.compile(rf"^(?:on\s+)?({_ISO_DATE})$")
 _LAST_N = re.compile(r"^(?:the\s+)?(?:last|past|previous)\s+(\d{1,4})\s+(day|week)s?$")
 _NAMED = re.compile(r"^(this|last|previous|current)\s+(week|month|quarter|year)$")
+_QUARTER = re.compile(r"^(?:in\s+)?q([1-4])(?:\s+(\d{4}))?$")
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")  # fmt: skip
+_MONTH = re.compile(
+    r"^(?:in\s+)?(" + "|".join(f"{m[:3]}(?:{m[3:]})?" for m in _MONTH_NAMES) + r")\.?"
+    r"(?:\s+(\d{4}))?$"
+)
+_SINCE = re.compile(r"^since\s+(.+)$")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,32 @@ def _local_days(words: str, today: date) -> tuple[date, date, str | None]:
     if (m := _SINGLE.match(words)) is not None:
         day = _iso(m.group(1))
         return day, day, None
+    return _named_span(words, today)
+
+
+def _named_span(words: str, today: date) -> tuple[date, date, str | None]:
+    """`Q4` / `q1 2026` (the latest one begun, unless a year is given), a month name
+    (`november`, `nov 2025`: the latest one begun), `since monday` / `since 2026-01-05`."""
+    if (m := _QUARTER.match(words)) is not None:
+        quarter = int(m.group(1))
+        year = int(m.group(2)) if m.group(2) else today.year
+        if not m.group(2) and date(year, 3 * quarter - 2, 1) > today:
+            year -= 1
+        first = date(year, 3 * quarter - 2, 1)
+        return first, _month_end(year, 3 * quarter), f"Q{quarter} {year}"
+    if (m := _MONTH.match(words)) is not None:
+        month = next(i for i, name in enumerate(_MONTH_NAMES, 1) if name.startswith(m.group(1)))
+        year = int(m.group(2)) if m.group(2) else today.year
+        if not m.group(2) and date(year, month, 1) > today:
+            year -= 1
+        return (
+            date(year, month, 1),
+            _month_end(year, month),
+            f"{_MONTH_NAMES[month - 1].title()} {year}",
+        )
+    if (m := _SINCE.match(words)) is not None:
+        first = _since(m.group(1), today)
+        return first, today, f"since {m.group(1)}"
     raise ValueError(f"I don't understand the period '{words[:60]}'. Try {EXAMPLES}.")
 
 
@@ -128,6 +166,26 @@ def _calendar_unit(unit: str, today: date, back: bool) -> tuple[date, date]:
     next_month = first_month + months
     last = date(next_month // 12, next_month % 12 + 1, 1) - timedelta(days=1)
     return first, last
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _since(text: str, today: date) -> date:
+    """The first day of "since <text>": a weekday (the latest one, today included), a
+    month name, `yesterday`, or an ISO date."""
+    day = text.removeprefix("last ").strip()
+    weekday = [i for i, w in enumerate(_WEEKDAYS) if len(day) >= 3 and w.startswith(day)]
+    if weekday:
+        return today - timedelta(days=(today.weekday() - weekday[0]) % 7)
+    if day == "yesterday":
+        return today - timedelta(days=1)
+    if re.fullmatch(_ISO_DATE, day):
+        return _iso(day)
+    if _MONTH.match(day):
+        return _named_span(day, today)[0]
+    raise ValueError(f"I don't understand the period 'since {text[:40]}'. Try {EXAMPLES}.")
 
 
 def _iso(text: str) -> date:

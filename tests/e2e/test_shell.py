@@ -109,7 +109,7 @@ def test_due_follow_ups_are_printed_in_the_shell(data_dir: Path) -> None:
         )
     app.close()
     result = run_shell(data_dir, ["help"], "--name", "Alice")
-    assert "Reminder: Send the contract to Jane" in result.stdout
+    assert "Reminder 1: Send the contract to Jane" in result.stdout  # its number, to `done 1`
 
 
 def test_bad_arguments_exit_non_zero_with_a_message(data_dir: Path) -> None:

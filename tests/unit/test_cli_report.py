@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,7 +99,6 @@ def test_the_default_database_is_the_data_dirs_sqlite_migrated_on_the_way(
     ("args", "message"),
     [
         (["sales"], "There is no 'sales' report"),
-        (["clv", "--chart", "x.png"], "The clv report has no chart"),
         (["needs", "--format", "xml"], "--format must be one of table, csv, json"),
         (["needs", "--to", "2026-03-01"], "--to needs --from too"),
         (["needs", "--from", "2026-13-01"], "'2026-13-01' is not a date"),
@@ -130,3 +130,24 @@ def test_clv_as_of_with_a_horizon_gives_per_customer_json_and_the_model(
     assert code == 2 and "39w" in out
     code, out = run(cli, "clv", "--as-of", "2026-03-31", "--to", "2026-03-31")
     assert code == 2 and "--as-of" in out
+
+
+def test_a_chart_for_a_report_without_one_prints_the_report_and_says_so(
+    cli: typer.Typer, db_url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "out.png"
+    code, out = run(cli, "clv", *MARCH, "--chart", str(target), "--database-url", db_url)
+    assert code == 0, out
+    assert "Customer lifetime value" in out
+    assert "The clv report has no chart" in out and not target.exists()
+
+
+def test_table_columns_of_single_words_never_break_mid_word(
+    cli: typer.Typer, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal
+    code, out = run(cli, "pipeline", *MARCH, "--database-url", db_url)
+    assert code == 0, out
+    lines = out.splitlines()
+    dates = [line for line in lines if "2026-" in line]
+    assert dates and all(re.search(r"2026-\d\d-\d\d", line) for line in dates), out

@@ -253,7 +253,7 @@ def test_every_date_the_grammar_keeps_is_one_parse_when_reads(when: str) -> None
         ("log call with Jane:", "log", "What happened?"),
         ("call : hi", "log", "Who was it with?"),
         ("deal", "deal", "needs a contact or company"),
-        ("deal acme $-5", "deal", "can't be negative"),
+        ("deal acme $-5", "deal", "cannot be negative"),
         ("deal acme $99999999999999", "deal", "too large"),
         ('deal acme "x" junk', "deal", "I didn't understand 'junk'"),
         ("deal acme stage", "deal", "Which stage?"),

@@ -4,9 +4,9 @@ from sqlmodel import Session
 
 from bot.context import HandlerContext
 from bot.language.commands import LogActivity
-from bot.rep.handlers.checks import dedupe_key, when_or_invalid
+from bot.rep.handlers.checks import dedupe_key, shown_when, when_or_invalid
 from bot.rep.handlers.purchases import past_when
-from bot.rep.render import local_date, when
+from bot.rep.render import local_date
 from bot.rep.router import Router
 from channels.base import Reply
 from crm import followups
@@ -43,7 +43,7 @@ def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
             dedupe_key=dedupe_key("log", activity.id),
         )
         lines.append(
-            f"I'll remind you {when(due, ctx.tz, ctx.now)} (follow-up {reminder.id}; "
+            f"I'll remind you {shown_when(due, ctx)} (follow-up {reminder.id}; "
             f"`snooze {reminder.id} <when>` or `cancel {reminder.id}`)."
         )
     lines.append("`undo` removes this entry.")

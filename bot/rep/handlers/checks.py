@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime
 
 from bot.context import HandlerContext
-from bot.language.parsing import parse_when
+from bot.language.parsing import far_note, parse_when
 from bot.rep.render import when
 from crm.errors import Invalid
 
@@ -21,11 +21,22 @@ def dedupe_key(*parts: object) -> str:
 
 
 def when_or_invalid(text: str, ctx: HandlerContext) -> datetime:
-    """`text` read in the rep's zone; Invalid if unreadable or not in the future."""
+    """The rep's date phrase read whole in their zone and date order; a past moment is
+    refused with the reason (never rolled to another date)."""
     try:
-        due = parse_when(text, tz=ctx.tz, now=ctx.now)
+        due = parse_when(
+            text, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder, after_lunch=ctx.after_lunch
+        )
     except ValueError as exc:
         raise Invalid("when", str(exc)) from None
     if due <= ctx.now:
-        raise Invalid("when", f"{when(due, ctx.tz, ctx.now)} is in the past; pick a later time.")
+        raise Invalid(
+            "when",
+            f"{when(due, ctx.tz, ctx.now)} is in the past ('{text[:40]}'); pick a later time.",
+        )
     return due
+
+
+def shown_when(due: datetime, ctx: HandlerContext) -> str:
+    """A confirmation's date, with how far ahead it is when that is over a year."""
+    return when(due, ctx.tz, ctx.now) + far_note(due, ctx.now)

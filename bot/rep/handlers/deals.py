@@ -20,7 +20,9 @@ from crm.search import resolve_contact
 
 def _close_date(text: str, ctx: HandlerContext) -> date:
     try:
-        due: datetime = parse_when(text, tz=ctx.tz, now=ctx.now)
+        due: datetime = parse_when(
+            text, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder, after_lunch=ctx.after_lunch
+        )
     except ValueError as exc:
         raise Invalid("close", str(exc)) from None
     return due.date()

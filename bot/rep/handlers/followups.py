@@ -1,5 +1,7 @@
 """Reminders for reps and follow-ups to customers: create, list, done, snooze, cancel."""
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from bot.context import HandlerContext
@@ -11,15 +13,17 @@ from bot.language.commands import (
     ScheduleFollowUp,
     SnoozeFollowUp,
 )
-from bot.rep.handlers.checks import dedupe_key, when_or_invalid
+from bot.rep.handlers.checks import dedupe_key, shown_when, when_or_invalid
 from bot.rep.render import when
 from bot.rep.router import Router
 from channels.base import Action, Reply
 from crm import followups
 from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict
+from crm.hours import QuietHours
 from crm.models import Contact, FollowUp
 from crm.search import resolve_contact
+from crm.worktime import parse_quiet_hours, zone_name
 
 
 def remind(ctx: HandlerContext, session: Session, cmd: Remind) -> Reply:
@@ -38,7 +42,7 @@ def remind(ctx: HandlerContext, session: Session, cmd: Remind) -> Reply:
     except Conflict:
         return Reply(f"You already have that reminder for {when(due, ctx.tz, ctx.now)}.")
     return Reply(
-        f"I'll remind you {when(due, ctx.tz, ctx.now)}: {cmd.text[:200]} (reminder {row.id}).\n"
+        f"I'll remind you {shown_when(due, ctx)}: {cmd.text[:200]} (reminder {row.id}).\n"
         f"`snooze {row.id} <when>` moves it, `cancel {row.id}` drops it."
     )
 
@@ -68,9 +72,24 @@ def followup(ctx: HandlerContext, session: Session, cmd: ScheduleFollowUp) -> Re
     )
     return Reply(
         f'I\'ll send {contact.name} (#{contact.id}) "{cmd.text[:200]}" '
-        f"{when(due, ctx.tz, ctx.now)} (follow-up {row.id}). {stop}\n"
+        f"{shown_when(due, ctx)} (follow-up {row.id}). {stop}{_quiet_note(ctx, contact, due)}\n"
         f"`cancel {row.id}` drops it."
     )
+
+
+def _quiet_note(ctx: HandlerContext, contact: Contact, due: datetime) -> str:
+    """When the time falls in the customer's quiet hours the outbox holds the message
+    until they end: say when it will really go, in the rep's zone."""
+    try:
+        quiet = parse_quiet_hours(ctx.settings.quiet_hours)
+    except ValueError:
+        quiet = QuietHours()  # the outbox falls back the same way
+    tz = zone_name(contact.timezone, ctx.settings.timezone)
+    if not quiet.is_quiet(due, tz):
+        return ""
+    first = contact.name.split()[0] if contact.name.strip() else "them"
+    release = quiet.release_time(due, tz)
+    return f"\nIt is night for {first} then: it goes {when(release, ctx.tz, ctx.now)}."
 
 
 def _line(session: Session, row: FollowUp, ctx: HandlerContext) -> str:

@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from bot.context import HandlerContext
-from bot.language.commands import Help, SetTimezone, Undo
+from bot.language.commands import Help, SetDateOrder, SetTimezone, Undo
 from bot.language.help import help_text
 from bot.rep.router import Router
 from channels.base import Reply
@@ -39,6 +39,30 @@ def timezone(ctx: HandlerContext, session: Session, cmd: SetTimezone) -> Reply:
     return Reply(f"Your time zone is now {tz} (was {before}). Times are shown in it from now on.")
 
 
+def dateorder(ctx: HandlerContext, session: Session, cmd: SetDateOrder) -> Reply:
+    rep = session.get(Rep, ctx.actor.id) if ctx.actor.id else None
+    if rep is None:
+        raise NotFound("Only team members have a date order setting.")
+    before = rep.dateorder
+    rep.dateorder = cmd.order
+    session.add(rep)
+    audit.record(
+        session,
+        actor=ctx.actor,
+        action="rep.dateorder",
+        entity_type="rep",
+        entity_id=rep.id,
+        at=ctx.now,
+        before={"dateorder": before},
+        after={"dateorder": cmd.order},
+    )
+    sample = {"DMY": "5.1.2027", "MDY": "1/5/2027", "YMD": "2027-1-5"}[cmd.order]
+    return Reply(
+        f"Numeric dates are read {cmd.order} from now on (was {before or 'from your time zone'}): "
+        f"{sample} is 5 January."
+    )
+
+
 def undo(ctx: HandlerContext, session: Session, cmd: Undo) -> Reply:
     what = undo_last(session, actor=ctx.actor, now=ctx.now)
     return Reply(f"Undone: {what}.")
@@ -47,4 +71,5 @@ def undo(ctx: HandlerContext, session: Session, cmd: Undo) -> Reply:
 def register(router: Router) -> None:
     router.add(Help, help_)
     router.add(SetTimezone, timezone)
+    router.add(SetDateOrder, dateorder)
     router.add(Undo, undo)
