@@ -313,3 +313,6 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
         else:
             out[key] = value
     return out
+
+
+import crm.trash  # noqa: E402,F401  - the trash table (issue 15)

@@ -21,7 +21,8 @@ __all__ = ["HELP_TOPICS", "USAGE", "help_text", "parse", "parse_line"]
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
 REPORTS = ("needs", "pipeline", "clv", "churn", "segments", "inbox")
-CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone")
+CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone", "domain", "amount",
+                  "value", "close", "title")  # fmt: skip
 _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile": "phone",
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
 _ACTIVITY_KINDS = {"call": "call", "called": "call", "phone": "call", "meeting": "meeting",
@@ -84,6 +85,9 @@ def _strip_word(pattern: str, text: str) -> str:
 
 
 def _add(verb: str, rest: str) -> Result:
+    if re.match(r"(?:email|phone)\s", rest, re.IGNORECASE):
+        kind, tail = rest.split(None, 1)
+        return _point_op(verb, "add", kind.lower(), tail)
     name, values, company = tok.split_contact_details(rest)
     if not name:
         return _error(verb, "add needs a name.")
@@ -109,6 +113,11 @@ def _edit(verb: str, rest: str) -> Result:
     as tz/mail/mobile) among words 2-4 ends the ref ("edit jane doe email jd@x.com");
     failing that the ref is one word and the next word is a custom field
     ("edit jane title CTO"). "to", "=" or ":" before a known field's value is dropped."""
+    point = _point_change(rest)
+    if point is not None:
+        return point
+    if re.match(r"deal\s", rest, re.IGNORECASE):
+        return _edit_deal(verb, rest.split(None, 1)[1])
     if tok.starts_with_exact_ref(rest):
         ref, tail = tok.take_ref(rest)
         field, _, value = tail.partition(" ")
@@ -125,6 +134,8 @@ def _edit(verb: str, rest: str) -> Result:
         return _error(verb, "edit needs a contact, a field and a value.")
     if not value:
         return _error(verb, f"What should {field} be?")
+    if field in ("amount", "value", "close"):
+        return cmd.EditDeal(tok.normalise_ref(ref), "amount" if field == "value" else field, value)
     return cmd.EditContact(tok.normalise_ref(ref), field, value)
 
 
@@ -322,11 +333,12 @@ def _id_command(factory: Callable[[int], Command], what: str) -> Handler:
 
 
 def _snooze(verb: str, rest: str) -> Result:
-    """Snooze by "1h" when no time is given: the most common intent."""
+    """No time given: `when` stays empty and the handler moves it an hour past the later
+    of its due time and now (never earlier than it was due)."""
     number, token, when = _split_id(rest)
     if number is None:
         return _needs_id(verb, token, "follow-up")
-    return cmd.SnoozeFollowUp(number, _strip_word("until|till|til|to|for|by", when) or "1h")
+    return cmd.SnoozeFollowUp(number, _strip_word("until|till|til|to|for|by", when))
 
 
 # --- inbox ---------------------------------------------------------------------------------
@@ -349,6 +361,17 @@ def _assign(verb: str, rest: str) -> Result:
 
 
 def _retag(verb: str, rest: str) -> Result:
+    """`retag 345 billing` is message 345; `retag conversation 12 billing` (or `c12`) is
+    the latest customer message of conversation 12."""
+    conversation = re.match(r"(?:conversation|conv|c)\s*#?(?=\d)", rest, re.IGNORECASE)
+    if conversation:
+        number, token, need = _split_id(rest[conversation.end() :])
+        if number is None:
+            return _needs_id(verb, token, "conversation")
+        need = "_".join(_strip_word("as|to", need).lstrip("#").lower().split())
+        if not need:
+            return _error(verb, "Which need? e.g. billing")
+        return cmd.RetagMessage(number, need, conversation=True)
     number, token, need = _split_id(rest)
     if number is None:
         return _needs_id(verb, token, "message")
@@ -395,7 +418,11 @@ _HANDLERS: dict[str, Handler] = {
     "add": _add, "find": _find, "search": _find, "lookup": _find,
     "show": _contact_ref(cmd.ShowContact), "contact": _contact_ref(cmd.ShowContact),
     "edit": _edit, "set": _edit, "tag": _tag, "untag": _tag, "merge": _merge,
-    "delete": _contact_ref(cmd.DeleteContact),
+    "delete": lambda verb, rest: (
+        _contact_ref(cmd.DeleteDeal)(verb, rest.split(None, 1)[1] if " " in rest.strip() else "")
+        if re.match(r"deal\s", rest, re.IGNORECASE)
+        else _contact_ref(cmd.DeleteContact)(verb, rest)
+    ),
     "log": _log, "note": _log, "call": _log, "meeting": _log,
     "deal": _deal, "stage": _stage, "won": _close_deal, "lost": _close_deal,
     "pipeline": _scoped(cmd.ShowPipeline, "mine", _MINE),
@@ -411,18 +438,140 @@ _HANDLERS: dict[str, Handler] = {
 }  # fmt: skip
 
 
+# --- issue 15: corrections, companies, trash (each verb's parts kept together) ---------------
+
+_POINT_FORM = re.compile(
+    r"(?P<ref>.+?)\s+(?P<op>add|remove|primary)\s+(?P<kind>email|phone)\s+(?P<value>.+)$", re.I
+)
+
+
+def _point_change(rest: str) -> Result | None:
+    """`edit jane add email x@y.com`, `edit jane remove phone ...`, `edit jane primary ...`."""
+    match = _POINT_FORM.match(rest.strip())
+    if not match:
+        return None
+    ref = tok.normalise_ref(match["ref"])
+    value = tok.strip_quotes(match["value"])
+    return cmd.ChangePoint(ref, match["kind"].lower(), match["op"].lower(), value)
+
+
+def _point_op(verb: str, op: str, kind: str | None, rest: str) -> Result:
+    """`<contact> <value>`: the value is the trailing email or phone."""
+    rest = rest.strip()
+    email = re.search(r"(\S+@\S+)\s*$", rest)
+    phone = re.search(r"((?:\+|\()?\d[\d\s().-]{5,}\d)\s*$", rest)
+    found = email if (kind or "email") == "email" and email else phone if phone else email
+    if kind is None:
+        kind = "email" if found is email and email else "phone"
+    if not found:
+        return _error(
+            verb,
+            f"Which {kind}? e.g. {verb} {kind} jane jane@acme.com".replace(
+                f"{verb} {kind} {kind}", f"{verb} {kind}"
+            ),
+        )
+    ref = tok.normalise_ref(rest[: found.start()])
+    if not ref:
+        return _error(verb, f"Whose {kind}? Put the contact before it.")
+    return cmd.ChangePoint(ref, kind, op, found[1].strip())
+
+
+def _remove(verb: str, rest: str) -> Result:
+    match = re.match(r"(email|phone)\s+(.+)$", rest.strip(), re.IGNORECASE)
+    if not match:
+        return _error(
+            verb, "remove email|phone <contact> <value>, e.g. remove email jane j@old.com"
+        )
+    return _point_op(verb, "remove", match[1].lower(), match[2])
+
+
+def _primary(verb: str, rest: str) -> Result:
+    match = re.match(r"(email|phone)\s+(.+)$", rest.strip(), re.IGNORECASE)
+    kind, tail = (match[1].lower(), match[2]) if match else (None, rest)
+    return _point_op(verb, "primary", kind, tail)
+
+
+_DEAL_FIELDS = {"amount": "amount", "value": "amount", "title": "title", "name": "title",
+                "close": "close", "owner": "owner"}  # fmt: skip
+
+
+def _edit_deal(verb: str, rest: str) -> Result:
+    """`edit deal <ref> <field> <value>`: the ref ends at the first deal field word."""
+    if tok.starts_with_exact_ref(rest):
+        ref, tail = tok.take_ref(rest)
+        field, _, value = tail.partition(" ")
+    else:
+        words = rest.split()
+        at = next((i for i, w in enumerate(words[1:6], 1) if w.lower() in _DEAL_FIELDS), 1)
+        ref, field, value = (
+            " ".join(words[:at]),
+            "".join(words[at : at + 1]),
+            " ".join(words[at + 1 :]),
+        )
+    field = _DEAL_FIELDS.get(field.lower(), "")
+    value = tok.strip_quotes(re.sub(r"^(?:to\s+|=\s*|:\s*)", "", value.strip(), flags=re.I))
+    if not ref or not field:
+        return _error(
+            verb, "edit deal needs a deal, a field (amount, title, close, owner) and a value."
+        )
+    if not value:
+        return _error(verb, f"What should the deal's {field} be?")
+    return cmd.EditDeal(tok.normalise_ref(ref), field, value)
+
+
+def _companies(verb: str, rest: str) -> Result:
+    return cmd.ListCompanies(" ".join(rest.split()) or None)
+
+
+def _restore(verb: str, rest: str) -> Result:
+    number, token, _ = _split_id(rest)
+    return _needs_id(verb, token, "contact") if number is None else cmd.RestoreContact(number)
+
+
+# name, aliases, parser, usage, details, help group
+_ISSUE15_VERBS: tuple[tuple[str, tuple[str, ...], Handler, str, str, str], ...] = (
+    ("remove", (), _remove,
+     "remove email|phone <contact> <value>   e.g. remove email jane jane@old.com",
+     "Removes one email or phone from a contact. Also: edit jane remove email jane@old.com.",
+     "Contacts"),
+    ("primary", (), _primary,
+     "primary <contact> <email or phone>   e.g. primary jane jane@acme.com",
+     "Makes an email or phone the contact's first (primary) one; the old one stays.",
+     "Contacts"),
+    ("companies", ("company",), _companies,
+     "companies [text]   e.g. companies acme",
+     "Companies with their contacts and open deals. `show <company>` opens one.",
+     "Contacts"),
+    ("restore", (), _restore,
+     "restore #<contact id>   e.g. restore #42",
+     "Admins: brings a deleted contact back from the trash (kept 30 days) with its timeline, "
+     "deals and follow-ups.",
+     "Contacts"),
+    ("trash", (), lambda verb, rest: cmd.ShowTrash(),
+     "trash   e.g. trash",
+     "Admins: deleted contacts that `restore` can still bring back (30 days).",
+     "Contacts"),
+)  # fmt: skip
+for _name, _aliases, _parser, _usage, _detail, _group in _ISSUE15_VERBS:
+    _HANDLERS[_name] = _parser
+    for _alias in _aliases:
+        _HANDLERS[_alias] = _parser
+        _CANONICAL[_alias] = _name
+
+
 # --- usage and help ------------------------------------------------------------------------
 
 USAGE: dict[str, str] = {
     "add": "add <name> [email] [phone] [at <company>] [#tag ...]   "
     "e.g. add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip",
     "find": "find <text>   e.g. find acme",
-    "show": "show <contact>   e.g. show jane or show #42",
-    "edit": "edit <contact> <field> <value>   e.g. edit jane phone +44 20 7946 0958",
+    "show": "show <contact or company>   e.g. show jane, show #42 or show acme",
+    "edit": "edit <contact, company or deal> <field> <value>   "
+    "e.g. edit jane phone +44 20 7946 0958",
     "tag": "tag <contact> #tag [#tag ...]   e.g. tag jane #churn-risk #vip",
     "untag": "untag <contact> #tag [#tag ...]   e.g. untag jane #vip",
     "merge": "merge <contact> into <contact>   e.g. merge #12 into #15",
-    "delete": "delete <contact>   e.g. delete #42",
+    "delete": "delete <contact> | delete deal <deal>   e.g. delete #42",
     "log": "log call|meeting|email|note with <contact>: <what happened>[, follow up <when>]   "
     "e.g. log call with Jane: wants pricing for 50 seats, follow up next tuesday 10am",
     "note": "note <contact>: <text>   e.g. note jane: prefers email",
@@ -443,7 +592,8 @@ USAGE: dict[str, str] = {
     "inbox": "inbox [mine|unassigned]   e.g. inbox unassigned",
     "reply": "reply <conversation number> <message>   e.g. reply 12 Thanks, we'll look at it",
     "assign": "assign <conversation number> [me|@rep]   e.g. assign 12 @bob",
-    "retag": "retag <message number> <need>   e.g. retag 345 billing",
+    "retag": "retag <message number> <need> | retag conversation <number> <need>   "
+    "e.g. retag 345 billing",
     "close": "close <conversation number>   e.g. close 12",
     "report": "report needs|pipeline|clv|churn|segments|inbox [period]   "
     "e.g. report pipeline last month",
@@ -454,19 +604,27 @@ USAGE: dict[str, str] = {
 _DETAILS = {
     "add": "Emails, phones and #tags can go anywhere after the name; 'at', 'from' or '@' "
     "starts the company.",
-    "find": "Searches names, emails, phones and companies. Also: search, lookup.",
-    "show": 'A contact is #id, a "quoted name" or any text I can search for. Also: contact.',
-    "edit": "Fields: name, email, phone, company, owner, timezone; any other word is a custom "
-    "field (e.g. edit #42 title CTO). Quote names of several words if in doubt. Also: set.",
+    "find": "Searches contacts (names, emails, phones, companies) and companies. Also: search, "
+    "lookup.",
+    "show": 'A contact is #id, an email, a phone, a "quoted name" or a name; a company is its '
+    "name (its card lists contacts, open deals and recent timeline). Also: contact.",
+    "edit": "Contact fields: name, email and phone (replace the primary one), company, owner, "
+    "timezone; any other word is a custom field (edit #42 title CTO). Emails and phones: "
+    "edit jane add|remove|primary email <value>. Company: edit acme name|domain <value>. "
+    "Deal: edit deal #12 amount|title|close|owner <value> (amount and close need no 'deal'). "
+    "Quote names of several words if in doubt. Also: set.",
     "tag": "Tags are letters, digits, - and _, stored lower-case.",
     "untag": "Removes the tags from the contact.",
-    "merge": 'The first contact is folded into the second. Also: merge "Jane Doe" "J. Doe".',
-    "delete": "Type undo right after if you didn't mean it.",
+    "merge": "The first contact is folded into the second. I show what moves and ask `yes` "
+    'first; `undo` splits them again. Also: merge "Jane Doe" "J. Doe".',
+    "delete": "I show what goes with the contact and ask `yes` first. A deleted contact stays "
+    "in the trash for 30 days: `undo` or an admin's `restore #id` brings it back whole.",
     "log": "Also: call jane: ..., meeting with jane: ..., note jane: .... Add ', follow up "
     "<when>' and I'll remind you.",
     "note": "Same as log note on <contact>: <text>.",
     "deal": "Amounts: $12,000, 12k, €1.5m, 12000 EUR. Without quotes the first word is the "
-    "contact or company and the other words the title.",
+    "contact or company and the other words the title. A company's deal is the company's, "
+    "however many contacts it has; an unknown name makes a new company (I say so).",
     "stage": "The stage is the last word: stage acme renewal negotiation. Add ': reason' if "
     "you like.",
     "won": "Marks the deal won. The deal is #id, a \"quoted title\", the text before ':' or "
@@ -478,25 +636,43 @@ _DETAILS = {
     "add --keep to send it anyway.",
     "followups": "Your pending follow-ups and reminders, with their numbers. Also: reminders.",
     "done": "Marks a reminder or follow-up as done.",
-    "snooze": "Without a time it is snoozed for an hour.",
+    "snooze": "Without a time it moves an hour later than it was due (or than now, if it is "
+    "overdue); never earlier.",
     "cancel": "Cancels a follow-up before it is sent.",
     "inbox": "Open customer conversations; 'mine' or 'unassigned' to narrow down.",
     "reply": "Sends your text to the customer on their channel.",
     "assign": "Without a name the conversation is assigned to you.",
-    "retag": "Corrects the need detected for a customer message.",
+    "retag": "Corrects the need of a customer message: the inbox shows message numbers; "
+    "`retag conversation 12 billing` retags its latest customer message. The reply quotes it.",
     "close": "Closes the conversation; it reopens if the customer writes again.",
     "report": "Period examples: this week, last month, 2026-01-01 to 2026-03-31.",
     "timezone": "Dates you type are read in this zone. Also: tz.",
-    "undo": "Reverts your own last change.",
+    "undo": "Reverts your own last change and says exactly what; if that change can't be undone "
+    "it says so and stops (it never skips to an older one).",
     "help": "Type help alone for the list of commands.",
 }
+for _name, _aliases, _parser, _usage, _detail, _group in _ISSUE15_VERBS:
+    USAGE[_name], _DETAILS[_name] = _usage, _detail
 HELP_TOPICS: dict[str, str] = {
     verb: f"{USAGE[verb].split('   e.g. ')[0]}\n{_DETAILS[verb]}\nExample: "
     f"{USAGE[verb].split('   e.g. ')[-1]}"
     for verb in USAGE
 }
 _GROUPS = (
-    ("Contacts", ("add", "find", "show", "edit", "tag", "untag", "merge", "delete")),
+    (
+        "Contacts",
+        (
+            "add",
+            "find",
+            "show",
+            "edit",
+            "tag",
+            "untag",
+            "merge",
+            "delete",
+            *(v[0] for v in _ISSUE15_VERBS if v[5] == "Contacts"),
+        ),
+    ),
     ("Activities", ("log", "note")),
     ("Deals", ("deal", "stage", "won", "lost", "pipeline")),
     ("Reminders & follow-ups", ("remind", "followup", "followups", "done", "snooze", "cancel")),

@@ -1,11 +1,22 @@
 """Handler modules, registered explicitly (no import-time discovery)."""
 
 from bot.rep.dispatcher import Router
-from bot.rep.handlers import activities, contacts, deals, followups, inbox, misc, reports
+from bot.rep.handlers import (
+    activities,
+    companies,
+    contacts,
+    corrections,
+    deals,
+    followups,
+    inbox,
+    misc,
+    reports,
+)
 
 
 def register_all(router: Router) -> Router:
-    for module in (contacts, activities, deals, followups, inbox, misc, reports):
+    for module in (contacts, activities, deals, followups, inbox, misc, reports, companies,
+                   corrections):  # fmt: skip
         module.register(router)
     return router
 

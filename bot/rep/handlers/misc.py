@@ -41,7 +41,7 @@ def timezone(ctx: HandlerContext, session: Session, cmd: SetTimezone) -> Reply:
 
 def undo(ctx: HandlerContext, session: Session, cmd: Undo) -> Reply:
     what = undo_last(session, actor=ctx.actor, now=ctx.now)
-    return Reply(f"Undone: {what}.")
+    return Reply(f"Undone: {what}. `undo` again reverts the change before it.")
 
 
 def register(router: Router) -> None:
