@@ -119,7 +119,7 @@ class SlackInbox:
     async def _thread(self, where: tuple[str, str], event: InboxEvent) -> None:
         channel, ts = where
         need = f" [{need_label(event.need, event.need_confidence)}]" if event.need else ""
-        reply = Reply(f"{event.contact_name} wrote{need}:")
+        reply = Reply(f"{event.contact_name} wrote{need} (msg {event.message_id}):")
         text = event.text or f"[{event.kind}]"
         result = await self.services.hub.send(
             OutgoingMessage(
@@ -254,6 +254,7 @@ class SlackInbox:
                     ("Assigned to", assignee.name if assignee else "nobody"),
                     ("Status", conversation.status),
                     ("Conversation", str(conversation.id)),
+                    *((("Message", f"msg {first.id}"),) if first else ()),
                 ),
                 footer=None if closed else f"Reply in this thread to answer {name}.",
             )
