@@ -97,7 +97,7 @@ def trash_contact(
     return entry
 
 
-def _revive(model: Any, data: dict[str, Any]) -> Any:
+def revive(model: Any, data: dict[str, Any]) -> Any:
     """A row from its JSON snapshot: table models do not validate, so dates are parsed here."""
     values = dict(data)
     for column in model.__table__.columns:
@@ -134,13 +134,13 @@ def restore_contact(session: Session, *, entry: TrashedContact) -> tuple[Contact
     counts: dict[str, int] = {}
     try:
         with session.begin_nested():
-            contact = _revive(Contact, payload["contact"])
+            contact = revive(Contact, payload["contact"])
             session.add(contact)
             session.flush()
             for model in OWNED:
                 rows = payload.get(model.__tablename__, [])
                 for data in rows:
-                    session.add(_revive(model, data))
+                    session.add(revive(model, data))
                 session.flush()
                 counts[model.__tablename__] = len(rows)
     except IntegrityError:
