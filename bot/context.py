@@ -53,6 +53,10 @@ class Outcome:
     reply: Reply
     deliveries: list[Delivery] = field(default_factory=list)
     notices: list[OutgoingMessage] = field(default_factory=list)
+    # A destructive command answers with a preview and the same command, resolved to
+    # ids and marked confirmed: the dispatcher asks "yes?" and runs it on yes.
+    confirm: Any = None
+    confirm_what: str = "that"
 
 
 @dataclass(frozen=True)

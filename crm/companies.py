@@ -46,3 +46,43 @@ def get_or_create_company(
         after=snapshot(company),
     )
     return company
+
+
+COMPANY_FIELDS = ("name", "domain")
+
+
+def edit_company(
+    session: Session, *, actor: Actor, company_id: int, field_name: str, value: str, now: datetime
+) -> Company:
+    """Renames a company or sets its domain; audited `company.update` so `undo` reverts it."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise Invalid("company", f"There is no company {company_id}.")
+    field_name = field_name.lower()
+    if field_name not in COMPANY_FIELDS:
+        raise Invalid("field", f"A company has a name and a domain, not '{field_name[:30]}'.")
+    before = snapshot(company)
+    clean = " ".join(value.split())
+    if not clean or len(clean) > 200:
+        raise Invalid(field_name, f"A company {field_name} is 1 to 200 characters.")
+    if field_name == "name":
+        key = company_key(clean)
+        other = session.exec(select(Company).where(Company.name_key == key)).first()
+        if other is not None and other.id != company.id:
+            raise Invalid("name", f"There is already a company called {other.name}.")
+        company.name, company.name_key = clean, key
+    else:
+        company.domain = clean.lower()
+    company.updated_at = now
+    session.add(company)
+    audit.record(
+        session,
+        actor=actor,
+        action="company.update",
+        entity_type="company",
+        entity_id=company.id,
+        at=now,
+        before=before,
+        after=snapshot(company),
+    )
+    return company

@@ -294,12 +294,15 @@ def tag_contact(
 
 
 def delete_contact(session: Session, *, actor: Actor, contact_id: int, now: datetime) -> Contact:
-    """Admin only. Deletes the contact and (by cascade) its points, identities and timeline."""
+    """Admin only. Moves the contact, with its points, identities, timeline and follow-ups,
+    to the trash (crm.trash), from which `undo` or `restore` brings it back whole."""
+    from crm.trash import contents, trash_contact
+
     require_admin(actor, "delete contacts")
     contact = get_contact(session, contact_id)
     before = snapshot(contact) | _points_dict(session, contact_id)
-    session.delete(contact)
-    session.flush()
+    counts = contents(session, contact_id)
+    entry = trash_contact(session, contact=contact, actor_label=actor.label, now=now)
     audit.record(
         session,
         actor=actor,
@@ -308,6 +311,7 @@ def delete_contact(session: Session, *, actor: Actor, contact_id: int, now: date
         entity_id=contact_id,
         at=now,
         before=before,
+        after={"trash_id": entry.id, "counts": counts},
     )
     return contact
 

@@ -346,6 +346,16 @@ def retag(
     return message
 
 
+def latest_inbound(session: Session, conversation_id: int) -> Message | None:
+    """The customer's newest message in a conversation (what `retag conversation N` means)."""
+    get_conversation(session, conversation_id)
+    return session.exec(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
+        .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
+    ).first()
+
+
 def corrections(session: Session) -> list[tuple[str, str]]:
     """Every rep correction as (text, need): extra training data for the classifier."""
     rows = session.exec(select(NeedCorrection).order_by(col(NeedCorrection.id))).all()

@@ -5,15 +5,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
 from crm import audit, purchases
 from crm.actors import Actor, require_rep
 from crm.enums import DealStatus
-from crm.errors import Ambiguous, Invalid, NotFound
+from crm.errors import Ambiguous, Forbidden, Invalid, NotFound
 from crm.models import Company, Contact, Deal, snapshot
+from crm.references import by_name, fold
 
 ID_REF = re.compile(r"^#?(\d{1,12})$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -103,23 +103,99 @@ def get_deal(session: Session, deal_id: int) -> Deal:
 
 
 def resolve_deal(session: Session, ref: str) -> Deal:
-    """`#12`, or words matched against open deals' titles and company names."""
+    """`#12`, else the ladder of crm.references over open deals' titles (an exact or quoted
+    title wins), then over their companies' names; a closed deal only by its exact title."""
     text = ref.strip().strip('"').strip("'")
     if (m := ID_REF.match(text)) is not None:
         return get_deal(session, int(m.group(1)))
     rows = session.exec(
-        select(Deal, Company.name)
-        .join(Company, col(Deal.company_id) == col(Company.id), isouter=True)
-        .where(Deal.status == "open")
+        select(Deal, Company.name).join(
+            Company, col(Deal.company_id) == col(Company.id), isouter=True
+        )
     ).all()
-    choices = {deal.id: f"{deal.title} {company or ''}".lower() for deal, company in rows}
-    ranked = process.extract(text.lower(), choices, scorer=fuzz.WRatio, limit=5, score_cutoff=70)
-    if not ranked:
-        raise NotFound(f"No open deal matches '{text[:60]}'. Try `pipeline` to see them.")
-    deals = {deal.id: deal for deal, _ in rows}
-    if len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= 10:
-        return deals[ranked[0][2]]
-    raise Ambiguous(f"'{text[:60]}' matches several deals.", [deals[r[2]] for r in ranked], ref=ref)
+    open_rows = [(deal, company) for deal, company in rows if deal.status == "open"]
+    closed_exact = [
+        deal for deal, _ in rows if deal.status != "open" and fold(deal.title) == fold(text)
+    ]
+    try:
+        return by_name(text, [(d, d.title) for d, _ in open_rows], what="deal", plural="deals")
+    except NotFound as by_title:
+        if len(closed_exact) == 1:
+            return closed_exact[0]
+        if closed_exact:
+            raise Ambiguous(
+                f"Several closed deals are called '{text[:60]}'.", closed_exact, ref=ref
+            ) from None
+        with_company = [(d, c) for d, c in open_rows if c]
+        try:
+            return by_name(text, with_company, what="deal", plural="deals' companies")
+        except NotFound:
+            raise NotFound(f"{by_title} Try `pipeline` to see the open deals.") from None
+
+
+DEAL_FIELDS = ("title", "amount", "close", "owner")
+
+
+def edit_deal(
+    session: Session,
+    *,
+    actor: Actor,
+    deal_id: int,
+    now: datetime,
+    title: str | None = None,
+    amount: tuple[int, str] | None = None,
+    expected_close: date | None = None,
+    owner_id: int | None = None,
+) -> Deal:
+    """A correction to one deal field; audited as `deal.update` so `undo` puts it back."""
+    require_rep(actor)
+    deal = get_deal(session, deal_id)
+    before = snapshot(deal)
+    if title is not None:
+        clean = " ".join(title.split())
+        if not clean or len(clean) > 200:
+            raise Invalid("title", "A deal title is 1 to 200 characters.")
+        deal.title = clean
+    if amount is not None:
+        deal.amount_minor, deal.currency = amount
+    if expected_close is not None:
+        deal.expected_close = expected_close
+    if owner_id is not None:
+        deal.owner_id = owner_id
+    deal.updated_at = now
+    session.add(deal)
+    audit.record(
+        session,
+        actor=actor,
+        action="deal.update",
+        entity_type="deal",
+        entity_id=deal.id,
+        at=now,
+        before=before,
+        after=snapshot(deal),
+    )
+    return deal
+
+
+def delete_deal(session: Session, *, actor: Actor, deal_id: int, now: datetime) -> Deal:
+    """Deletes a deal; the audit row keeps it whole, so `undo` re-creates it (same id)."""
+    require_rep(actor)
+    deal = get_deal(session, deal_id)
+    if not actor.is_admin and deal.owner_id not in (None, actor.id):
+        raise Forbidden(f"Deal #{deal_id} belongs to someone else; ask them or an admin.")
+    before = snapshot(deal)
+    session.delete(deal)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="deal.delete",
+        entity_type="deal",
+        entity_id=deal_id,
+        at=now,
+        before=before,
+    )
+    return deal
 
 
 def set_stage(

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_admin
@@ -41,11 +41,15 @@ def merge_contacts(
         "target": snapshot(target) | _points_dict(session, target_id),
     }
     moved: dict[str, int] = {}
+    moved_ids: dict[str, list[int]] = {}
     for table in MOVED_TABLES:
-        result = session.execute(
-            update(table).where(table.contact_id == source_id).values(contact_id=target_id)
-        )
-        moved[table.__tablename__] = result.rowcount or 0
+        ids = list(session.exec(select(table.id).where(table.contact_id == source_id)))
+        if ids:
+            session.execute(
+                update(table).where(col(table.id).in_(ids)).values(contact_id=target_id)
+            )
+        moved[table.__tablename__] = len(ids)
+        moved_ids[table.__tablename__] = ids
     target.tags = list(dict.fromkeys([*(target.tags or []), *(source.tags or [])]))
     target.custom_fields = {**(source.custom_fields or {}), **(target.custom_fields or {})}
     target.company_id = target.company_id or source.company_id
@@ -70,6 +74,8 @@ def merge_contacts(
         entity_id=target_id,
         at=now,
         before=before,
-        after=snapshot(target) | _points_dict(session, target_id) | {"moved": moved},
+        after=snapshot(target)
+        | _points_dict(session, target_id)
+        | {"moved": moved, "moved_ids": moved_ids},
     )
     return moved

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from sqlmodel import Session, and_, col, func, or_, select
 
-from crm.errors import Ambiguous, Invalid, NotFound
-from crm.models import Contact, ContactPoint
-from crm.validation import fold, normalise_email, normalise_phone
+from crm.errors import Invalid, NotFound
+from crm.models import Company, Contact, ContactPoint
+from crm.references import by_name, fold
+from crm.validation import normalise_email, normalise_phone
 
 PREFILTER_LIMIT = 400
 FULL_PASS_CONTACTS = 100_000
@@ -157,34 +158,72 @@ def _by_point(session: Session, text: str) -> Contact | None:
     return session.get(Contact, point.contact_id) if point else None
 
 
-def resolve_contact(session: Session, ref: str) -> Contact:
-    """One contact for a reference, or NotFound / Ambiguous (which lists the candidates).
+def _pool(session: Session, text: str, limit: int = 50) -> list[Contact]:
+    """The contacts worth comparing by name: the search's best, plus exact names."""
+    pool = {m.contact.id: m.contact for m in search_contacts(session, text, limit=limit)}
+    folded = fold(text)
+    for contact in session.exec(
+        select(Contact).where(func.lower(Contact.name) == folded).limit(limit)
+    ):
+        pool.setdefault(contact.id, contact)
+    return list(pool.values())
 
-    A reference that matches several people does nothing until the rep picks one.
-    """
-    text = ref.strip().strip('"').strip("'").strip()
-    if not text:
-        raise NotFound("Which contact? Give a name, an email or #id.")
+
+def _by_id_or_point(session: Session, text: str) -> Contact | None:
     if (m := ID_REF.match(text)) is not None:
         contact = session.get(Contact, int(m.group(1)))
         if contact is None:
             raise NotFound(f"There is no contact #{m.group(1)}.")
         return contact
-    matches = search_contacts(session, text, limit=5)
-    if not matches:
-        raise NotFound(f"No contact matches '{text[:60]}'. Try `find {text[:30]}` or `add`.")
-    exact = [m for m in matches if fold(m.contact.name) == fold(text)]
-    if len(exact) == 1:
-        return exact[0].contact
-    if len(exact) > 1:
-        raise Ambiguous(
-            f"Several contacts are called '{text[:60]}'.", [m.contact for m in exact], ref=ref
-        )
-    if len(matches) == 1:
-        return matches[0].contact
-    best, second = matches[0], matches[1]
-    if best.score >= 85 and best.score - second.score >= 10:
-        return best.contact
-    raise Ambiguous(
-        f"'{text[:60]}' matches several contacts.", [m.contact for m in matches], ref=ref
+    exact = _by_point(session, text)
+    if exact is not None:
+        return exact
+    if ("@" in text and " " not in text) or PHONEISH.match(text):
+        raise NotFound(f"No contact has {text[:60]}. Try `find {text[:30]}`.")
+    return None
+
+
+def resolve_contact(session: Session, ref: str) -> Contact:
+    """One contact for a reference, most exact match first (see crm.references), or
+    NotFound (with suggestions) / Ambiguous (with the candidates; nothing is done)."""
+    text = ref.strip().strip('"').strip("'").strip()
+    if not text:
+        raise NotFound("Which contact? Give a name, an email or #id.")
+    found = _by_id_or_point(session, text)
+    if found is not None:
+        return found
+    pool = _pool(session, text)
+    return by_name(
+        text,
+        [(c, c.name) for c in pool],
+        what="contact",
+        plural="contacts",
+        hint=f" Try `find {text[:30]}` or `add`.",
+    )
+
+
+def _companies(session: Session, text: str, limit: int = 200) -> list[Company]:
+    words = [w for w in fold(text).split() if w][:4]
+    if not words:
+        return []
+    like = [col(Company.name_key).like(f"%{_escape_like(w)}%", escape="\\") for w in words]
+    return list(session.exec(select(Company).where(or_(*like)).limit(limit)))
+
+
+def resolve_party(session: Session, ref: str) -> Contact | Company:
+    """A contact or a company (for `show`, `deal`, `edit`): the same ladder over both."""
+    text = ref.strip().strip('"').strip("'").strip()
+    if not text:
+        raise NotFound("Which contact or company?")
+    found = _by_id_or_point(session, text)
+    if found is not None:
+        return found
+    items: list[tuple[Contact | Company, str]] = [(c, c.name) for c in _pool(session, text)]
+    items += [(c, c.name) for c in _companies(session, text)]
+    return by_name(
+        text,
+        items,
+        what="contact or company",
+        plural="contacts and companies",
+        hint=f" Try `find {text[:30]}`.",
     )

@@ -1,71 +1,104 @@
 """`undo`: revert the actor's own most recent change, using the audit trail.
 
-Only changes that can be put back exactly are undoable; each undo is itself
-audited (action `undo`, pointing at the row it reverted), and a change is
-undone at most once.
+The rule is a stack: `undo` looks at the actor's very last change (within WINDOW)
+that is not already undone. If that change can be put back exactly it is, and the
+reply says precisely what was undone; if it cannot (a message already sent to a
+customer, say), `undo` says so and stops there: it never skips over a change to
+revert an older one. It also refuses when someone else changed the same thing
+afterwards, because putting back the old state would silently undo their work.
+Each undo is itself audited (action `undo`, pointing at the row it reverted), so a
+change is undone at most once and the next `undo` reaches the change before it.
 """
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, delete, or_, select
+from sqlmodel import Session, col, or_, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
-from crm.contacts import refresh_search_text
-from crm.enums import FollowUpStatus
-from crm.errors import NotFound
-from crm.models import Activity, AuditLog, Contact, ContactPoint, Deal, FollowUp
+from crm.errors import Invalid, NotFound
+from crm.models import AuditLog, Rep
+from crm.undo_steps import REVERTERS
 
-UNDOABLE = {
-    "contact.create": "the new contact",
-    "contact.update": "the contact edit",
-    "contact.tag": "the tag change",
-    "activity.create": "the logged activity",
-    "deal.create": "the new deal",
-    "deal.stage": "the stage change",
-    "deal.won": "marking the deal won",
-    "deal.lost": "marking the deal lost",
-    "followup.create": "the new follow-up",
-    "followup.done": "marking the follow-up done",
-    "followup.cancel": "the cancellation",
-    "followup.snooze": "the snooze",
-}
 WINDOW = timedelta(hours=24)
+# Bookkeeping written on a rep's behalf, not changes the rep made by a command.
+NOT_CHANGES = {"rep.create", "identity.link", "identity.relink", "rep.role", "contact.export"}
+CANNOT = {
+    "message.send": "a reply already sent to a customer can't be unsent",
+    "conversation.close": "closing a conversation (it reopens when the customer writes)",
+    "contact.erase": "an erasure is final",
+    "contact.consent": "a consent change is the customer's own",
+    "contact.restore": "a restore; `delete` the contact again if you meant to",
+}
 
 
-def _dt(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
+def _label(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
 
 
-def _last_undoable(session: Session, actor: Actor, now: datetime) -> AuditLog | None:
-    label = f"{actor.kind}:{actor.id}"
-    mine = or_(AuditLog.actor == label, col(AuditLog.actor).startswith(label + "/"))
+def _mine(actor: Actor) -> Any:
+    label = _label(actor)
+    return or_(AuditLog.actor == label, col(AuditLog.actor).startswith(label + "/"))
+
+
+def _last_change(session: Session, actor: Actor, now: datetime) -> AuditLog | None:
     undone = {
         (row.after or {}).get("undid")
-        for row in session.exec(select(AuditLog).where(mine, AuditLog.action == "undo"))
+        for row in session.exec(select(AuditLog).where(_mine(actor), AuditLog.action == "undo"))
     }
     rows = session.exec(
         select(AuditLog)
-        .where(mine, col(AuditLog.action).in_(list(UNDOABLE)), AuditLog.at >= now - WINDOW)
+        .where(_mine(actor), AuditLog.action != "undo", AuditLog.at >= now - WINDOW)
         .order_by(col(AuditLog.id).desc())
-        .limit(20)
-    ).all()
-    return next((row for row in rows if row.id not in undone), None)
+        .limit(200)
+    )
+    for row in rows:
+        if row.id in undone or row.action in NOT_CHANGES:
+            continue
+        return row
+    return None
+
+
+def _changed_since(session: Session, actor: Actor, row: AuditLog) -> AuditLog | None:
+    """A later change to the same thing by someone else."""
+    label = _label(actor)
+    return session.exec(
+        select(AuditLog).where(
+            AuditLog.entity_type == row.entity_type,
+            AuditLog.entity_id == row.entity_id,
+            col(AuditLog.id) > row.id,
+            AuditLog.actor != label,
+            col(AuditLog.actor).startswith(label + "/").is_(False),
+            AuditLog.action.not_in(["undo", *NOT_CHANGES]),  # type: ignore[attr-defined]
+        )
+    ).first()
 
 
 def undo_last(session: Session, *, actor: Actor, now: datetime) -> str:
-    """Reverts the last change; returns what was undone, in words."""
+    """Reverts the last change and returns exactly what was undone, in words; raises
+    Invalid (nothing done) when that change cannot be undone."""
     require_rep(actor)
-    row = _last_undoable(session, actor, now)
+    row = _last_change(session, actor, now)
     if row is None:
         raise NotFound("Nothing of yours to undo from the last 24 hours.")
-    _REVERTERS[row.action.split(".")[0]](session, row, now)
+    reverter = REVERTERS.get(row.action)
+    if reverter is None:
+        why = CANNOT.get(row.action, f"'{row.action}' can't be undone")
+        raise Invalid(
+            "undo",
+            f"I can't undo your last change ({why}), so I stopped there: nothing was undone.",
+        )
+    other = _changed_since(session, actor, row)
+    if other is not None:
+        who = other.actor.split("/")[0]
+        rep = session.get(Rep, int(who.split(":")[1])) if who.startswith("rep:") else None
+        raise Invalid(
+            "undo",
+            f"{rep.name if rep else 'Someone else'} changed that {row.entity_type} after you, "
+            "so undoing your change would undo theirs too. Nothing was undone.",
+        )
+    what = reverter(session, row, actor, now)
     audit.record(
         session,
         actor=actor,
@@ -75,76 +108,9 @@ def undo_last(session: Session, *, actor: Actor, now: datetime) -> str:
         at=now,
         after={"undid": row.id, "action": row.action},
     )
-    return UNDOABLE[row.action]
+    return what
 
 
-def _revert_contact(session: Session, row: AuditLog, now: datetime) -> None:
-    contact = session.get(Contact, row.entity_id)
-    if contact is None:
-        raise NotFound("That contact no longer exists.")
-    if row.action == "contact.create":
-        session.delete(contact)
-        return
-    before = row.before or {}
-    if row.action == "contact.tag":
-        contact.tags = list(before.get("tags", []))
-    else:
-        for key in ("name", "company_id", "owner_id", "timezone", "custom_fields"):
-            if key in before:
-                setattr(contact, key, before[key])
-        keep = set(before.get("emails", [])) | set(before.get("phones", []))
-        session.exec(
-            delete(ContactPoint).where(
-                ContactPoint.contact_id == contact.id, col(ContactPoint.value).not_in(keep)
-            )
-        )
-    contact.updated_at = now
-    session.flush()
-    refresh_search_text(session, contact)
-    session.add(contact)
-
-
-def _revert_activity(session: Session, row: AuditLog, now: datetime) -> None:
-    activity = session.get(Activity, row.entity_id)
-    if activity is None:
-        raise NotFound("That activity no longer exists.")
-    session.delete(activity)
-
-
-def _revert_deal(session: Session, row: AuditLog, now: datetime) -> None:
-    deal = session.get(Deal, row.entity_id)
-    if deal is None:
-        raise NotFound("That deal no longer exists.")
-    if row.action == "deal.create":
-        session.delete(deal)
-        return
-    before = row.before or {}
-    deal.stage, deal.status = before["stage"], before["status"]
-    deal.close_reason = before.get("close_reason")
-    deal.closed_at = _dt(before.get("closed_at"))
-    deal.stage_changed_at, deal.updated_at = now, now
-    session.add(deal)
-
-
-def _revert_followup(session: Session, row: AuditLog, now: datetime) -> None:
-    followup = session.get(FollowUp, row.entity_id)
-    if followup is None:
-        raise NotFound("That follow-up no longer exists.")
-    if row.action == "followup.create":
-        followup.status = FollowUpStatus.CANCELLED
-    else:
-        before = row.before or {}
-        followup.status = before["status"]
-        followup.due_at = _dt(before["due_at"])
-    followup.updated_at = now
-    session.add(followup)
-
-
-_REVERTERS = {
-    "contact": _revert_contact,
-    "activity": _revert_activity,
-    "deal": _revert_deal,
-    "followup": _revert_followup,
-}
+UNDOABLE = frozenset(REVERTERS)
 
 __all__ = ["undo_last", "UNDOABLE"]

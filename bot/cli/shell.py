@@ -117,7 +117,8 @@ async def run_shell(
                         Address("shell", key),
                         Reply(
                             f"New message{need} from {contact_name} "
-                            f"(conversation {message.conversation_id}): {message.text[:200]}"
+                            f"(conversation {message.conversation_id}, msg {message.id}): "
+                            f"{message.text[:200]}"
                         ),
                         kind="notice",
                     )

@@ -68,11 +68,13 @@ class MergeContacts(Command):
 
     source_ref: str
     target_ref: str
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
 class DeleteContact(Command):
     ref: str
+    confirmed: bool = False
 
 
 # --- activities -----------------------------------------------------------------
@@ -115,6 +117,7 @@ class SetDealStage(Command):
     deal_ref: str
     stage: str
     reason: str | None = None
+    confirmed: bool = False  # reopening a lost deal as won asks first
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class CloseDeal(Command):
     deal_ref: str
     won: bool
     reason: str | None = None
+    confirmed: bool = False
     when: str | None = None  # `won #3 on 2 Nov` (raw, past)
 
 
@@ -211,8 +215,12 @@ class AssignConversation(Command):
 
 @dataclass(frozen=True)
 class RetagMessage(Command):
+    """`retag 345 billing` (a message number) or `retag conversation 12 billing` (its
+    latest customer message)."""
+
     message_id: int
     need: str
+    conversation: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,6 +257,53 @@ class Undo(Command):
 @dataclass(frozen=True)
 class Help(Command):
     topic: str | None = None
+
+
+# --- issue 15: corrections, companies, trash ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangePoint(Command):
+    """`edit jane add|remove|primary email|phone <value>` (also `add email jane <value>`,
+    `remove phone jane <value>`, `primary jane <value>`)."""
+
+    ref: str
+    kind: str  # "email" or "phone"
+    op: str  # "add", "remove" or "primary"
+    value: str
+
+
+@dataclass(frozen=True)
+class EditDeal(Command):
+    """`edit deal <deal> amount|title|close|owner <value>` (`edit <deal> amount 5k`)."""
+
+    deal_ref: str
+    field_name: str
+    value: str
+    confirmed: bool = False  # a close date in the past asks first
+
+
+@dataclass(frozen=True)
+class DeleteDeal(Command):
+    deal_ref: str
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class ListCompanies(Command):
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class RestoreContact(Command):
+    """Admin: `restore #42` brings a deleted contact back from the trash (30 days)."""
+
+    contact_id: int
+
+
+@dataclass(frozen=True)
+class ShowTrash(Command):
+    """Admin: the deleted contacts that can still be restored."""
 
 
 @dataclass(frozen=True)

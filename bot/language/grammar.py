@@ -21,7 +21,8 @@ from bot.language.parsing import parse_money
 
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
-CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone", "language")
+CONTACT_FIELDS = ("name", "email", "phone", "company", "owner", "timezone", "language", "domain",
+                  "amount", "value", "close", "title")  # fmt: skip
 _FIELD_ALIASES = {"tz": "timezone", "mail": "email", "e-mail": "email", "mobile": "phone",
                   "tel": "phone", "org": "company", "organisation": "company"}  # fmt: skip
 _ACTIVITY_KINDS = {"call": "call", "called": "call", "phone": "call", "meeting": "meeting",
@@ -57,6 +58,9 @@ def _strip_word(pattern: str, text: str) -> str:
 
 
 def _add(verb: str, rest: str) -> Result:
+    if re.match(r"(?:email|phone)\s", rest, re.IGNORECASE):
+        kind, tail = rest.split(None, 1)
+        return _point_op(verb, "add", kind.lower(), tail)
     name, values, company = tok.split_contact_details(rest)
     if not name:
         return _error(verb, "add needs a name.")
@@ -82,6 +86,11 @@ def _edit(verb: str, rest: str) -> Result:
     as tz/mail/mobile) among words 2-4 ends the ref ("edit jane doe email jd@x.com");
     failing that the ref is one word and the next word is a custom field
     ("edit jane title CTO"). "to", "=" or ":" before a known field's value is dropped."""
+    point = _point_change(rest)
+    if point is not None:
+        return point
+    if re.match(r"deal\s", rest, re.IGNORECASE):
+        return _edit_deal(verb, rest.split(None, 1)[1])
     if tok.starts_with_exact_ref(rest):
         ref, tail = tok.take_ref(rest)
         field, _, value = tail.partition(" ")
@@ -98,6 +107,8 @@ def _edit(verb: str, rest: str) -> Result:
         return _error(verb, "edit needs a contact, a field and a value.")
     if not value:
         return _error(verb, f"What should {field} be?")
+    if field in ("amount", "value", "close"):
+        return cmd.EditDeal(tok.normalise_ref(ref), "amount" if field == "value" else field, value)
     return cmd.EditContact(tok.normalise_ref(ref), field, value)
 
 
@@ -351,11 +362,12 @@ def _id_command(factory: Callable[[int], Command], what: str) -> Handler:
 
 
 def _snooze(verb: str, rest: str) -> Result:
-    """Snooze by "1h" when no time is given: the most common intent."""
+    """No time given: `when` stays empty and the handler moves it an hour past the later
+    of its due time and now (never earlier than it was due)."""
     number, token, when = _split_id(rest)
     if number is None:
         return _needs_id(verb, token, "follow-up")
-    return cmd.SnoozeFollowUp(number, _strip_word("until|till|til|to|for|by", when) or "1h")
+    return cmd.SnoozeFollowUp(number, _strip_word("until|till|til|to|for|by", when))
 
 
 # --- inbox ---------------------------------------------------------------------------------
@@ -378,6 +390,17 @@ def _assign(verb: str, rest: str) -> Result:
 
 
 def _retag(verb: str, rest: str) -> Result:
+    """`retag 345 billing` is message 345; `retag conversation 12 billing` (or `c12`) is
+    the latest customer message of conversation 12."""
+    conversation = re.match(r"(?:conversation|conv|c)\s*#?(?=\d)", rest, re.IGNORECASE)
+    if conversation:
+        number, token, need = _split_id(rest[conversation.end() :])
+        if number is None:
+            return _needs_id(verb, token, "conversation")
+        need = "_".join(_strip_word("as|to", need).lstrip("#").lower().split())
+        if not need:
+            return _error(verb, "Which need? e.g. billing")
+        return cmd.RetagMessage(number, need, conversation=True)
     number, token, need = _split_id(rest)
     if number is None:
         return _needs_id(verb, token, "message")
@@ -431,3 +454,100 @@ def _dateorder(verb: str, rest: str) -> Result:
 def _help(verb: str, rest: str) -> Result:
     topic = rest.strip().lower().lstrip("/").split(" ")[0]
     return cmd.Help(topic or None)
+
+
+# --- issue 15: corrections, companies, trash (each verb's parts kept together) ---------------
+
+_POINT_FORM = re.compile(
+    r"(?P<ref>.+?)\s+(?P<op>add|remove|primary)\s+(?P<kind>email|phone)\s+(?P<value>.+)$", re.I
+)
+
+
+def _point_change(rest: str) -> Result | None:
+    """`edit jane add email x@y.com`, `edit jane remove phone ...`, `edit jane primary ...`."""
+    match = _POINT_FORM.match(rest.strip())
+    if not match:
+        return None
+    ref = tok.normalise_ref(match["ref"])
+    value = tok.strip_quotes(match["value"])
+    return cmd.ChangePoint(ref, match["kind"].lower(), match["op"].lower(), value)
+
+
+def _point_op(verb: str, op: str, kind: str | None, rest: str) -> Result:
+    """`<contact> <value>`: the value is the trailing email or phone."""
+    rest = rest.strip()
+    email = re.search(r"(\S+@\S+)\s*$", rest)
+    phone = re.search(r"((?:\+|\()?\d[\d\s().-]{5,}\d)\s*$", rest)
+    found = email if (kind or "email") == "email" and email else phone if phone else email
+    if kind is None:
+        kind = "email" if found is email and email else "phone"
+    if not found:
+        return _error(
+            verb,
+            f"Which {kind}? e.g. {verb} {kind} jane jane@acme.com".replace(
+                f"{verb} {kind} {kind}", f"{verb} {kind}"
+            ),
+        )
+    ref = tok.normalise_ref(rest[: found.start()])
+    if not ref:
+        return _error(verb, f"Whose {kind}? Put the contact before it.")
+    return cmd.ChangePoint(ref, kind, op, found[1].strip())
+
+
+def _remove(verb: str, rest: str) -> Result:
+    match = re.match(r"(email|phone)\s+(.+)$", rest.strip(), re.IGNORECASE)
+    if not match:
+        return _error(
+            verb, "remove email|phone <contact> <value>, e.g. remove email jane j@old.com"
+        )
+    return _point_op(verb, "remove", match[1].lower(), match[2])
+
+
+def _primary(verb: str, rest: str) -> Result:
+    match = re.match(r"(email|phone)\s+(.+)$", rest.strip(), re.IGNORECASE)
+    kind, tail = (match[1].lower(), match[2]) if match else (None, rest)
+    return _point_op(verb, "primary", kind, tail)
+
+
+_DEAL_FIELDS = {"amount": "amount", "value": "amount", "title": "title", "name": "title",
+                "close": "close", "owner": "owner"}  # fmt: skip
+
+
+def _edit_deal(verb: str, rest: str) -> Result:
+    """`edit deal <ref> <field> <value>`: the ref ends at the first deal field word."""
+    if tok.starts_with_exact_ref(rest):
+        ref, tail = tok.take_ref(rest)
+        field, _, value = tail.partition(" ")
+    else:
+        words = rest.split()
+        at = next((i for i, w in enumerate(words[1:6], 1) if w.lower() in _DEAL_FIELDS), 1)
+        ref, field, value = (
+            " ".join(words[:at]),
+            "".join(words[at : at + 1]),
+            " ".join(words[at + 1 :]),
+        )
+    field = _DEAL_FIELDS.get(field.lower(), "")
+    value = tok.strip_quotes(re.sub(r"^(?:to\s+|=\s*|:\s*)", "", value.strip(), flags=re.I))
+    if not ref or not field:
+        return _error(
+            verb, "edit deal needs a deal, a field (amount, title, close, owner) and a value."
+        )
+    if not value:
+        return _error(verb, f"What should the deal's {field} be?")
+    return cmd.EditDeal(tok.normalise_ref(ref), field, value)
+
+
+def _companies(verb: str, rest: str) -> Result:
+    return cmd.ListCompanies(" ".join(rest.split()) or None)
+
+
+def _restore(verb: str, rest: str) -> Result:
+    number, token, _ = _split_id(rest)
+    return _needs_id(verb, token, "contact") if number is None else cmd.RestoreContact(number)
+
+
+def _delete(verb: str, rest: str) -> Result:
+    """`delete <contact>`, or `delete deal <deal>`."""
+    if re.match(r"deal\s", rest, re.IGNORECASE):
+        return _contact_ref(cmd.DeleteDeal)(verb, rest.split(None, 1)[1])
+    return _contact_ref(cmd.DeleteContact)(verb, rest)

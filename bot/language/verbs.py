@@ -51,6 +51,7 @@ class Verb:
     group: str
     aliases: tuple[str, ...] = ()
     read_only: bool = False
+    also: tuple[type[Command], ...] = ()  # other Command types its parser builds
 
     @property
     def usage_line(self) -> str:
@@ -73,24 +74,28 @@ VERBS: tuple[Verb, ...] = (
         "find", cmd.FindContacts, g._find, aliases=("search", "lookup"), read_only=True,
         usage="find <text>",
         example="find acme",
-        details="Searches names, emails, phones and companies. Also: search, lookup.",
+        details="Searches contacts (names, emails, phones, companies) and companies. Also: "
+        "search, lookup.",
         group=CONTACTS,
     ),
     Verb(
         "show", cmd.ShowContact, g._contact_ref(cmd.ShowContact), aliases=("contact",),
         read_only=True,
-        usage="show <contact>",
-        example="show jane or show #42",
-        details='A contact is #id, a "quoted name" or any text I can search for. Also: contact.',
+        usage="show <contact or company>",
+        example="show jane, show #42 or show acme",
+        details='A contact is #id, an email, a phone, a "quoted name" or a name; a company is its '
+        "name (its card lists contacts, open deals and recent timeline). Also: contact.",
         group=CONTACTS,
     ),
     Verb(
-        "edit", cmd.EditContact, g._edit, aliases=("set",),
-        usage="edit <contact> <field> <value>",
+        "edit", cmd.EditContact, g._edit, aliases=("set",), also=(cmd.EditDeal, cmd.ChangePoint),
+        usage="edit <contact, company or deal> <field> <value>",
         example="edit jane phone +44 20 7946 0958",
-        details="Fields: name, email, phone, company, owner, timezone; any other word is a "
-        "custom field (e.g. edit #42 title CTO). Quote names of several words if in doubt. "
-        "Also: set.",
+        details="Contact fields: name, email and phone (replace the primary one), company, owner, "
+        "timezone, language (es, fr, ... or auto); any other word is a custom field (edit #42 "
+        "title CTO). Emails and phones: edit jane add|remove|primary email <value>. Company: "
+        "edit acme name|domain <value>. Deal: edit deal #12 amount|title|close|owner <value> "
+        "(amount and close need no 'deal'). Quote names of several words if in doubt. Also: set.",
         group=CONTACTS,
     ),
     Verb(
@@ -111,14 +116,53 @@ VERBS: tuple[Verb, ...] = (
         "merge", cmd.MergeContacts, g._merge,
         usage="merge <contact> into <contact>",
         example="merge #12 into #15",
-        details='The first contact is folded into the second. Also: merge "Jane Doe" "J. Doe".',
+        details="The first contact is folded into the second. I show what moves and ask `yes` "
+        'first; `undo` splits them again. Also: merge "Jane Doe" "J. Doe".',
         group=CONTACTS,
     ),
     Verb(
-        "delete", cmd.DeleteContact, g._contact_ref(cmd.DeleteContact),
-        usage="delete <contact>",
+        "delete", cmd.DeleteContact, g._delete, also=(cmd.DeleteDeal,),
+        usage="delete <contact> | delete deal <deal>",
         example="delete #42",
-        details="Type undo right after if you didn't mean it.",
+        details="I show what goes with the contact and ask `yes` first. A deleted contact stays "
+        "in the trash for 30 days: `undo` or an admin's `restore #id` brings it back whole.",
+        group=CONTACTS,
+    ),
+    Verb(
+        "remove", cmd.ChangePoint, g._remove,
+        usage="remove email|phone <contact> <value>",
+        example="remove email jane jane@old.com",
+        details="Removes one email or phone from a contact. Also: edit jane remove email "
+        "jane@old.com.",
+        group=CONTACTS,
+    ),
+    Verb(
+        "primary", cmd.ChangePoint, g._primary,
+        usage="primary <contact> <email or phone>",
+        example="primary jane jane@acme.com",
+        details="Makes an email or phone the contact's first (primary) one; the old one stays.",
+        group=CONTACTS,
+    ),
+    Verb(
+        "companies", cmd.ListCompanies, g._companies, aliases=("company",), read_only=True,
+        usage="companies [text]",
+        example="companies acme",
+        details="Companies with their contacts and open deals. `show <company>` opens one.",
+        group=CONTACTS,
+    ),
+    Verb(
+        "restore", cmd.RestoreContact, g._restore,
+        usage="restore #<contact id>",
+        example="restore #42",
+        details="Admins: brings a deleted contact back from the trash (kept 30 days) with its "
+        "timeline, deals and follow-ups.",
+        group=CONTACTS,
+    ),
+    Verb(
+        "trash", cmd.ShowTrash, lambda verb, rest: cmd.ShowTrash(), read_only=True,
+        usage="trash",
+        example="trash",
+        details="Admins: deleted contacts that `restore` can still bring back (30 days).",
         group=CONTACTS,
     ),
     # --- activities ---
@@ -143,7 +187,8 @@ VERBS: tuple[Verb, ...] = (
         usage='deal <contact or company> ["title"] [amount] [stage <stage>] [close <when>]',
         example='deal Acme "50 seats" $12,000 stage proposal close end of month',
         details="Amounts: $12,000, 12k, €1.5m, 12000 EUR. Without quotes the first word is the "
-        "contact or company and the other words the title.",
+        "contact or company and the other words the title. A company's deal is the company's, "
+        "however many contacts it has; an unknown name makes a new company (I say so).",
         group=DEALS,
     ),
     Verb(
@@ -220,7 +265,8 @@ VERBS: tuple[Verb, ...] = (
         "snooze", cmd.SnoozeFollowUp, g._snooze,
         usage="snooze <follow-up number> [when]",
         example="snooze 7 2h or snooze 7 until tomorrow 9am",
-        details="Without a time it is snoozed for an hour.",
+        details="Without a time it moves an hour later than it was due (or than now, if it is "
+        "overdue); never earlier.",
         group=REMINDERS,
     ),
     Verb(
@@ -254,9 +300,10 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb(
         "retag", cmd.RetagMessage, g._retag,
-        usage="retag <message number> <need>",
+        usage="retag <message number> <need> | retag conversation <number> <need>",
         example="retag 345 billing",
-        details="Corrects the need detected for a customer message.",
+        details="Corrects the need of a customer message: the inbox shows message numbers; "
+        "`retag conversation 12 billing` retags its latest customer message. The reply quotes it.",
         group=INBOX,
     ),
     Verb(
@@ -295,7 +342,8 @@ VERBS: tuple[Verb, ...] = (
         "undo", cmd.Undo, lambda verb, rest: cmd.Undo(),
         usage="undo",
         example="undo (reverts your last change)",
-        details="Reverts your own last change.",
+        details="Reverts your own last change and says exactly what; if that change can't be "
+        "undone it says so and stops (it never skips to an older one).",
         group=SETTINGS,
     ),
     Verb(

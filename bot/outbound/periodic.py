@@ -183,3 +183,23 @@ async def prune_dedupe_keys(services: Services) -> int:
         services.settings.dedupe_retention_days,
     )
     return deleted
+
+
+def _purge(services: Services) -> int:
+    from crm.trash import purge_trash
+
+    with services.store.transaction() as session:
+        return purge_trash(session, now=services.clock.now())
+
+
+async def purge_deleted_contacts(services: Services) -> int:
+    """Nightly: deleted contacts older than the trash's 30 days are gone for good. Every
+    worker may run it: the delete is idempotent. A database error waits for the next night."""
+    try:
+        purged = await asyncio.to_thread(_purge, services)
+    except SQLAlchemyError:
+        logger.exception("trash not purged; the next night retries")
+        return 0
+    if purged:
+        logger.info("trash purged contacts=%s", purged)
+    return purged

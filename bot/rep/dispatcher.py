@@ -17,6 +17,7 @@ from bot.context import Handled, HandlerContext, Outcome, Services
 from bot.language.commands import CloseDeal, Command, ParseError
 from bot.language.help import usage_for
 from bot.language.verbs import parse
+from bot.rep.picks import SHOWN, Confirm, Pick, Picks
 from bot.rep.render import candidates_text
 from bot.rep.router import Handler, Router
 from channels.base import Action, Address, Reply
@@ -24,17 +25,18 @@ from crm.actors import Actor
 from crm.conversations import mark_delivery
 from crm.errors import Ambiguous, CRMError, Invalid
 from crm.models import Rep
-from crm.self_service import chat_state, update_chat_state
 
 logger = logging.getLogger(__name__)
 
 PICK_ACTION = "pick_candidate"
+CONFIRM_ACTION = "confirm_pending"
 
 
 class Dispatcher:
     def __init__(self, services: Services, router: Router) -> None:
         self.services = services
         self.router = router
+        self.picks = Picks()  # in memory on purpose: a restart forgets every open question
 
     async def handle(self, actor: Actor, text: str, address: Address | None = None) -> Reply:
         """Answers one line of rep text. Never raises."""
@@ -48,7 +50,16 @@ class Dispatcher:
             return Handled(self._apology(actor, "Please try again, or type `help`."))
 
     async def _handle(self, actor: Actor, text: str, address: Address | None) -> Handled:
-        text = await asyncio.to_thread(self._resolve_pick, actor, text)
+        key = self.picks.key(actor, address)
+        answer = self.picks.answer(key, text, self.services.clock.now())
+        if answer.keep is not None:
+            self.picks.ask(key, answer.keep)
+        if answer.reply is not None:
+            return Handled(Reply(answer.reply, ok=False))
+        if answer.command is not None:
+            reply = await self._run_command(actor, answer.command, address, None)
+            return Handled(reply, answer.command)
+        text = answer.text if answer.text is not None else text
         command = parse(text)
         if isinstance(command, ParseError):
             return Handled(self._parse_error_reply(command))
@@ -73,6 +84,8 @@ class Dispatcher:
     async def _run_command(
         self, actor: Actor, command: Command, address: Address | None, text: str | None
     ) -> Reply:
+        if text is None:
+            self.picks.take(self.picks.key(actor, address))  # a button or form is a new message
         handler = self.router.get(type(command))
         if handler is None:
             return Reply(f"`{command.name}` is not available here yet. Type `help`.", ok=False)
@@ -82,9 +95,11 @@ class Dispatcher:
         except Ambiguous as exc:
             if text is None:
                 return Reply(f"{exc} Use the #id.", ok=False)
-            return await asyncio.to_thread(self._ambiguous_reply, actor, text, exc)
+            return self._ambiguous_reply(actor, address, text, exc)
         except CRMError as exc:
             return self._error_reply(command, exc)
+        if outcome.confirm is not None:
+            return self._ask_confirmation(actor, address, outcome)
         return await self._finish(outcome)
 
     def _run(self, handler: Handler, ctx: HandlerContext, command: Command) -> Outcome:
@@ -95,7 +110,7 @@ class Dispatcher:
             except Ambiguous as exc:
                 # Describe the candidates while the session is alive; the rollback
                 # that follows detaches them.
-                exc.listing = candidates_text(session, exc.candidates)  # type: ignore[attr-defined]
+                exc.listing = candidates_text(session, exc.candidates[:SHOWN])  # type: ignore[attr-defined]
                 exc.ids = [getattr(c, "id", None) for c in exc.candidates]  # type: ignore[attr-defined]
                 raise
         return result if isinstance(result, Outcome) else Outcome(result)
@@ -159,55 +174,48 @@ class Dispatcher:
             text += f"\nUsage: {usage}"
         return Reply(text, ok=False)
 
-    # --- "which one?" --------------------------------------------------------------------
+    # --- "which one?" and "are you sure?" (the state lives in bot.rep.picks) ---------------
 
-    def _state_key(self, actor: Actor) -> tuple[str, str]:
-        return (actor.channel or "none", f"{actor.kind}:{actor.id}")
-
-    def _ambiguous_reply(self, actor: Actor, text: str, exc: Ambiguous) -> Reply:
-        """Lists the candidates and remembers the command, so `1`/`2`... finishes it."""
-        ids: list[int | None] = getattr(exc, "ids", [])
+    def _ambiguous_reply(
+        self, actor: Actor, address: Address | None, text: str, exc: Ambiguous
+    ) -> Reply:
+        """Lists the first candidates and remembers the command, so `1`/`2`/`#id` finishes it."""
+        ids = tuple(i for i in getattr(exc, "ids", []) if i is not None)
         listing: str = getattr(exc, "listing", "")
-        channel, chat_id = self._state_key(actor)
-        with self.services.store.transaction() as session:
-            update_chat_state(
-                session,
-                channel=channel,
-                chat_id=chat_id,
-                now=self.services.clock.now(),
-                pending=text,
-                ref=exc.ref,
-                ids=ids,
+        more = len(ids) - SHOWN
+        if exc.ref and ids:
+            self.picks.ask(
+                self.picks.key(actor, address),
+                Pick(text=text, ref=exc.ref, ids=ids, asked_at=self.services.clock.now()),
             )
-        actions = tuple(Action(f"{n}", PICK_ACTION, str(n)) for n in range(1, min(len(ids), 5) + 1))
+        actions = tuple(
+            Action(f"{n}", PICK_ACTION, str(n)) for n in range(1, min(len(ids), SHOWN) + 1)
+        )
+        extra = (
+            f"\n…and {more} more not shown: add a word to narrow it down, or use the #id."
+            if more > 0
+            else ""
+        )
         return Reply(
-            f"{exc} Nothing was done. Which one?\n{listing}\n"
-            "Reply with the number (e.g. `1`), or use the #id.",
+            f"{exc} Nothing was done. Which one?\n{listing}{extra}\n"
+            "Reply with the number (e.g. `1`) or the #id, in your next message.",
             actions=actions,
             ok=False,
         )
 
-    def _resolve_pick(self, actor: Actor, text: str) -> str:
-        """A bare number after an ambiguous command re-runs it with that candidate."""
-        stripped = text.strip()
-        if not stripped.isdigit() or len(stripped) > 2:
-            return text
-        channel, chat_id = self._state_key(actor)
-        with self.services.store.transaction() as session:
-            state = chat_state(session, channel, chat_id)
-            if state is None or not (state.data or {}).get("pending"):
-                return text
-            data = update_chat_state(
-                session,
-                channel=channel,
-                chat_id=chat_id,
-                now=self.services.clock.now(),
-                pending=None,
-                ref=None,
-                ids=None,
-            )
-        ids, ref, pending = data.get("ids") or [], data.get("ref"), data["pending"]
-        index = int(stripped) - 1
-        if not 0 <= index < len(ids) or not ref or ids[index] is None:
-            return text
-        return pending.replace(ref, f"#{ids[index]}", 1)
+    def _ask_confirmation(self, actor: Actor, address: Address | None, outcome: Outcome) -> Reply:
+        command = outcome.confirm
+        assert command is not None
+        self.picks.ask(
+            self.picks.key(actor, address),
+            Confirm(command=command, asked_at=self.services.clock.now(), what=outcome.confirm_what),
+        )
+        reply = outcome.reply
+        return replace(
+            reply,
+            text=reply.text + "\nType `yes` to go ahead; anything else cancels.",
+            actions=(
+                Action("Yes, go ahead", CONFIRM_ACTION, "yes"),
+                Action("Cancel", CONFIRM_ACTION, "no"),
+            ),
+        )

@@ -9,7 +9,12 @@ import asyncio
 import logging
 
 from bot.app import RapportApp
-from bot.outbound.periodic import post_weekly_summary, prune_dedupe_keys, retrain_classifier
+from bot.outbound.periodic import (
+    post_weekly_summary,
+    prune_dedupe_keys,
+    purge_deleted_contacts,
+    retrain_classifier,
+)
 from bot.outbound.recovery import release_dead_local_claims
 from bot.outbound.scheduler import Scheduler
 from bot.runtime import Component
@@ -33,6 +38,9 @@ def attach_scheduler(rapport: RapportApp) -> Component:
         scheduler.add_cron("retrain", lambda: retrain_classifier(services), hour="2", minute="30")
     scheduler.add_cron(
         "prune-dedupe-keys", lambda: prune_dedupe_keys(services), hour="3", minute="15"
+    )
+    scheduler.add_cron(
+        "purge-trash", lambda: purge_deleted_contacts(services), hour="3", minute="45"
     )
 
     async def start() -> None:

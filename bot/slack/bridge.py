@@ -115,7 +115,7 @@ class SlackBridge:
         return Answer(reply, refresh_home=confirm and reply.ok)
 
     async def action(self, who: Person, action_id: str, value: str) -> Answer:
-        if action_id == "pick_candidate":
+        if action_id in ("pick_candidate", "confirm_pending"):
             return await self.command(who, value)
         command = command_for_action(action_id, value)
         if command is None:

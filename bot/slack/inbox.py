@@ -120,7 +120,7 @@ class SlackInbox:
         need = f" [{need_label(event.need, event.need_confidence)}]" if event.need else ""
         if event.language and event.language != "en":
             need += f" [{event.language}]"
-        reply = Reply(f"{event.contact_name} wrote{need}:")
+        reply = Reply(f"{event.contact_name} wrote{need} (msg {event.message_id}):")
         text = event.text or f"[{event.kind}]"
         result = await self.services.hub.send(
             OutgoingMessage(
@@ -239,6 +239,7 @@ class SlackInbox:
                     ("Assigned to", assignee.name if assignee else "nobody"),
                     ("Status", conversation.status),
                     ("Conversation", str(conversation.id)),
+                    *((("Message", f"msg {first.id}"),) if first else ()),
                 ),
                 footer=None if closed else f"Reply in this thread to answer {name}.",
             )

@@ -146,3 +146,46 @@ def test_a_malformed_setting_is_named_once_without_a_traceback(data_dir: Path) -
     )
     assert result.returncode == 2
     assert result.stderr.count("RAPPORT_TIMEZONE") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_pick_answers_only_the_next_line_and_delete_asks_yes(data_dir: Path) -> None:
+    """Issue 15's lost contact, typed into the real shell: the stale `1` deletes nothing;
+    a delete waits for `yes` and `undo` brings the contact back with its timeline."""
+    result = run_shell(
+        data_dir,
+        [
+            "add John Smith js1@acme.com at Acme",
+            "add John Smith js2@acme.com at Acme",
+            "log call with js1@acme.com: wants pricing",
+            "delete John Smith",
+            "pipeline",
+            "1",
+            "delete #1",
+            "yes",
+            "show #1",
+            "undo",
+            "show #1",
+        ],
+        "--name",
+        "Alice",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Which one?" in out and "doesn't answer anything" in out
+    assert "Delete #1 John Smith (Acme) js1@acme.com? With them go 1 timeline entries" in out
+    assert "Deleted #1 John Smith" in out and "There is no contact #1." in out
+    assert "Undone: deleting John Smith (#1); restored with 1 timeline entries" in out
+    assert out.count("call: wants pricing") == 1  # the card after the undo shows the call
+    assert "Traceback" not in out + result.stderr
+
+
+def test_a_pick_is_forgotten_when_the_shell_restarts(data_dir: Path) -> None:
+    run_shell(
+        data_dir,
+        ["add Jane Doe jd@a.com", "add Jane Roe jr@b.com", "note jane: call back"],
+        "--name",
+        "Alice",
+    )
+    second = run_shell(data_dir, ["1", "show #1"], "--name", "Alice")
+    assert "doesn't answer anything" in second.stdout
+    assert "call back" not in second.stdout

@@ -57,7 +57,7 @@ async def test_add_find_show_edit_tag(alice: Transcript, rapport: RapportApp) ->
     card = dict(reply.cards[0].fields)
     assert card["Phones"] == "+1 415-555-0100" and card["Tags"] == "#vip"
     assert card["Owner"] == "Alice"
-    assert "Updated phone" in await alice.say("edit jane phone +44 20 7946 0958")
+    assert "Replaced the primary phone" in await alice.say("edit jane phone +44 20 7946 0958")
     assert "#churn-risk" in await alice.say("tag jane #churn-risk")
     with rapport.store.transaction() as session:
         contact = session.exec(select(Contact)).one()
@@ -110,7 +110,9 @@ async def test_deals_pipeline_won_lost_and_undo(alice: Transcript, rapport) -> N
     refused = await alice.say("lost #1")  # a reason is required
     assert "Say why it was lost" in refused and "Usage: lost" in refused
     assert "to lost" in await alice.say("lost #1 went with a competitor")
-    assert "Undone: marking the deal lost" in await alice.say("undo")
+    assert "Undone: marking deal #1 50 seats lost; it is back in proposal" in await alice.say(
+        "undo"
+    )
     assert "to won" in await alice.say("won #1 great demo")
     with rapport.store.transaction() as session:
         deal = session.exec(select(Deal)).one()
@@ -123,8 +125,10 @@ async def test_admin_only_actions_are_refused_for_reps(alice: Transcript, root: 
     await alice.say("add J Doe +1 415 555 0100")
     assert "Only an admin can delete" in await alice.say("delete #1")
     assert "Only an admin can merge" in await alice.say("merge #2 into #1")
-    assert "Merged J Doe (#2) into Jane Doe (#1)" in await root.say("merge #2 into #1")
-    assert "Deleted #1" in await root.say("delete #1")
+    assert "Merge J Doe (#2) into Jane Doe (#1)?" in await root.say("merge #2 into #1")
+    assert "Merged J Doe (#2) into Jane Doe (#1)" in await root.say("yes")
+    assert "Delete #1" in await root.say("delete #1")
+    assert "Deleted #1" in await root.say("yes")
 
 
 async def test_bad_input_gets_specific_help_and_nothing_is_written(
@@ -202,7 +206,7 @@ async def test_inbox_assign_retag_reply_and_close(alice: Transcript, rapport: Ra
     listing = await alice.say("inbox")
     assert "1. [untagged] Carol King via telegram" in listing and "unassigned" in listing
     assert "assigned to Alice" in await alice.say("assign 1")
-    assert "now tagged billing" in await alice.say("retag 1 billing")
+    assert '"my card was charged twice" is now billing' in await alice.say("retag 1 billing")
     assert "not a need" in await alice.say("retag 1 gossip")
     text = await alice.say("reply 1 Sorry about that, refunding now")
     assert "✓ Delivered." in text

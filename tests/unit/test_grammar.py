@@ -178,7 +178,7 @@ CASES: list[tuple[str, Command]] = [
     ("snooze 7 2h", SnoozeFollowUp(7, "2h")),
     ("snooze 7 until tomorrow 9am", SnoozeFollowUp(7, "tomorrow 9am")),
     ("snooze 7 to monday", SnoozeFollowUp(7, "monday")),
-    ("snooze #7", SnoozeFollowUp(7, "1h")),
+    ("snooze #7", SnoozeFollowUp(7, "")),
     ("cancel 7", CancelFollowUp(7)),
     # inbox
     ("inbox", ShowInbox("open")),
@@ -228,7 +228,7 @@ def _when_text(command: Command) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("when", sorted({w for _, c in CASES if (w := _when_text(c)) is not None}))
+@pytest.mark.parametrize("when", sorted({w for _, c in CASES if (w := _when_text(c))}))
 def test_every_date_the_grammar_keeps_is_one_parse_when_reads(when: str) -> None:
     assert parse_when(when, tz="Europe/Paris", now=datetime(2025, 12, 1, 11, tzinfo=UTC))
 
@@ -352,7 +352,8 @@ def test_usage_examples_parse_to_their_command() -> None:
         example = line.split("e.g. ", 1)[1].split(" or ")[0].split(" (")[0]
         result = parse(example)
         assert not isinstance(result, ParseError), (verb, example, result)
-        expected = {"lost": "won", "note": "log", "untag": "tag"}.get(verb, verb)
+        expected = {"lost": "won", "note": "log", "untag": "tag", "remove": "edit",
+                    "primary": "edit"}.get(verb, verb)  # fmt: skip
         assert result.name == expected, (verb, example)
 
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.language.commands import LogActivity, Remind, SetDateOrder
-from bot.language.grammar import parse
 from bot.language.parsing import default_dateorder, far_note, format_when, parse_when
+from bot.language.verbs import parse
 from crm.analytics import parse_period
 
 BERLIN = "Europe/Berlin"

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.language.commands import AddContact, CreateDeal, ParseError
-from bot.language.grammar import parse
 from bot.language.parsing import parse_money
+from bot.language.verbs import parse
 from crm.errors import Invalid
 from crm.validation import fold, format_phone, normalise_name, normalise_phone
 

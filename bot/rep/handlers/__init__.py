@@ -2,7 +2,9 @@
 
 from bot.rep.handlers import (
     activities,
+    companies,
     contacts,
+    corrections,
     deals,
     followups,
     inbox,
@@ -14,7 +16,8 @@ from bot.rep.router import Router
 
 
 def register_all(router: Router) -> Router:
-    for module in (contacts, activities, deals, followups, inbox, misc, reports, purchases):
+    for module in (contacts, activities, deals, followups, inbox, misc, reports, purchases,
+                   companies, corrections):  # fmt: skip
         module.register(router)
     return router
 

@@ -2,23 +2,33 @@
 
 from sqlmodel import Session
 
-from bot.context import HandlerContext
+from bot.context import HandlerContext, Outcome
 from bot.language.commands import (
     AddContact,
+    ChangePoint,
     DeleteContact,
+    DeleteDeal,
     EditContact,
+    EditDeal,
     FindContacts,
     MergeContacts,
     ShowContact,
     TagContact,
 )
+from bot.rep.handlers.companies import company_card, company_line, edit_company, matching_companies
+from bot.rep.handlers.corrections import change_point, delete_deal, edit_deal
 from bot.rep.render import contact_actions, contact_card, contact_line
 from bot.rep.router import Router
 from channels.base import Action, Reply
 from crm import contacts
-from crm.errors import Conflict
+from crm.actors import require_admin
+from crm.deals import resolve_deal
+from crm.errors import Ambiguous, Conflict, Invalid, NotFound
 from crm.merge import merge_contacts
-from crm.search import resolve_contact, search_contacts
+from crm.models import Company
+from crm.references import fold
+from crm.search import resolve_contact, resolve_party, search_contacts
+from crm.trash import RETENTION, contents
 from crm.validation import normalise_email
 from crm.views import contact_overview
 
@@ -69,13 +79,17 @@ def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
 
 def find(ctx: HandlerContext, session: Session, cmd: FindContacts) -> Reply:
     matches = search_contacts(session, cmd.query, limit=5)
-    if not matches:
-        return Reply(f"No contact matches '{cmd.query[:60]}'. Add one with `add <name> ...`.")
+    found_companies = matching_companies(session, cmd.query)
+    if not matches and not found_companies:
+        return Reply(
+            f"No contact or company matches '{cmd.query[:60]}'. Add one with `add <name> ...`."
+        )
     lines = [contact_line(session, m.contact) for m in matches]
+    lines += [f"Company: {company_line(session, c)}" for c in found_companies]
     return Reply(
         f"Best matches for '{cmd.query[:60]}':\n"
         + "\n".join(lines)
-        + "\nOpen one with `show #id`.",
+        + "\nOpen one with `show #id` (a company: `show <name>`).",
         actions=tuple(
             Action(f"#{m.contact.id}", "show_contact", f"#{m.contact.id}") for m in matches
         ),
@@ -83,13 +97,28 @@ def find(ctx: HandlerContext, session: Session, cmd: FindContacts) -> Reply:
 
 
 def show(ctx: HandlerContext, session: Session, cmd: ShowContact) -> Reply:
-    contact = resolve_contact(session, cmd.ref)
+    party = resolve_party(session, cmd.ref)
+    if isinstance(party, Company):
+        return Reply(
+            company_line(session, party),
+            cards=(company_card(session, party, tz=ctx.tz, now=ctx.now),),
+        )
+    contact = party
     card = contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now)
     return Reply(contact_line(session, contact), cards=(card,), actions=contact_actions(contact))
 
 
-def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply:
-    contact = resolve_contact(session, cmd.ref)
+def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply | Outcome:
+    if cmd.field_name in ("title", "owner") and _names_a_deal(session, cmd.ref):
+        return edit_deal(ctx, session, EditDeal(cmd.ref, cmd.field_name, cmd.value))
+    party = resolve_party(session, cmd.ref)
+    if isinstance(party, Company):
+        return edit_company(ctx, session, party, cmd.field_name, cmd.value)
+    contact = party
+    if cmd.field_name in ("email", "phone"):
+        return change_point(
+            ctx, session, ChangePoint(f"#{contact.id}", cmd.field_name, "replace", cmd.value)
+        )
     contacts.edit_contact(
         session,
         actor=ctx.actor,
@@ -103,6 +132,15 @@ def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply:
         f"Updated {cmd.field_name} of {contact_line(session, contact)}. `undo` puts it back.",
         cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
     )
+
+
+def _names_a_deal(session: Session, ref: str) -> bool:
+    """`edit "Acme add-on" title ...`: a deal's exact title beats a contact's fuzzy name."""
+    try:
+        deal = resolve_deal(session, ref)
+    except (NotFound, Ambiguous):
+        return False
+    return fold(deal.title) == fold(ref) and not ref.strip().startswith("#")
 
 
 def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
@@ -124,26 +162,71 @@ def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
     )
 
 
-def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply:
+def _moves(counts: dict[str, int]) -> str:
+    names = (("activity", "timeline entries"), ("message", "messages"),
+             ("conversation", "conversations"), ("deal", "deals"), ("followup", "follow-ups"),
+             ("contactpoint", "emails/phones"), ("channelidentity", "chat identities"))  # fmt: skip
+    return ", ".join(f"{counts.get(key, 0)} {label}" for key, label in names)
+
+
+def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply | Outcome:
     source = resolve_contact(session, cmd.source_ref)
     target = resolve_contact(session, cmd.target_ref)
     source_name = f"{source.name} (#{source.id})"
+    if not cmd.confirmed:
+        require_admin(ctx.actor, "merge contacts")
+        if source.id == target.id:
+            raise Invalid("contact", "Those are the same contact.")
+        counts = contents(session, source.id)
+        return Outcome(
+            Reply(
+                f"Merge {source_name} into {target.name} (#{target.id})? This moves "
+                f"{_moves(counts)} to #{target.id}, combines tags and custom fields "
+                f"(#{target.id} wins a clash) and removes #{source.id}. `undo` splits them again."
+            ),
+            confirm=MergeContacts(f"#{source.id}", f"#{target.id}", confirmed=True),
+            confirm_what=f"merging {source_name}",
+        )
     moved = merge_contacts(
         session, actor=ctx.actor, source_id=source.id, target_id=target.id, now=ctx.now
     )
     summary = ", ".join(f"{n} {table}" for table, n in moved.items() if n) or "nothing else"
     return Reply(
         f"Merged {source_name} into {target.name} (#{target.id}); moved {summary}. "
-        "The audit log keeps both records as they were.",
+        "`undo` splits them again.",
         cards=(contact_card(contact_overview(session, target), tz=ctx.tz, now=ctx.now),),
     )
 
 
-def delete(ctx: HandlerContext, session: Session, cmd: DeleteContact) -> Reply:
-    contact = resolve_contact(session, cmd.ref)
+def delete(ctx: HandlerContext, session: Session, cmd: DeleteContact) -> Reply | Outcome:
+    try:
+        contact = resolve_contact(session, cmd.ref)
+    except NotFound:
+        if cmd.ref.strip().startswith("#"):
+            raise
+        try:
+            deal = resolve_deal(session, cmd.ref)
+        except NotFound:
+            raise NotFound(f"No contact or deal matches '{cmd.ref[:60]}'.") from None
+        return delete_deal(ctx, session, DeleteDeal(f"#{deal.id}"))
     line = contact_line(session, contact)
+    if not cmd.confirmed:
+        require_admin(ctx.actor, "delete contacts")
+        counts = contents(session, contact.id)
+        return Outcome(
+            Reply(
+                f"Delete {line}? With them go {_moves(counts)}. Their deals stay, without a "
+                f"contact. It all waits in the trash for {RETENTION.days} days: `undo` or "
+                f"`restore #{contact.id}` brings it back."
+            ),
+            confirm=DeleteContact(f"#{contact.id}", confirmed=True),
+            confirm_what=f"deleting {contact.name} (#{contact.id})",
+        )
     contacts.delete_contact(session, actor=ctx.actor, contact_id=contact.id, now=ctx.now)
-    return Reply(f"Deleted {line} and their timeline. The audit log keeps a copy.")
+    return Reply(
+        f"Deleted {line}. It is in the trash for {RETENTION.days} days: `undo` or "
+        f"`restore #{contact.id}` brings it back whole."
+    )
 
 
 def register(router: Router) -> None:

@@ -15,7 +15,7 @@ from crm import deals
 from crm.companies import get_or_create_company
 from crm.errors import Invalid, NotFound
 from crm.models import Company, Contact, Rep
-from crm.search import resolve_contact
+from crm.search import resolve_party
 
 
 def _close_date(text: str, ctx: HandlerContext) -> date:
@@ -30,18 +30,28 @@ def _close_date(text: str, ctx: HandlerContext) -> date:
 
 def _party(
     session: Session, ctx: HandlerContext, ref: str
-) -> tuple[Contact | None, Company | None]:
-    """A deal's ref is a contact if one matches, otherwise a company (created if new)."""
+) -> tuple[Contact | None, Company | None, bool]:
+    """A deal's ref is a contact or a company (the most exact match wins, see
+    crm.references); an unknown name becomes a new company, unless it is close to a
+    known name (then the rep is asked to check). The flag says a company was created."""
     try:
-        contact = resolve_contact(session, ref)
-        return contact, None
-    except NotFound:
+        party = resolve_party(session, ref)
+    except NotFound as exc:
+        if "Did you mean" in str(exc):
+            raise NotFound(
+                f"{exc} If '{ref[:60]}' is a new company, add a contact there first "
+                f"(`add <name> at {ref[:40]}`) and try again."
+            ) from None
         company = get_or_create_company(session, actor=ctx.actor, name=ref, now=ctx.now)
-        return None, company
+        return None, company, True
+    if isinstance(party, Company):
+        return None, party, False
+    return party, None, False
 
 
 def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
-    contact, company = _party(session, ctx, cmd.ref)
+    contact, company, created = _party(session, ctx, cmd.ref)
+    close_on = _close_date(cmd.close_when, ctx) if cmd.close_when else None
     deal = deals.create_deal(
         session,
         actor=ctx.actor,
@@ -53,12 +63,19 @@ def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
         amount_minor=cmd.amount_minor or 0,
         currency=cmd.currency or ctx.settings.default_currency,
         stage=cmd.stage,
-        expected_close=_close_date(cmd.close_when, ctx) if cmd.close_when else None,
+        expected_close=close_on,
     )
     who = contact.name if contact else (company.name if company else cmd.ref)
     close = f", closing {deal.expected_close:%a %d %b %Y}" if deal.expected_close else ""
+    new = f"\nNew company {who} created for it." if created and company else ""
+    past = ""
+    if close_on and close_on < ctx.now.date():
+        past = (
+            f"\n⚠ The close date {close_on:%a %d %b %Y} is in the past; "
+            f"`edit deal #{deal.id} close <when>` fixes it."
+        )
     return Reply(
-        f"New deal {deal_line(deal)} with {who}{close}.\n"
+        f"New deal {deal_line(deal)} with {who}{close}.{new}{past}\n"
         f"Move it with `stage #{deal.id} <stage>`, close it with `won #{deal.id}` or "
         f"`lost #{deal.id} <reason>`; `undo` removes it."
     )
@@ -80,6 +97,16 @@ def stage(
 ) -> Outcome:
     deal = deals.resolve_deal(session, cmd.deal_ref)
     previous = deal.stage
+    target = ctx.services.pipeline.check(cmd.stage)
+    if deal.status == "lost" and target == "won" and not cmd.confirmed:
+        return Outcome(
+            Reply(
+                f"{deal_line(deal)} was lost ({deal.close_reason or 'no reason given'}). "
+                "Reopen it and mark it won?"
+            ),
+            confirm=SetDealStage(f"#{deal.id}", cmd.stage, cmd.reason, confirmed=True),
+            confirm_what=f"marking deal #{deal.id} won",
+        )
     deals.set_stage(
         session,
         actor=ctx.actor,
@@ -102,7 +129,9 @@ def stage(
 def close(ctx: HandlerContext, session: Session, cmd: CloseDeal) -> Outcome:
     target = "won" if cmd.won else "lost"
     closed_at = past_when(cmd.when, ctx) if cmd.when else None
-    return stage(ctx, session, SetDealStage(cmd.deal_ref, target, cmd.reason), closed_at)
+    return stage(
+        ctx, session, SetDealStage(cmd.deal_ref, target, cmd.reason, cmd.confirmed), closed_at
+    )
 
 
 def pipeline(ctx: HandlerContext, session: Session, cmd: ShowPipeline) -> Reply:

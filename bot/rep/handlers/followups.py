@@ -1,6 +1,6 @@
 """Reminders for reps and follow-ups to customers: create, list, done, snooze, cancel."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -130,7 +130,11 @@ def done(ctx: HandlerContext, session: Session, cmd: CompleteFollowUp) -> Reply:
 
 
 def snooze(ctx: HandlerContext, session: Session, cmd: SnoozeFollowUp) -> Reply:
-    until = when_or_invalid(cmd.when, ctx)
+    if cmd.when.strip():
+        until = when_or_invalid(cmd.when, ctx)
+    else:
+        current = followups.get_followup(session, cmd.followup_id)
+        until = max(current.due_at, ctx.now) + timedelta(hours=1)
     row = followups.snooze(
         session, actor=ctx.actor, followup_id=cmd.followup_id, until=until, now=ctx.now
     )

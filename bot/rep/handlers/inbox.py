@@ -15,7 +15,8 @@ from bot.rep.router import Router
 from channels.base import Address, OutgoingMessage, Reply
 from crm import conversations
 from crm.contacts import find_rep
-from crm.models import Contact, Rep
+from crm.errors import NotFound
+from crm.models import Contact, Message, Rep
 
 
 def inbox(ctx: HandlerContext, session: Session, cmd: ShowInbox) -> Reply:
@@ -29,15 +30,17 @@ def inbox(ctx: HandlerContext, session: Session, cmd: ShowInbox) -> Reply:
             need += f" {conversation.need_confidence:.0%}"
         owner = session.get(Rep, conversation.assignee_id) if conversation.assignee_id else None
         text = (last.text or f"[{last.kind}]")[:80] if last else ""
+        number = f" (msg {last.id})" if last else ""
         lines.append(
             f"{conversation.id}. [{need}] {contact.name} via {conversation.channel}, "
             f"{when(conversation.last_message_at, ctx.tz, ctx.now)}"
-            f"{' · ' + owner.name if owner else ' · unassigned'}: {text}"
+            f"{' · ' + owner.name if owner else ' · unassigned'}{number}: {text}"
         )
     return Reply(
         "Open conversations, newest first:\n"
         + "\n".join(lines)
-        + "\n`reply <id> <text>`, `assign <id>`, `close <id>`.",
+        + "\n`reply <id> <text>`, `assign <id>`, `close <id>`; "
+        "`retag <msg> <need>` or `retag conversation <id> <need>`.",
     )
 
 
@@ -78,17 +81,29 @@ def assign(ctx: HandlerContext, session: Session, cmd: AssignConversation) -> Re
 
 
 def retag(ctx: HandlerContext, session: Session, cmd: RetagMessage) -> Reply:
+    message_id = cmd.message_id
+    if cmd.conversation:
+        latest = conversations.latest_inbound(session, cmd.message_id)
+        if latest is None:
+            raise NotFound(f"Conversation {cmd.message_id} has no customer message to retag.")
+        message_id = latest.id
+    before = session.get(Message, message_id)
+    old = before.need if before is not None else None
     message = conversations.retag(
         session,
         actor=ctx.actor,
-        message_id=cmd.message_id,
+        message_id=message_id,
         need=cmd.need,
         known_needs=ctx.services.known_needs,
         now=ctx.now,
     )
+    contact = session.get(Contact, message.contact_id)
+    quoted = " ".join((message.text or f"[{message.kind}]").split())[:160]
     return Reply(
-        f"Message {message.id} is now tagged {message.need}. Thanks: the classifier learns "
-        "from this at its next training."
+        f"Retagged message {message.id} from {contact.name if contact else 'a customer'} "
+        f'(conversation {message.conversation_id}): "{quoted}" is now {message.need} '
+        f"(was {old or 'untagged'}). The classifier learns from this at its next training; "
+        "`undo` takes it back."
     )
 
 

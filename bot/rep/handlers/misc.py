@@ -65,7 +65,7 @@ def dateorder(ctx: HandlerContext, session: Session, cmd: SetDateOrder) -> Reply
 
 def undo(ctx: HandlerContext, session: Session, cmd: Undo) -> Reply:
     what = undo_last(session, actor=ctx.actor, now=ctx.now)
-    return Reply(f"Undone: {what}.")
+    return Reply(f"Undone: {what}. `undo` again reverts the change before it.")
 
 
 def register(router: Router) -> None:

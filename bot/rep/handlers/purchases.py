@@ -7,8 +7,8 @@ from sqlmodel import Session
 from bot.context import HandlerContext
 from bot.language.commands import RecordSale
 from bot.language.parsing import parse_when
-from bot.rep.dispatcher import Router
 from bot.rep.render import local_date, money
+from bot.rep.router import Router
 from channels.base import Reply
 from crm.errors import Invalid
 from crm.purchases import record_purchase

@@ -108,7 +108,11 @@ async def test_delete_is_refused_to_a_rep_and_done_for_an_admin_with_an_audit_la
     await world.command("delete #1", key="r2")
     assert "Only an admin can" in texts(world, "r2")[0]
     await world.command("delete #1", user=ADMIN, key="r3")
-    assert texts(world, "r3")[0].startswith("Deleted #1 Jane Doe")
+    [question] = world.standin.responded("r3")
+    assert question["text"].startswith("Delete #1 Jane Doe")
+    assert buttons(question["blocks"]) == {"confirm_pending:1": "yes", "confirm_pending:2": "no"}
+    await world.click("confirm_pending:1", "yes", user=ADMIN, key="r4")
+    assert texts(world, "r4")[0].startswith("Deleted #1 Jane Doe")
     with world.rapport.store.transaction() as session:
         assert session.exec(select(Contact)).all() == []
         row = session.exec(select(AuditLog).where(AuditLog.action == "contact.delete")).one()

@@ -131,6 +131,10 @@ async def test_an_admin_only_command_in_a_dm_is_refused_to_a_rep_as_with_slash_c
     assert contacts(world) == [("Jane Doe", "jane@acme.com")]
 
     await world.event(dm("delete #1", user=ADMIN, channel=ADMIN_DM), event_id="EvDm3")
+    question = posted(world)[-1]
+    assert question["text"].startswith("Delete #1 Jane Doe") and "yes" in question["text"]
+    assert contacts(world) == [("Jane Doe", "jane@acme.com")]
+    await world.event(dm("yes", user=ADMIN, channel=ADMIN_DM), event_id="EvDm4")
     done = posted(world)[-1]
     assert done["channel"] == ADMIN_DM and done["text"].startswith("Deleted #1 Jane Doe")
     assert contacts(world) == []

@@ -49,7 +49,7 @@ async def test_a_new_conversation_is_one_post_and_later_messages_go_to_its_threa
     assert len(posts) == 2
     thread = posts[-1].args
     assert thread["channel"] == INBOX and thread["thread_ts"] == ts
-    assert "Jane Doe wrote [refund (91%)]" in all_text(thread["blocks"])
+    assert "Jane Doe wrote [refund (91%)] (msg " in all_text(thread["blocks"])
 
 
 async def test_a_reps_thread_reply_reaches_the_customer_and_the_thread_shows_a_tick(

@@ -1,0 +1,143 @@
+"""Corrections: a contact's emails and phones, a deal's fields, deleting a deal, and the
+trash (restore a deleted contact, list what can still be restored)."""
+
+from dataclasses import replace
+
+from sqlmodel import Session
+
+from bot.context import HandlerContext, Outcome
+from bot.language.commands import ChangePoint, DeleteDeal, EditDeal, RestoreContact, ShowTrash
+from bot.language.parsing import parse_money, parse_when
+from bot.rep.render import contact_card, contact_line, deal_line, money, when
+from bot.rep.router import Router
+from channels.base import Reply
+from crm import deals
+from crm.actors import require_admin
+from crm.contact_points import change_point as change_point_service
+from crm.contacts import find_rep
+from crm.errors import Invalid
+from crm.search import resolve_contact
+from crm.trash import RETENTION, find_entry, list_trash, restore_contact
+from crm.views import contact_overview
+
+_DONE = {"replace": "Replaced the primary {kind}", "add": "Added {kind}",
+         "remove": "Removed {kind}", "primary": "Made primary the {kind}"}  # fmt: skip
+
+
+def change_point(ctx: HandlerContext, session: Session, cmd: ChangePoint) -> Reply:
+    contact = resolve_contact(session, cmd.ref)
+    _, previous = change_point_service(
+        session,
+        actor=ctx.actor,
+        contact_id=contact.id,
+        kind=cmd.kind,
+        op=cmd.op,
+        value=cmd.value,
+        now=ctx.now,
+        region=ctx.settings.default_phone_region,
+    )
+    done = _DONE[cmd.op].format(kind=cmd.kind)
+    was = ""
+    if cmd.op == "replace":
+        was = f" (was {previous})" if previous else " (there was none)"
+    elif cmd.op == "primary" and previous:
+        was = f" ({previous} stays as a second {cmd.kind})"
+    return Reply(
+        f"{done} of {contact_line(session, contact)}{was}. `undo` puts it back.",
+        cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
+    )
+
+
+def edit_deal(ctx: HandlerContext, session: Session, cmd: EditDeal) -> Reply | Outcome:
+    deal = deals.resolve_deal(session, cmd.deal_ref)
+    changes: dict[str, object] = {}
+    warning = ""
+    if cmd.field_name == "amount":
+        try:
+            changes["amount"] = parse_money(cmd.value, deal.currency)
+        except ValueError as exc:
+            raise Invalid("amount", str(exc)) from None
+    elif cmd.field_name == "title":
+        changes["title"] = cmd.value
+    elif cmd.field_name == "owner":
+        changes["owner_id"] = find_rep(session, cmd.value).id
+    elif cmd.field_name == "close":
+        try:
+            day = parse_when(cmd.value, tz=ctx.tz, now=ctx.now).date()
+        except ValueError as exc:
+            raise Invalid("close", str(exc)) from None
+        if day < ctx.now.date() and not cmd.confirmed and deal.status == "open":
+            return Outcome(
+                Reply(f"{day:%a %d %b %Y} is in the past. Set it as the close date of "
+                      f"{deal_line(deal)} anyway?"),
+                confirm=replace(cmd, deal_ref=f"#{deal.id}", confirmed=True),
+                confirm_what="changing the close date",
+            )  # fmt: skip
+        changes["expected_close"] = day
+    else:
+        raise Invalid("field", "A deal's fields are amount, title, close and owner.")
+    before = deal_line(deal)
+    deals.edit_deal(session, actor=ctx.actor, deal_id=deal.id, now=ctx.now, **changes)  # type: ignore[arg-type]
+    if cmd.field_name == "close" and deal.expected_close:
+        warning = f", closing {deal.expected_close:%a %d %b %Y}"
+    return Reply(f"Updated {cmd.field_name} of deal {before}: now {deal_line(deal)}{warning}. "
+                 "`undo` puts it back.")  # fmt: skip
+
+
+def delete_deal(ctx: HandlerContext, session: Session, cmd: DeleteDeal) -> Reply | Outcome:
+    deal = deals.resolve_deal(session, cmd.deal_ref)
+    line = deal_line(deal)
+    if not cmd.confirmed:
+        return Outcome(
+            Reply(f"Delete deal {line}? `undo` brings it back."),
+            confirm=DeleteDeal(f"#{deal.id}", confirmed=True),
+            confirm_what=f"deleting deal #{deal.id}",
+        )
+    deals.delete_deal(session, actor=ctx.actor, deal_id=deal.id, now=ctx.now)
+    return Reply(f"Deleted deal {line}. `undo` brings it back.")
+
+
+def restore(ctx: HandlerContext, session: Session, cmd: RestoreContact) -> Reply:
+    require_admin(ctx.actor, "restore deleted contacts")
+    entry = find_entry(session, cmd.contact_id, now=ctx.now)
+    contact, counts = restore_contact(session, entry=entry)
+    from crm import audit
+
+    audit.record(
+        session,
+        actor=ctx.actor,
+        action="contact.restore",
+        entity_type="contact",
+        entity_id=contact.id,
+        at=ctx.now,
+        after={"counts": counts},
+    )
+    moved = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing else"
+    return Reply(
+        f"Restored {contact_line(session, contact)} with {moved}.",
+        cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
+    )
+
+
+def trash(ctx: HandlerContext, session: Session, cmd: ShowTrash) -> Reply:
+    require_admin(ctx.actor, "see the trash")
+    rows = list_trash(session, now=ctx.now)
+    if not rows:
+        return Reply(f"The trash is empty (deleted contacts are kept {RETENTION.days} days).")
+    lines = [
+        f"#{row.contact_id} {row.name}, deleted {when(row.deleted_at, ctx.tz, ctx.now)}; "
+        f"gone for good after {when(row.deleted_at + RETENTION, ctx.tz, ctx.now)}"
+        for row in rows
+    ]
+    return Reply("In the trash:\n" + "\n".join(lines) + "\n`restore #id` brings one back.")
+
+
+def register(router: Router) -> None:
+    router.add(ChangePoint, change_point)
+    router.add(EditDeal, edit_deal)
+    router.add(DeleteDeal, delete_deal)
+    router.add(RestoreContact, restore)
+    router.add(ShowTrash, trash)
+
+
+__all__ = ["change_point", "delete_deal", "edit_deal", "money", "register"]

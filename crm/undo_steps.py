@@ -1,0 +1,366 @@
+"""How each kind of audited change is put back, for `undo` (crm.undo decides which).
+
+One function per action: it restores the state the audit row's `before` describes and
+returns, in words, exactly what was undone. A step that finds the thing gone, or in a
+state it cannot take back, raises a typed error and nothing is changed.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from crm.actors import Actor
+from crm.contact_points import set_points
+from crm.contacts import refresh_search_text
+from crm.errors import Conflict, Invalid
+from crm.models import (
+    Activity,
+    AuditLog,
+    Company,
+    Contact,
+    Conversation,
+    Deal,
+    FollowUp,
+    Message,
+    NeedCorrection,
+    Rep,
+)
+from crm.trash import TrashedContact, restore_contact, revive
+
+
+def _dt(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _gone(what: str) -> Conflict:
+    return Conflict(f"That {what} no longer exists, so there is nothing to undo. Nothing was done.")
+
+
+def _contact(session: Session, row: AuditLog) -> Contact:
+    contact = session.get(Contact, row.entity_id)
+    if contact is None:
+        raise _gone("contact")
+    return contact
+
+
+def _who(contact: Contact) -> str:
+    return f"{contact.name} (#{contact.id})"
+
+
+# --- contacts ------------------------------------------------------------------------
+
+
+def _contact_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    contact = _contact(session, row)
+    shown = _who(contact)
+    session.delete(contact)
+    session.flush()
+    return f"adding {shown}; the contact is removed"
+
+
+def _contact_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    contact = _contact(session, row)
+    before, after = row.before or {}, row.after or {}
+    changed = [k for k in ("name", "company_id", "owner_id", "timezone", "custom_fields")
+               if before.get(k) != after.get(k)]  # fmt: skip
+    for key in changed:
+        setattr(contact, key, before.get(key))
+    points = [k for k in ("emails", "phones") if before.get(k) != after.get(k)]
+    if points:
+        set_points(
+            session,
+            contact,
+            emails=list(before.get("emails", [])),
+            phones=list(before.get("phones", [])),
+            now=now,
+        )
+    contact.updated_at = now
+    session.flush()
+    refresh_search_text(session, contact)
+    session.add(contact)
+    names = {"company_id": "company", "owner_id": "owner", "custom_fields": "custom field",
+             "emails": "emails", "phones": "phones"}  # fmt: skip
+    parts = [names.get(k, k) for k in changed + points]
+    detail = []
+    for key in points:
+        detail.append(f"{key} back to {', '.join(before.get(key, [])) or 'none'}")
+    if "name" in changed:
+        detail.append(f"name back to {before.get('name')}")
+    tail = f" ({'; '.join(detail)})" if detail else ""
+    return f"the edit of {_who(contact)}'s {' and '.join(parts) or 'details'}{tail}"
+
+
+def _contact_tag(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    contact = _contact(session, row)
+    contact.tags = list((row.before or {}).get("tags", []))
+    contact.updated_at = now
+    refresh_search_text(session, contact)
+    session.add(contact)
+    shown = " ".join(f"#{t}" for t in contact.tags) or "no tags"
+    return f"the tag change on {_who(contact)}; tags are {shown} again"
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    names = {"activity": "timeline entries", "message": "messages", "deal": "deals",
+             "followup": "follow-ups", "conversation": "conversations"}  # fmt: skip
+    parts = [f"{counts.get(k, 0)} {label}" for k, label in names.items() if counts.get(k)]
+    return ", ".join(parts) or "nothing else"
+
+
+def _contact_delete(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    entry = session.get(TrashedContact, (row.after or {}).get("trash_id"))
+    if entry is None:
+        raise Conflict("That contact is no longer in the trash (restored or purged).")
+    contact, counts = restore_contact(session, entry=entry)
+    return f"deleting {_who(contact)}; restored with {_counts_text(counts)}"
+
+
+def _contact_merge(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    before, after = row.before or {}, row.after or {}
+    source_data = dict(before["source"])
+    target = _contact(session, row)
+    if session.get(Contact, source_data["id"]) is not None:
+        raise Conflict(f"Contact #{source_data['id']} exists again; nothing was undone.")
+    emails, phones = source_data.pop("emails", []), source_data.pop("phones", [])
+    source = revive(Contact, source_data)
+    session.add(source)
+    session.flush()
+    from crm.merge import MOVED_TABLES
+
+    tables = {model.__tablename__: model for model in MOVED_TABLES}
+    for name, ids in (after.get("moved_ids") or {}).items():
+        model = tables.get(name)
+        for item in session.exec(select(model).where(col(model.id).in_(ids))) if model else ():
+            if item.contact_id == target.id:
+                item.contact_id = source.id
+                session.add(item)
+    session.flush()
+    set_points(session, source, emails=emails, phones=phones, now=now)
+    target_before = before["target"]
+    for key in ("tags", "custom_fields", "company_id", "owner_id", "timezone", "opted_out"):
+        setattr(target, key, target_before.get(key))
+    target.last_activity_at = _dt(target_before.get("last_activity_at"))
+    target.updated_at = now
+    set_points(
+        session,
+        target,
+        emails=list(target_before.get("emails", [])),
+        phones=list(target_before.get("phones", [])),
+        now=now,
+    )
+    moved = after.get("moved") or {}
+    return (
+        f"merging {source.name} (#{source.id}) into {_who(target)}; #{source.id} is back "
+        f"with {_counts_text(moved)}"
+    )
+
+
+# --- activities, deals, follow-ups, companies, inbox, settings ----------------------------
+
+
+def _activity_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    activity = session.get(Activity, row.entity_id)
+    if activity is None:
+        raise _gone("activity")
+    contact = session.get(Contact, activity.contact_id)
+    session.delete(activity)
+    who = f" with {contact.name}" if contact else ""
+    return f"the {activity.kind}{who}: {activity.text[:60]}"
+
+
+def _deal_line(deal: Deal | dict[str, Any]) -> str:
+    title = deal.title if isinstance(deal, Deal) else deal.get("title")
+    number = deal.id if isinstance(deal, Deal) else deal.get("id")
+    return f"deal #{number} {title}"
+
+
+def _deal(session: Session, row: AuditLog) -> Deal:
+    deal = session.get(Deal, row.entity_id)
+    if deal is None:
+        raise _gone("deal")
+    return deal
+
+
+def _deal_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    deal = _deal(session, row)
+    shown = _deal_line(deal)
+    session.delete(deal)
+    return f"the new {shown}; it is removed"
+
+
+def _deal_stage(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    deal = _deal(session, row)
+    before = row.before or {}
+    moved_to = deal.stage
+    deal.stage, deal.status = before["stage"], before["status"]
+    deal.close_reason = before.get("close_reason")
+    deal.closed_at = _dt(before.get("closed_at"))
+    deal.stage_changed_at, deal.updated_at = now, now
+    session.add(deal)
+    verb = (
+        f"marking {_deal_line(deal)} {moved_to}"
+        if moved_to in ("won", "lost")
+        else (f"moving {_deal_line(deal)} to {moved_to}")
+    )
+    return f"{verb}; it is back in {deal.stage}"
+
+
+def _deal_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    deal = _deal(session, row)
+    before, after = row.before or {}, row.after or {}
+    changed = [k for k in ("title", "amount_minor", "currency", "expected_close", "owner_id")
+               if before.get(k) != after.get(k)]  # fmt: skip
+    for key in changed:
+        value = before.get(key)
+        if key == "expected_close" and isinstance(value, str):
+            value = date.fromisoformat(value)
+        setattr(deal, key, value)
+    deal.updated_at = now
+    session.add(deal)
+    names = {"amount_minor": "amount", "expected_close": "close date", "owner_id": "owner"}
+    shown = " and ".join(dict.fromkeys(names.get(k, k) for k in changed if k != "currency"))
+    return f"the {shown or 'edit'} change of {_deal_line(deal)}"
+
+
+def _deal_delete(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    data = dict(row.before or {})
+    if session.get(Deal, data.get("id")) is not None:
+        raise Conflict("That deal exists again; nothing was undone.")
+    if data.get("contact_id") and session.get(Contact, data["contact_id"]) is None:
+        data["contact_id"] = None
+    if data.get("company_id") and session.get(Company, data["company_id"]) is None:
+        data["company_id"] = None
+    deal = revive(Deal, data)
+    session.add(deal)
+    session.flush()
+    return f"deleting {_deal_line(deal)}; it is back"
+
+
+def _followup_line(session: Session, followup: FollowUp) -> str:
+    if followup.kind == "customer" and followup.contact_id:
+        contact = session.get(Contact, followup.contact_id)
+        who = f" to {contact.name}" if contact else ""
+        return f"follow-up {followup.id}{who}, {followup.text[:60]}"
+    return f"reminder {followup.id}, {followup.text[:60]}"
+
+
+def _followup(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    followup = session.get(FollowUp, row.entity_id)
+    if followup is None:
+        raise _gone("follow-up")
+    if row.action == "followup.create":
+        if followup.status not in ("pending", "claimed"):
+            raise Invalid(
+                "undo",
+                f"{_followup_line(session, followup).capitalize()} is already {followup.status}; "
+                "I can't take it back. Nothing was undone.",
+            )
+        followup.status = "cancelled"
+        what = f"{_followup_line(session, followup)} (cancelled)"
+    else:
+        before = row.before or {}
+        followup.status = before["status"]
+        followup.due_at = _dt(before["due_at"])
+        verbs = {"followup.done": "marking done", "followup.cancel": "cancelling",
+                 "followup.snooze": "snoozing"}  # fmt: skip
+        what = f"{verbs[row.action]} {_followup_line(session, followup)}"
+    followup.updated_at = now
+    session.add(followup)
+    return what
+
+
+def _company_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    company = session.get(Company, row.entity_id)
+    if company is None:
+        raise _gone("company")
+    used = session.exec(select(Contact.id).where(Contact.company_id == company.id)).first()
+    used = used or session.exec(select(Deal.id).where(Deal.company_id == company.id)).first()
+    if used is not None:
+        raise Invalid(
+            "undo",
+            f"Company {company.name} is in use by contacts or deals now, so I can't remove it. "
+            "Nothing was undone.",
+        )
+    session.delete(company)
+    return f"creating company {company.name}; it is removed"
+
+
+def _company_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    company = session.get(Company, row.entity_id)
+    if company is None:
+        raise _gone("company")
+    before = row.before or {}
+    company.name, company.name_key = before["name"], before["name_key"]
+    company.domain = before.get("domain")
+    company.updated_at = now
+    session.add(company)
+    return f"the edit of company {company.name}"
+
+
+def _retag(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    message = session.get(Message, row.entity_id)
+    if message is None:
+        raise _gone("message")
+    old = (row.before or {}).get("need")
+    new = message.need
+    message.need, message.need_corrected = old, False
+    session.add(message)
+    correction = session.exec(
+        select(NeedCorrection)
+        .where(NeedCorrection.message_id == message.id)
+        .order_by(col(NeedCorrection.id).desc())
+    ).first()
+    if correction is not None:
+        session.delete(correction)  # a wrong label must not reach the training data
+    return f"retagging message {message.id} as {new}; it is {old or 'untagged'} again"
+
+
+def _conversation_assign(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    conversation = session.get(Conversation, row.entity_id)
+    if conversation is None:
+        raise _gone("conversation")
+    conversation.assignee_id = (row.before or {}).get("assignee_id")
+    session.add(conversation)
+    rep = session.get(Rep, conversation.assignee_id) if conversation.assignee_id else None
+    who = rep.name if rep else "unassigned"
+    return f"the assignment of conversation {conversation.id}; it is {who} again"
+
+
+def _timezone(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    rep = session.get(Rep, row.entity_id)
+    if rep is None:
+        raise _gone("rep")
+    rep.timezone = (row.before or {}).get("timezone", rep.timezone)
+    session.add(rep)
+    return f"the time zone change; it is {rep.timezone} again"
+
+
+REVERTERS = {
+    "contact.create": _contact_create,
+    "contact.update": _contact_update,
+    "contact.tag": _contact_tag,
+    "contact.delete": _contact_delete,
+    "contact.merge": _contact_merge,
+    "activity.create": _activity_create,
+    "deal.create": _deal_create,
+    "deal.stage": _deal_stage,
+    "deal.won": _deal_stage,
+    "deal.lost": _deal_stage,
+    "deal.update": _deal_update,
+    "deal.delete": _deal_delete,
+    "followup.create": _followup,
+    "followup.done": _followup,
+    "followup.cancel": _followup,
+    "followup.snooze": _followup,
+    "company.create": _company_create,
+    "company.update": _company_update,
+    "message.retag": _retag,
+    "conversation.assign": _conversation_assign,
+    "rep.timezone": _timezone,
+}
