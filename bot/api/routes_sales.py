@@ -18,6 +18,7 @@ from crm import activities, followups
 from crm.companies import get_or_create_company
 from crm.contacts import get_contact
 from crm.deals import create_deal, get_deal, set_stage
+from crm.enums import ActivityKind, FollowUpStatus
 from crm.errors import NotFound
 from crm.models import Activity, Company, Deal, FollowUp
 
@@ -240,7 +241,7 @@ def list_activities(
     caller: Caller = READ,
     contact_id: IdQuery = None,
     deal_id: IdQuery = None,
-    kind: str | None = Query(None, max_length=16),
+    kind: ActivityKind | None = Query(None),
     occurred_after: datetime | None = None,
     occurred_before: datetime | None = None,
     sort: str = "id",
@@ -306,7 +307,7 @@ FOLLOWUP_SORTS = {"id": col(FollowUp.id), "due_at": col(FollowUp.due_at)}
 def list_followups(
     request: Request,
     caller: Caller = READ,
-    status: str | None = Query(None, max_length=16),
+    status: FollowUpStatus | None = Query(None),
     contact_id: IdQuery = None,
     rep_id: IdQuery = None,
     due_after: datetime | None = None,
