@@ -313,3 +313,8 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
         else:
             out[key] = value
     return out
+
+
+import crm.ids  # noqa: E402 - after the tables: SQLite never reuses an id (AUTOINCREMENT)
+
+crm.ids.install(SQLModel.metadata)

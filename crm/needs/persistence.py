@@ -156,7 +156,8 @@ def load_pipeline(path: Path, metadata: dict) -> Pipeline:
         trusted = check_nodes(path)
     except UntrustedModelError as exc:
         raise ModelLoadError(
-            f"{path} was refused: it names types a Rapport model never contains ({exc}); "
+            f"{path} was refused: it contains untrusted types, ones a Rapport model never "
+            f"holds ({exc}); "
             "only load models trained by Rapport (rapport classifier train)"
         ) from exc
     except Exception as exc:  # not a zip, no schema.json, not JSON
