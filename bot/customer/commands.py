@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.context import Services
+from bot.customer.erasure import finish_erasure
 from channels.base import Action, Address, IncomingMessage, Reply
 from crm import audit
 from crm.actors import Actor
@@ -37,7 +38,7 @@ from crm.contacts import set_consent
 from crm.errors import Invalid
 from crm.identities import find_identity, resolve_customer
 from crm.models import Contact
-from crm.privacy import erase_contact, export_contact
+from crm.privacy import Erasure, erase_contact, export_contact
 from crm.self_service import (
     chat_state,
     first_delivery,
@@ -92,6 +93,7 @@ def _local(dt: datetime, tz: str) -> str:
 class CustomerCommands:
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.retraining: asyncio.Task | None = None  # the need model's, after an erasure
 
     @property
     def _now(self) -> datetime:
@@ -197,7 +199,8 @@ class CustomerCommands:
             lines.append("You'll get follow-up messages from us again; /stop turns them off.")
         lines.append(
             f"Privacy: we keep your messages so we can help you ({settings.privacy_url}). "
-            "/mydata sends you a copy, /forget erases it, /stop turns off follow-ups."
+            "/mydata sends you a copy of everything, our team's notes about you included; "
+            "/forget erases it, /stop turns off follow-ups."
         )
         lines.append("If you like, share your phone number so we can find your account.")
         return Reply("\n\n".join(lines), actions=(Action("Share my phone number", SHARE_PHONE),))
@@ -305,12 +308,21 @@ class CustomerCommands:
     async def action(self, action_id: str, value: str, message: IncomingMessage) -> Reply | None:
         """Answers a button press (None: this press was already answered)."""
         if action_id in (FORGET, KEEP):
+            if message.address.chat_id != message.sender_id:  # a group, or a forwarded button
+                refusal = Reply("Please send /forget to me in a private chat.")
+                return await self._answer(partial(self._once, refusal), message)
             erase = action_id == FORGET
-            return await self._answer(partial(self._confirm_forget, erase, value), message)
+            done: list[Erasure] = []
+            reply = await self._answer(partial(self._confirm_forget, erase, value, done), message)
+            if done:
+                self.retraining = await finish_erasure(self.services, done[0])
+            return reply
         gone = Reply("That button no longer works. Send /help to see what I can do.")
         return await self._answer(partial(self._once, gone), message)
 
-    def _confirm_forget(self, erase: bool, token: str, message: IncomingMessage) -> Reply:
+    def _confirm_forget(
+        self, erase: bool, token: str, done: list[Erasure], message: IncomingMessage
+    ) -> Reply:
         now = self._now
         with self._unit(message) as session:
             before = update_chat_state(
@@ -333,6 +345,7 @@ class CustomerCommands:
             contact_id = contact.id
             actor = Actor(kind="customer", id=contact_id, channel=message.address.channel)
             counts = erase_contact(session, actor=actor, contact_id=contact_id, now=now)
+        done.append(counts)
         logger.info(
             "customer data erased contact=%s channel=%s messages=%s",
             contact_id,
