@@ -10,6 +10,7 @@ Its methods match `channels.slack.callbacks.Callbacks` structurally.
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -23,7 +24,7 @@ from bot.slack.inbox import SlackInbox
 from channels.base import Address, Reply
 from crm.actors import Actor
 from crm.identities import find_identity
-from crm.models import Contact, Message
+from crm.models import Contact, Conversation, Message
 from crm.search import ID_REF, search_contacts
 from crm.self_service import first_delivery
 
@@ -70,6 +71,9 @@ class Answer:
 def changes_things(command: object, reply: Reply) -> bool:
     """Whether the rep's App Home may now be out of date."""
     return reply.ok and not isinstance(command, READ_ONLY)
+
+
+INTERNAL_NOTE = re.compile(r"^\s*note\s*:\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 
 class SlackBridge:
@@ -209,8 +213,31 @@ class SlackBridge:
         if conversation_id is None:
             return None
         actor = await self.actor(who)
+        internal = INTERNAL_NOTE.match(text)
+        if internal:
+            return Answer(await self._internal_note(actor, conversation_id, internal.group(1)))
         note = await self.inbox.relay(actor, conversation_id, text, channel_id, thread_ts)
         return Answer(note, refresh_home=note.ok)
+
+    async def _internal_note(self, actor: Actor, conversation_id: int, text: str) -> Reply:
+        """`note: ...` in an inbox thread stays with the team: a note on the contact's
+        timeline, never relayed to the customer."""
+        contact_id = await asyncio.to_thread(self._contact_of_conversation, conversation_id)
+        if contact_id is None:
+            return Reply("⚠ That conversation no longer exists; nothing was saved.", ok=False)
+        if not text.strip():
+            return Reply("⚠ Write the note after `note:`; nothing was sent to the customer.")
+        reply = await self.dispatcher.handle_command(
+            actor, cmd.LogActivity("note", f"#{contact_id}", text.strip())
+        )
+        if not reply.ok:
+            return Reply(f"⚠ {reply.text.splitlines()[0]}", ok=False)
+        return Reply("📝 Internal note saved on the timeline; not sent to the customer.")
+
+    def _contact_of_conversation(self, conversation_id: int) -> int | None:
+        with self.services.store.transaction() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.contact_id if conversation else None
 
 
 def command_for_action(action_id: str, value: str) -> cmd.Command | None:

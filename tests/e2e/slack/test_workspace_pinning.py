@@ -30,8 +30,15 @@ async def test_unset_team_id_pins_the_token_workspace_and_refuses_others(tmp_pat
         await world.customer_writes("How much is it?", name="Jane Doe")
         with world.rapport.store.transaction() as session:
             ts = session.exec(select(Conversation)).one().inbox_ref.split(":", 1)[1]
-        event = {"type": "message", "channel": INBOX, "user": "U0EVIL", "text": "pay to X",
-                 "ts": "1772409999.000002", "thread_ts": ts, "channel_type": "channel"}  # fmt: skip
+        event = {
+            "type": "message",
+            "channel": INBOX,
+            "user": "U0EVIL",
+            "text": "pay to X",
+            "ts": "1772409999.000002",
+            "thread_ts": ts,
+            "channel_type": "channel",
+        }
         await world.event(event, event_id="EvForeign", team="T0EVIL")
         body = json.loads(world.event_body(event, event_id="EvNoTeam"))
         body.pop("team_id")
@@ -42,3 +49,46 @@ async def test_unset_team_id_pins_the_token_workspace_and_refuses_others(tmp_pat
         assert ours.status_code == 200
         assert contacts(world) == ["Jane Doe", "Real Person"]
         assert len(world.standin.calls_to("auth.test")) >= 1
+
+
+async def test_a_note_in_an_inbox_thread_stays_internal(world: SlackWorld) -> None:
+    """`note: ...` in the thread is a timeline note; the customer receives nothing."""
+    from crm.models import Activity
+
+    await world.customer_writes("How much is it?", name="Jane Doe")
+    with world.rapport.store.transaction() as session:
+        ts = session.exec(select(Conversation)).one().inbox_ref.split(":", 1)[1]
+    for n, text in enumerate(["note: she is a reseller, quote the partner price",
+                              "NOTE:second thought", "  Note :  third"]):  # fmt: skip
+        event = {
+            "type": "message",
+            "channel": INBOX,
+            "user": REP,
+            "text": text,
+            "ts": f"1772409999.00001{n}",
+            "thread_ts": ts,
+            "channel_type": "channel",
+        }
+        assert (await world.event(event, event_id=f"EvNote{n}")).status_code == 200
+        answer = world.standin.last("chat.postMessage")
+        assert answer["thread_ts"] == ts and "not sent to the customer" in answer["text"]
+    assert world.telegram.sent == []
+    with world.rapport.store.transaction() as session:
+        notes = session.exec(select(Activity).where(Activity.kind == "note")).all()
+    assert [a.text for a in notes] == [
+        "she is a reseller, quote the partner price",
+        "second thought",
+        "third",
+    ]
+    relayed = {
+        "type": "message",
+        "channel": INBOX,
+        "user": REP,
+        "text": "notes are ready",
+        "ts": "1772409999.000020",
+        "thread_ts": ts,
+        "channel_type": "channel",
+    }
+    await world.event(relayed, event_id="EvRelay")
+    assert [m.reply.text for m in world.telegram.sent] == ["notes are ready"]
+    assert world.standin.last("chat.postMessage")["text"].startswith("✓ Delivered")
