@@ -123,3 +123,23 @@ async def test_mydata_shows_needs_confidences_and_who_wrote_each_entry(
     assert outbound["written_by"] == "Alice"
     [note] = [a for a in data["notes_and_activities"] if a["kind"] == "note"]
     assert note["text"] == "wants a discount" and note["written_by"] == "Alice"
+
+
+async def test_a_reply_goes_to_the_customers_private_chat_not_the_group(
+    rapport: RapportApp,
+) -> None:
+    """With Telegram groups allowed, a customer who last wrote from a group still gets the
+    rep's answer privately: the group never sees it."""
+    telegram = RecordingTelegram()
+    rapport.services.hub.register(telegram)
+    alice = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
+    await rapport.desk.receive(said("444", "Dee Fourth", "hi from my own chat", 1))
+    group = IncomingMessage(Address("telegram", "-100777"), sender_id="444",
+                            sender_name="Dee Fourth", text="and now from the team group",
+                            message_id="-100777:9")  # fmt: skip
+    await rapport.desk.receive(group)
+    with rapport.store.transaction() as session:
+        conversation = session.exec(select(Conversation)).one()
+    assert conversation.chat_id == "444"
+    assert (await rapport.dispatcher.handle(alice, f"reply {conversation.id} Sure")).ok
+    assert [m.address.chat_id for m in telegram.sent] == ["444"]
