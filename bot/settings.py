@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, validation_alias="RAPPORT_SLACK_API_URL")
     slack_team_id: str | None = Field(None, validation_alias="SLACK_TEAM_ID")
     slack_admins: str = Field("", validation_alias="RAPPORT_SLACK_ADMINS")
+    slack_allow_guests: bool = Field(False, validation_alias="RAPPORT_SLACK_ALLOW_GUESTS")
     slack_inbox_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_INBOX_CHANNEL")
     slack_deals_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_DEALS_CHANNEL")
     slack_reports_channel: str | None = Field(

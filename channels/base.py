@@ -103,6 +103,11 @@ class SendResult:
     retry_after: float | None = None
 
 
+class AccountRefused(Exception):
+    """A chat account may not act as a team member (a guest, a deactivated or a bot
+    account); the message says why, for the person."""
+
+
 class DeliveryError(Exception):
     """A channel could not deliver; `permanent` says whether retrying can help."""
 

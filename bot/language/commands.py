@@ -243,7 +243,31 @@ class ParseError:
     hints: tuple[str, ...] = field(default_factory=tuple)
 
 
+# --- the team (admins) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListReps(Command):
+    """`reps`: every team member, active or revoked, with their role."""
+
+
+@dataclass(frozen=True)
+class SetRepAccess(Command):
+    """`revoke @bob` / `restore @bob` (a rep; `restore #id` is the trash's) / `admin @bob`.
+
+    access is one of "revoke", "restore", "admin"."""
+
+    access: str
+    who: str
+
+    @property
+    def name(self) -> str:
+        return self.access
+
+
 COMMAND_NAMES: dict[type, str] = {
+    ListReps: "reps",
+    SetRepAccess: "revoke",
     AddContact: "add",
     FindContacts: "find",
     ShowContact: "show",

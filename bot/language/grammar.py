@@ -340,6 +340,18 @@ def _reply(verb: str, rest: str) -> Result:
     return cmd.ReplyToConversation(number, text) if text else _error(verb, "What should I reply?")
 
 
+def _rep_access(verb: str, rest: str) -> Result:
+    """`revoke @bob`, `restore @bob`, `admin @bob`: the rep is named with an @ (a plain
+    `restore #12` is a contact in the trash, not a rep)."""
+    who = rest.strip()
+    mention = re.fullmatch(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", who)  # a Slack mention
+    if mention:
+        return cmd.SetRepAccess(verb, mention.group(1))
+    if not who.startswith("@") or len(who) < 2:
+        return _error(verb, "Name the team member with @, e.g. @bob.")
+    return cmd.SetRepAccess(verb, " ".join(who.lstrip("@").split()))
+
+
 def _assign(verb: str, rest: str) -> Result:
     number, token, who = _split_id(rest)
     if number is None:
@@ -408,12 +420,18 @@ _HANDLERS: dict[str, Handler] = {
     "retag": _retag, "close": _id_command(cmd.CloseConversation, "conversation"),
     "report": _report, "timezone": _timezone, "tz": _timezone,
     "undo": lambda verb, rest: cmd.Undo(), "help": _help, "?": _help,
+    "reps": lambda verb, rest: cmd.ListReps(), "revoke": _rep_access,
+    "restore": _rep_access, "admin": _rep_access,
 }  # fmt: skip
 
 
 # --- usage and help ------------------------------------------------------------------------
 
 USAGE: dict[str, str] = {
+    "reps": "reps   e.g. reps",
+    "revoke": "revoke @rep   e.g. revoke @bob",
+    "restore": "restore @rep   e.g. restore @bob",
+    "admin": "admin @rep   e.g. admin @bob",
     "add": "add <name> [email] [phone] [at <company>] [#tag ...]   "
     "e.g. add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip",
     "find": "find <text>   e.g. find acme",
@@ -489,6 +507,10 @@ _DETAILS = {
     "timezone": "Dates you type are read in this zone. Also: tz.",
     "undo": "Reverts your own last change.",
     "help": "Type help alone for the list of commands.",
+    "reps": "Admins: every team member, active or revoked, and who is an admin.",
+    "revoke": "Admins: locks the rep out of Rapport at once (their data stays).",
+    "restore": "Admins: gives a revoked rep access again.",
+    "admin": "Admins: makes the rep an admin.",
 }
 HELP_TOPICS: dict[str, str] = {
     verb: f"{USAGE[verb].split('   e.g. ')[0]}\n{_DETAILS[verb]}\nExample: "
@@ -503,6 +525,7 @@ _GROUPS = (
     ("Inbox", ("inbox", "reply", "assign", "retag", "close")),
     ("Reports", ("report",)),
     ("Settings", ("timezone", "undo", "help")),
+    ("Team (admins)", ("reps", "revoke", "restore", "admin")),
 )
 
 

@@ -21,8 +21,9 @@ from bot.rep.render import candidates_text
 from channels.base import Action, Address, Reply
 from crm.actors import Actor
 from crm.conversations import mark_delivery
-from crm.errors import Ambiguous, CRMError, Invalid
+from crm.errors import Ambiguous, CRMError, Forbidden, Invalid
 from crm.models import Rep
+from crm.reps import is_locked_out
 from crm.self_service import chat_state, update_chat_state
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,11 @@ class Dispatcher:
 
     def _run(self, handler: Handler, ctx: HandlerContext, command: Command) -> Outcome:
         with self.services.store.transaction() as session:
+            if is_locked_out(session, ctx.actor):
+                raise Forbidden(
+                    "You have no access to Rapport (access revoked, or a guest account). "
+                    "Ask an admin."
+                )
             ctx.actor = self._fresh_actor(session, ctx.actor)
             try:
                 result = handler(ctx, session, command)

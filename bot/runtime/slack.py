@@ -51,7 +51,7 @@ def attach_slack(rapport: RapportApp, *, process_before_response: bool = False) 
     client = make_client(
         settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
     )
-    channel = SlackChannel(client)
+    channel = SlackChannel(client, allow_guests=settings.slack_allow_guests)
     rapport.services.hub.register(channel)
     inbox = SlackInbox(rapport.services, rapport.dispatcher, settings.slack_inbox_channel)
     rapport.desk.subscribe(inbox.on_event)

@@ -21,10 +21,11 @@ from bot.language.grammar import parse
 from bot.rep.render import contact_line
 from bot.slack.home import build_home
 from bot.slack.inbox import SlackInbox
-from channels.base import Address, Reply
-from crm.actors import Actor
+from channels.base import AccountRefused, Address, Reply
+from crm import audit
+from crm.actors import SYSTEM, Actor
 from crm.identities import find_identity
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact, Conversation, Message, Rep
 from crm.search import ID_REF, search_contacts
 from crm.self_service import first_delivery
 
@@ -90,15 +91,21 @@ class SlackBridge:
         """The rep behind a Slack user id; users.info is asked only the first time."""
         known = await asyncio.to_thread(self._known, who.user_id)
         name, tz = who.user_name or who.user_id, None
+        refused = False
         if not known:
             try:
                 name, tz = await self.profile(who.user_id)
+            except AccountRefused as exc:
+                # A guest, deactivated or bot account: kept as a revoked rep, so every
+                # command is refused and an admin can `restore @them` on purpose.
+                refused = True
+                logger.warning("slack account refused user=%s reason=%s", who.user_id, exc)
             except Exception as exc:  # noqa: BLE001 - a rep without a profile is still a rep
                 logger.warning(
                     "users.info failed user=%s error=%s", who.user_id, type(exc).__name__
                 )
-        admin = who.user_id in self.services.settings.admin_slack_ids
-        return await asyncio.to_thread(
+        admin = who.user_id in self.services.settings.admin_slack_ids and not refused
+        actor = await asyncio.to_thread(
             partial(
                 self.rapport.rep_actor,
                 channel="slack",
@@ -108,6 +115,25 @@ class SlackBridge:
                 admin=admin,
             )
         )
+        if refused:
+            await asyncio.to_thread(self._revoke_new, actor)
+        return actor
+
+    def _revoke_new(self, actor: Actor) -> None:
+        with self.services.store.transaction() as session:
+            rep = session.get(Rep, actor.id)
+            if rep is not None and rep.active:
+                rep.active = False
+                session.add(rep)
+                audit.record(
+                    session,
+                    actor=SYSTEM,
+                    action="rep.revoke",
+                    entity_type="rep",
+                    entity_id=rep.id,
+                    at=self.services.clock.now(),
+                    after={"active": False, "reason": "guest or inactive Slack account"},
+                )
 
     def _known(self, user_id: str) -> bool:
         with self.services.store.transaction() as session:

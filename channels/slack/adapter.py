@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.base import DeliveryError, OutgoingMessage, Reply, SendResult
+from channels.base import AccountRefused, DeliveryError, OutgoingMessage, Reply, SendResult
 from channels.slack.blocks import fallback_text, reply_blocks
 from channels.slack.inbox import inbox_blocks
 
@@ -81,8 +81,9 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, allow_guests: bool = False) -> None:
         self.client = client
+        self.allow_guests = allow_guests
         self._identity: set[str] | None = None
 
     async def start(self) -> None:
@@ -193,9 +194,17 @@ class SlackChannel:
         return str(response["channel"]["id"])
 
     async def profile(self, user_id: str) -> tuple[str, str | None]:
-        """(display name, IANA time zone) from users.info, for a rep seen the first time."""
+        """(display name, IANA time zone) from users.info, for a rep seen the first time.
+
+        Raises AccountRefused for a deactivated or bot account, and for a guest unless
+        RAPPORT_SLACK_ALLOW_GUESTS: a guest invited to one channel is not the team."""
         response = await self.client.users_info(user=user_id)
         user = response.get("user") or {}
+        if user.get("deleted") or user.get("is_bot"):
+            raise AccountRefused("This Slack account cannot use Rapport.")
+        guest = user.get("is_restricted") or user.get("is_ultra_restricted")
+        if guest and not self.allow_guests:
+            raise AccountRefused("Slack guests cannot use Rapport. Ask an admin.")
         profile = user.get("profile") or {}
         name = (
             profile.get("real_name")

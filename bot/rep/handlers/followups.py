@@ -17,7 +17,7 @@ from bot.rep.render import when
 from channels.base import Action, Reply
 from crm import followups
 from crm.errors import Conflict
-from crm.models import Contact, FollowUp
+from crm.models import Contact, FollowUp, Rep
 from crm.search import resolve_contact
 
 
@@ -82,7 +82,11 @@ def _line(session: Session, row: FollowUp, ctx: HandlerContext) -> str:
         state += ", late"
     if row.status == "failed" and row.last_error:
         state += f": {row.last_error[:80]}"
-    return f"{row.id}. {when(row.due_at, ctx.tz, ctx.now)} [{state}]{target} {row.text[:80]}"
+    text = row.text[:80]
+    if row.kind == "reminder" and row.rep_id is not None and row.rep_id != ctx.actor.id:
+        owner = session.get(Rep, row.rep_id)
+        text = f"(a private reminder of {owner.name if owner else 'another rep'})"
+    return f"{row.id}. {when(row.due_at, ctx.tz, ctx.now)} [{state}]{target} {text}"
 
 
 def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:
@@ -94,7 +98,9 @@ def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:
     actions = tuple(
         action
         for row in rows[:5]
-        if row.status in ("pending", "sent") and row.kind == "reminder"
+        if row.status in ("pending", "sent")
+        and row.kind == "reminder"
+        and row.rep_id == ctx.actor.id
         for action in (
             Action(f"Done {row.id}", "followup_done", str(row.id)),
             Action(f"Snooze {row.id} 1h", "followup_snooze", f"{row.id} 1h"),
