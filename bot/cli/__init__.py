@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -180,6 +181,14 @@ def contacts_export(file: Path = typer.Argument(..., help="where to write the CS
     finally:
         rapport.close()
     typer.echo(f"Exported {count} contact(s) to {file}.")
+
+
+@app.callback()
+def _private_files() -> None:
+    """Every file Rapport writes (database, WAL, models, charts, exports) is owner-only:
+    they hold customers' personal data.  The data directory itself is made 0700 by
+    RapportApp.build."""
+    os.umask(0o077)
 
 
 def main() -> None:  # pragma: no cover - console script entry

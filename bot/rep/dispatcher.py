@@ -62,6 +62,7 @@ class Dispatcher:
 
     async def handle(self, actor: Actor, text: str, address: Address | None = None) -> Reply:
         """Answers one line of rep text. Never raises."""
+        text = text.replace("\x00", "")  # PostgreSQL text refuses NUL: a note would be lost
         try:
             return await self._handle(actor, text, address)
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise

@@ -143,3 +143,21 @@ async def test_a_reply_goes_to_the_customers_private_chat_not_the_group(
     assert conversation.chat_id == "444"
     assert (await rapport.dispatcher.handle(alice, f"reply {conversation.id} Sure")).ok
     assert [m.address.chat_id for m in telegram.sent] == ["444"]
+
+
+async def test_nul_bytes_are_stripped_from_edits_and_rep_commands(rapport: RapportApp) -> None:
+    """PostgreSQL refuses NUL in text: an edit or a note carrying one must not be lost."""
+    commands = CustomerCommands(rapport.services)
+    alice = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
+    await rapport.desk.receive(said("555", "Eve Fifth", "first\x00 version", 1))
+    edit = IncomingMessage(Address("telegram", "555"), sender_id="555", sender_name="Eve",
+                           text="second\x00 version", message_id="555:1", edited=True)  # fmt: skip
+    await commands.edit(edit)
+    with rapport.store.transaction() as session:
+        message = session.exec(select(Message)).one()
+        contact = message.contact_id
+    assert message.text == "second version"
+    reply = await rapport.dispatcher.handle(alice, f"note #{contact}: nul\x00 inside")
+    assert reply.ok, reply.text
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Activity)).one().text == "nul inside"
