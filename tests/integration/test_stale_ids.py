@@ -161,3 +161,18 @@ async def test_nul_bytes_are_stripped_from_edits_and_rep_commands(rapport: Rappo
     assert reply.ok, reply.text
     with rapport.store.transaction() as session:
         assert session.exec(select(Activity)).one().text == "nul inside"
+
+
+async def test_the_forget_button_only_works_in_the_senders_own_chat(
+    rapport: RapportApp,
+) -> None:
+    commands = CustomerCommands(rapport.services)
+    await rapport.desk.receive(said("666", "Fay Sixth", "hello there", 1))
+    question = await commands.run("forget", said("666", "Fay Sixth", "/forget", 2))
+    token = question.actions[0].value
+    in_group = IncomingMessage(Address("telegram", "-100888"), sender_id="666",
+                               sender_name="Fay", text="", message_id="-100888:3")  # fmt: skip
+    refused = await commands.action(FORGET, token, in_group)
+    assert refused is not None and "private chat" in refused.text
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Contact)).one().name == "Fay Sixth"
