@@ -6,7 +6,9 @@ settings and clock.
 """
 
 import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,13 @@ class SchemaOutOfDate(RuntimeError):
     pass
 
 
+def private_dir(path: Path) -> None:
+    """The data directory (database, models, charts) is the owner's only: 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):  # a filesystem without modes: nothing to tighten
+        os.chmod(path, 0o700)
+
+
 @dataclass
 class RapportApp:
     settings: Settings
@@ -46,6 +55,7 @@ class RapportApp:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> "RapportApp":
+        private_dir(Path(settings.data_dir))
         store = Store(make_engine(settings.resolved_database_url))
         services = Services(
             settings=settings,

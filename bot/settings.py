@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     slack_admins: Annotated[frozenset[str], NoDecode, _typed(parse_admins)] = Field(
         frozenset(), validation_alias="RAPPORT_SLACK_ADMINS"
     )
+    slack_allow_guests: bool = Field(False, validation_alias="RAPPORT_SLACK_ALLOW_GUESTS")
     slack_inbox_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_INBOX_CHANNEL")
     slack_deals_channel: str | None = Field(None, validation_alias="RAPPORT_SLACK_DEALS_CHANNEL")
     slack_reports_channel: str | None = Field(

@@ -105,6 +105,11 @@ class SendResult:
     queued: bool = False  # not delivered yet, but kept for the recipient (an unopened shell)
 
 
+class AccountRefused(Exception):
+    """A chat account may not act as a team member (a guest, a deactivated or a bot
+    account); the message says why, for the person."""
+
+
 class DeliveryError(Exception):
     """A channel could not deliver; `permanent` says whether retrying can help."""
 

@@ -29,7 +29,9 @@ VAGUE_NEEDS = frozenset({"greeting", "other"})  # say little about what the cust
 def stored_text(text: str) -> str:
     """What is kept of a customer's text: all of it up to MAX_MESSAGE characters, else its
     start with CUT_MARK, so the rep knows there was more (Telegram caps a message at 4,096
-    characters; the cap guards the store against other channels)."""
+    characters; the cap guards the store against other channels).  NUL bytes are dropped:
+    PostgreSQL text refuses them, so one would lose the message (or its edit)."""
+    text = text.replace("\x00", "")
     if len(text) <= MAX_MESSAGE:
         return text
     return text[: MAX_MESSAGE - len(CUT_MARK)] + CUT_MARK

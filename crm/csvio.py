@@ -26,6 +26,26 @@ from crm.models import Company, Contact, Rep
 EXPORT_COLUMNS = ["id", "name", "emails", "phones", "company", "owner", "tags", "created"]
 MULTI_SPLIT = re.compile(r"[;,\s]+")
 MAX_ROWS = 200_000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d[\d .;()+-]*")  # phones and amounts: data, never a formula
+
+
+def safe_cell(value: object) -> object:
+    """Neutralise CSV formula injection (OWASP): a text cell that a spreadsheet would run as
+    a formula (``=HYPERLINK(...)``, ``@SUM``, ``+cmd|...``) gets a leading apostrophe.
+    Names come from customers, so any text can arrive here; plain numbers and phone
+    numbers ("+1 415 555 0100") are left as they are, and import strips the apostrophe."""
+    formula = isinstance(value, str) and value.startswith(FORMULA_START)
+    if formula and not _NUMBER.fullmatch(str(value)):
+        return "'" + str(value)
+    return value
+
+
+def unsafe_cell(value: str) -> str:
+    """The inverse of :func:`safe_cell` for values read back on import."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
 
 
 @dataclass
@@ -107,7 +127,7 @@ def _import_row(
     region: str,
 ) -> None:
     # NUL is refused by PostgreSQL text columns; a spreadsheet export can carry one
-    clean = {k: (v or "").replace("\x00", "").strip() for k, v in row.items() if k}
+    clean = {k: unsafe_cell((v or "").replace("\x00", "").strip()) for k, v in row.items() if k}
     if not any(clean.values()):
         return
     data = ContactInput(
@@ -156,7 +176,8 @@ def export_contacts(store: Store, stream: TextIO, *, actor: Actor, batch: int = 
             for contact in rows:
                 points = points_of(session, contact.id)
                 writer.writerow(
-                    [
+                    safe_cell(cell)
+                    for cell in [
                         contact.id,
                         contact.name,
                         "; ".join(points.emails),

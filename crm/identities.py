@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import SYSTEM, Actor
 from crm.contacts import ContactInput, create_contact, find_by_points, normalise_points
 from crm.enums import Role
 from crm.errors import Invalid
-from crm.models import ChannelIdentity, Contact, Rep, snapshot
+from crm.models import AuditLog, ChannelIdentity, Contact, Rep, snapshot
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,20 @@ def identities_of(session: Session, contact_id: int) -> list[ChannelIdentity]:
     )
 
 
+def _granted_admin(session: Session, rep_id: int | None) -> bool:
+    last = session.exec(
+        select(AuditLog.action)
+        .where(
+            col(AuditLog.entity_type) == "rep",
+            col(AuditLog.entity_id) == rep_id,
+            col(AuditLog.action).in_(("rep.admin", "rep.role")),
+        )
+        .order_by(col(AuditLog.id).desc())
+        .limit(1)
+    ).first()
+    return last == "rep.admin"
+
+
 def resolve_rep(
     session: Session,
     *,
@@ -157,12 +171,15 @@ def resolve_rep(
     """The rep behind a team member's channel id, created on first use from their profile.
 
     Admin status follows configuration (`admin`) every time, so removing someone
-    from the admin list takes effect at once.
+    from the admin list takes effect at once; an admin granted with the `admin @x`
+    command (a `rep.admin` audit row newer than any configuration change) stays one.
     """
     identity = find_identity(session, channel, external_id)
     rep = session.get(Rep, identity.rep_id) if identity and identity.rep_id else None
     role = Role.ADMIN if admin else Role.REP
     if rep is not None:
+        if role == "rep" and rep.role == "admin" and _granted_admin(session, rep.id):
+            role = "admin"
         if rep.role != role:
             before = snapshot(rep)
             rep.role = role

@@ -386,5 +386,8 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
 # Tables of the open API and webhooks (issue 20), imported so create_all sees them.
 import crm.api_models  # noqa: E402, F401
 import crm.externalids  # noqa: E402, F401 - registers the import tables (issue 18)
+import crm.ids  # noqa: E402 - after the tables: SQLite never reuses an id (AUTOINCREMENT)
 import crm.trash  # noqa: E402,F401  - the trash table (issue 15)
 import crm.webhook_models  # noqa: E402, F401
+
+crm.ids.install(SQLModel.metadata)

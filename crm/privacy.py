@@ -5,11 +5,16 @@ answer to "what do you hold about me?"). Erasure deletes the contact with its
 phones and emails, channel identities, conversations and messages, activities,
 follow-ups and the classifier corrections made from their words; deals stay
 (they are the business's records) but lose the link, and purchases keep only their
-date, amount, currency and quantity (anonymised, so revenue totals stay right).
-Earlier audit rows about them are scrubbed of personal data, and one anonymised `contact.erase` row
+date, amount, currency and quantity (anonymised, so revenue totals stay right). Earlier
+audit rows about them (and about a contact merged into them) are scrubbed of personal
+data, then every other copy of their name, handles, addresses, ids and words anywhere in
+the database is rewritten (crm.erasure), and one anonymised `contact.erase` row
 records that it happened, when, through which channel and how much went.
+Copies outside the database (the Slack inbox posts, the need model) are the
+caller's: :class:`Erasure` says where they are.
 """
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +25,7 @@ from crm import audit, purchases
 from crm.actors import Actor
 from crm.contacts import get_contact, points_of
 from crm.enums import FollowUpKind
+from crm.erasure import contacts_in_text, phone_formats, scrub_everywhere, terms_of
 from crm.models import (
     Activity,
     AuditLog,
@@ -33,6 +39,7 @@ from crm.models import (
     FollowUp,
     Message,
     NeedCorrection,
+    Rep,
 )
 
 EXPORT_VERSION = 1
@@ -58,6 +65,11 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
     company = session.get(Company, contact.company_id) if contact.company_id else None
     points = points_of(session, contact_id)
     messages = _rows(session, Message, contact_id, col(Message.sent_at))
+    reps = {r.id: r.name for r in session.exec(select(Rep))}
+
+    def author(rep_id: int | None, default: str) -> str:
+        return reps.get(rep_id, "a former team member") if rep_id else default
+
     data = {
         "export_version": EXPORT_VERSION,
         "generated_at": now,
@@ -96,6 +108,7 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
                 "channel": c.channel,
                 "status": c.status,
                 "topic": c.need,
+                "topic_confidence": c.need_confidence,
                 "opened_at": c.opened_at,
                 "closed_at": c.closed_at,
                 "satisfaction": c.satisfaction,
@@ -106,7 +119,15 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
             {
                 "conversation_id": m.conversation_id,
                 "direction": "from you" if m.direction == "inbound" else "to you",
+                "written_by": "you"
+                if m.direction == "inbound"
+                else author(m.author_rep_id, "our automatic assistant"),
                 "kind": m.kind,
+                "need": m.need,
+                "need_confidence": m.need_confidence,
+                "need_set_by": ("our team" if m.need_corrected else "automatic")
+                if m.need
+                else None,
                 "text": m.text,
                 "file_id": m.file_id,
                 "sent_at": m.sent_at,
@@ -115,8 +136,15 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
             }
             for m in messages
         ],
+        # Internal notes are shown on purpose: they are data about the customer, and the
+        # right of access covers them (the privacy line in /start says so).
         "notes_and_activities": [
-            {"kind": a.kind, "text": a.text, "at": a.occurred_at}
+            {
+                "kind": a.kind,
+                "text": a.text,
+                "at": a.occurred_at,
+                "written_by": author(a.rep_id, "recorded automatically"),
+            }
             for a in _rows(session, Activity, contact_id, col(Activity.occurred_at))
         ],
         "deals": [
@@ -142,7 +170,12 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
             for p in purchases.list_purchases(session, contact_id=contact_id, limit=None)
         ],
         "scheduled_messages": [
-            {"text": f.text, "due_at": f.due_at, "status": f.status}
+            {
+                "text": f.text,
+                "due_at": f.due_at,
+                "status": f.status,
+                "written_by": author(f.created_by_id, "our automatic assistant"),
+            }
             for f in _rows(session, FollowUp, contact_id, col(FollowUp.due_at))
             if f.kind == FollowUpKind.CUSTOMER
         ],
@@ -150,10 +183,56 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
     return _plain(data)
 
 
-def erase_contact(
-    session: Session, *, actor: Actor, contact_id: int, now: datetime
-) -> dict[str, int]:
-    """Deletes the contact's personal data and messages; returns how much went, by kind."""
+@dataclass
+class Erasure:
+    """What an erasure did (``counts`` by kind) and the copies left for the caller:
+    ``inbox_refs`` are the Slack posts ("channel:ts") to redact; ``corrections`` > 0 means
+    the need model learnt from their words and must be retrained or dropped."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    inbox_refs: list[str] = field(default_factory=list)
+
+    @property
+    def corrections(self) -> int:
+        return self.counts.get("corrections", 0)
+
+    def get(self, key: str, default: int = 0) -> int:
+        return self.counts.get(key, default)
+
+
+def _merged_into(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """Snapshots of contacts earlier merged into this one (their audit rows name them)."""
+    rows = session.exec(
+        select(AuditLog).where(
+            col(AuditLog.action) == "contact.merge",
+            col(AuditLog.entity_type) == "contact",
+            col(AuditLog.entity_id) == contact_id,
+        )
+    ).all()
+    return [r.before["source"] for r in rows if isinstance((r.before or {}).get("source"), dict)]
+
+
+def _personal_terms(
+    session: Session, contact: Contact, identities: list[ChannelIdentity], merged: list[dict]
+) -> list[str]:
+    points = points_of(session, contact.id)
+    messages = _rows(session, Message, contact.id, col(Message.id))
+    names = [contact.name, *(i.display_name for i in identities), *(m.get("name") for m in merged)]
+    ids = [i.external_id for i in identities]
+    ids += [c.chat_id for c in _rows(session, Conversation, contact.id, col(Conversation.id))]
+    addresses = [*points.emails, *points.phones]
+    for m in merged:
+        addresses += [*(m.get("emails") or []), *(m.get("phones") or [])]
+    addresses += [f for p in addresses if str(p).startswith("+") for f in phone_formats(str(p))]
+    texts = [m.text for m in messages if m.direction == "inbound"]
+    texts += [e.get("text") for m in messages for e in (m.edits or []) if isinstance(e, dict)]
+    addresses += [found for text in texts if text for found in contacts_in_text(text)]
+    handles = [f"@{n}" for n in names if n and " " not in n]
+    return terms_of([*names, *handles, *ids, *map(str, addresses)], texts)
+
+
+def erase_contact(session: Session, *, actor: Actor, contact_id: int, now: datetime) -> Erasure:
+    """Deletes the contact's personal data and messages, and scrubs every copy of it."""
     contact = get_contact(session, contact_id)
     identities = _rows(session, ChannelIdentity, contact_id, col(ChannelIdentity.id))
     conversations = _rows(session, Conversation, contact_id, col(Conversation.id))
@@ -162,7 +241,10 @@ def erase_contact(
     purchase_ids = [
         p.id for p in _rows(session, purchases.Purchase, contact_id, col(purchases.Purchase.id))
     ]
-    counts: dict[str, int] = {}
+    merged = _merged_into(session, contact_id)
+    terms = _personal_terms(session, contact, identities, merged)
+    result = Erasure(inbox_refs=[c.inbox_ref for c in conversations if c.inbox_ref])
+    counts = result.counts
 
     def wipe(name: str, statement: Any) -> None:
         counts[name] = session.execute(statement).rowcount or 0
@@ -190,11 +272,21 @@ def erase_contact(
         update(Deal).where(col(Deal.contact_id) == contact_id).values(contact_id=None),
     )
     counts["purchases_anonymised"] = purchases.anonymise_for_contact(session, contact_id=contact_id)
-    counts["audit_rows_scrubbed"] = _scrub_audit(
-        session, contact_id, conversation_ids, message_ids, purchase_ids
+    merged_ids = [int(m["id"]) for m in merged if isinstance(m.get("id"), int)]
+    counts["audit_rows_scrubbed"] = sum(
+        _scrub_audit(
+            session,
+            about,
+            conversation_ids if about == contact_id else [],
+            message_ids,
+            purchase_ids if about == contact_id else [],
+        )
+        for about in [contact_id, *merged_ids]
     )
     session.expire(contact)
     session.execute(delete(Contact).where(col(Contact.id) == contact_id))
+    session.flush()
+    counts["copies_scrubbed"] = scrub_everywhere(session, terms)
     audit.record(
         session,
         actor=Actor(kind=actor.kind, id=actor.id, channel=actor.channel),  # no external id
@@ -204,7 +296,7 @@ def erase_contact(
         at=now,
         after={"erased": counts, "on_request_via": actor.channel},
     )
-    return counts
+    return result
 
 
 def _scrub_audit(

@@ -1,6 +1,8 @@
 """The `rapport` command line (typer): run, shell, db, contacts, classifier, report."""
 
 import asyncio
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +40,6 @@ register_imports(app)  # rapport import / rapport export (crm/imports)
 def _log_to_file(path: Path) -> None:
     """An interactive shell keeps its prompt clean: INFO lines go to a file in the data
     dir (warnings too; `tail -f` it to watch)."""
-    import logging
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
@@ -178,6 +179,14 @@ def contacts_export(file: Path = typer.Argument(..., help="where to write the CS
     finally:
         rapport.close()
     typer.echo(f"Exported {count} contact(s) to {file}.")
+
+
+@app.callback()
+def _private_files() -> None:
+    """Every file Rapport writes (database, WAL, models, charts, exports) is owner-only:
+    they hold customers' personal data.  The data directory itself is made 0700 by
+    RapportApp.build."""
+    os.umask(0o077)
 
 
 def main() -> None:  # pragma: no cover - console script entry

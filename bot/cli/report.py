@@ -22,6 +22,7 @@ from rich.table import Table
 from bot.reports import CHARTED, REPORT_NAMES, Assumptions, ReportResult, run_report
 from bot.settings import SettingsError, load_settings
 from crm import migrate
+from crm.csvio import safe_cell
 from crm.db import Store, make_engine
 from crm.deals import Pipeline
 from crm.errors import CRMError
@@ -179,7 +180,7 @@ def _print(result: ReportResult, output: str) -> None:
     if output == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=_columns(result.rows), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(result.rows)
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in result.rows)
         sys.stdout.flush()
         return
     console = Console()

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.context import Services
+from bot.customer.erasure import finish_erasure
 from bot.customer.texts import CustomerTexts
 from channels.base import Action, Address, IncomingMessage, Reply
 from crm import audit
@@ -40,7 +41,7 @@ from crm.enums import ActorKind, FollowUpKind
 from crm.errors import Invalid
 from crm.identities import find_identity, resolve_customer
 from crm.models import Contact
-from crm.privacy import erase_contact, export_contact
+from crm.privacy import Erasure, erase_contact, export_contact
 from crm.self_service import (
     chat_state,
     first_delivery,
@@ -95,6 +96,7 @@ def _local(dt: datetime, tz: str) -> str:
 class CustomerCommands:
     def __init__(self, services: Services, texts: CustomerTexts | None = None) -> None:
         self.services = services
+        self.retraining: asyncio.Task | None = None  # the need model's, after an erasure
         settings = services.settings
         self.texts = texts or CustomerTexts.load(
             getattr(settings, "acks_file", None), getattr(settings, "default_language", "en")
@@ -342,12 +344,21 @@ class CustomerCommands:
     async def action(self, action_id: str, value: str, message: IncomingMessage) -> Reply | None:
         """Answers a button press (None: this press was already answered)."""
         if action_id in (FORGET, KEEP):
+            if message.address.chat_id != message.sender_id:  # a group, or a forwarded button
+                refusal = Reply("Please send /forget to me in a private chat.")
+                return await self._answer(partial(self._once, refusal), message)
             erase = action_id == FORGET
-            return await self._answer(partial(self._confirm_forget, erase, value), message)
+            done: list[Erasure] = []
+            reply = await self._answer(partial(self._confirm_forget, erase, value, done), message)
+            if done:
+                self.retraining = await finish_erasure(self.services, done[0])
+            return reply
         gone = Reply(self._t(await asyncio.to_thread(self._lang, message), "button_gone"))
         return await self._answer(partial(self._once, gone), message)
 
-    def _confirm_forget(self, erase: bool, token: str, message: IncomingMessage) -> Reply:
+    def _confirm_forget(
+        self, erase: bool, token: str, done: list[Erasure], message: IncomingMessage
+    ) -> Reply:
         now = self._now
         lang = self._lang(message)  # read before the erasure forgets it
         with self._unit(message) as session:
@@ -371,6 +382,7 @@ class CustomerCommands:
             contact_id = contact.id
             actor = Actor(kind=ActorKind.CUSTOMER, id=contact_id, channel=message.address.channel)
             counts = erase_contact(session, actor=actor, contact_id=contact_id, now=now)
+        done.append(counts)
         logger.info(
             "customer data erased contact=%s channel=%s messages=%s",
             contact_id,

@@ -62,6 +62,15 @@ class Received:
     duplicate: bool
 
 
+def private_chat(message: IncomingMessage) -> str:
+    """Where a rep's reply goes: on Telegram the sender's private chat (its id is the
+    user's id), never a group they wrote from (groups can be allowed; a reply there would
+    show the customer's business to everyone in it)."""
+    if message.address.channel == "telegram":
+        return message.sender_id
+    return message.address.chat_id
+
+
 class CustomerDesk:
     def __init__(self, services: Services, acks: Acknowledgements | None = None) -> None:
         self.services = services
@@ -137,7 +146,7 @@ class CustomerDesk:
                 session,
                 contact=resolution.contact,
                 channel=message.address.channel,
-                chat_id=message.address.chat_id,
+                chat_id=private_chat(message),
                 text=text,
                 sent_at=message.sent_at or now,
                 now=now,

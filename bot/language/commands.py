@@ -318,6 +318,28 @@ class ParseError:
     hints: tuple[str, ...] = field(default_factory=tuple)
 
 
+# --- the team (admins) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListReps(Command):
+    """`reps`: every team member, active or revoked, with their role."""
+
+
+@dataclass(frozen=True)
+class SetRepAccess(Command):
+    """`revoke @bob` / `restore @bob` (a rep; `restore #id` is the trash's) / `admin @bob`.
+
+    access is one of "revoke", "restore", "admin"."""
+
+    access: str
+    who: str
+
+    @property
+    def name(self) -> str:
+        return self.access
+
+
 # Command type -> its verb's name. Filled by bot.language.verbs (the one place verbs are
 # declared) when bot.language is imported: see bot/language/__init__.py.
 COMMAND_NAMES: dict[type, str] = {}

@@ -381,6 +381,18 @@ def _reply(verb: str, rest: str) -> Result:
     return cmd.ReplyToConversation(number, text) if text else _error(verb, "What should I reply?")
 
 
+def _rep_access(verb: str, rest: str) -> Result:
+    """`revoke @bob`, `restore @bob`, `admin @bob`: the rep is named with an @ (a plain
+    `restore #12` is a contact in the trash, not a rep)."""
+    who = rest.strip()
+    mention = re.fullmatch(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", who)  # a Slack mention
+    if mention:
+        return cmd.SetRepAccess(verb, mention.group(1))
+    if not who.startswith("@") or len(who) < 2:
+        return _error(verb, "Name the team member with @, e.g. @bob.")
+    return cmd.SetRepAccess(verb, " ".join(who.lstrip("@").split()))
+
+
 def _assign(verb: str, rest: str) -> Result:
     number, token, who = _split_id(rest)
     if number is None:
@@ -551,3 +563,12 @@ def _delete(verb: str, rest: str) -> Result:
     if re.match(r"deal\s", rest, re.IGNORECASE):
         return _contact_ref(cmd.DeleteDeal)(verb, rest.split(None, 1)[1])
     return _contact_ref(cmd.DeleteContact)(verb, rest)
+
+
+def _restore_either(verb: str, rest: str) -> Result:
+    """`restore #42` brings a contact back from the trash; `restore @bob` gives a revoked rep
+    access again (the @ or a Slack mention tells them apart)."""
+    who = rest.strip()
+    if who.startswith("@") or who.startswith("<@"):
+        return _rep_access(verb, rest)
+    return _restore(verb, rest)

@@ -35,7 +35,8 @@ Parser = Callable[[str, str], Command | ParseError]  # (verb as typed, text afte
 
 CONTACTS, ACTIVITIES, DEALS = "Contacts", "Activities", "Deals"
 REMINDERS, INBOX, REPORTS, SETTINGS = "Reminders & follow-ups", "Inbox", "Reports", "Settings"
-GROUPS = (CONTACTS, ACTIVITIES, DEALS, REMINDERS, INBOX, REPORTS, SETTINGS)  # help order
+TEAM = "Team (admins)"
+GROUPS = (CONTACTS, ACTIVITIES, DEALS, REMINDERS, INBOX, REPORTS, SETTINGS, TEAM)  # help order
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,11 @@ VERBS: tuple[Verb, ...] = (
         group=CONTACTS,
     ),
     Verb(
-        "restore", cmd.RestoreContact, g._restore,
-        usage="restore #<contact id>",
+        "restore", cmd.RestoreContact, g._restore_either, also=(cmd.SetRepAccess,),
+        usage="restore #<contact id> | restore @rep",
         example="restore #42",
         details="Admins: brings a deleted contact back from the trash (kept 30 days) with its "
-        "timeline, deals and follow-ups.",
+        "timeline, deals and follow-ups; `restore @bob` gives a revoked rep access again.",
         group=CONTACTS,
     ),
     Verb(
@@ -352,6 +353,28 @@ VERBS: tuple[Verb, ...] = (
         example="help log",
         details="Type help alone for the list of commands.",
         group=SETTINGS,
+    ),
+    # --- the team (admins) ---
+    Verb(
+        "reps", cmd.ListReps, lambda verb, rest: cmd.ListReps(), read_only=True,
+        usage="reps",
+        example="reps",
+        details="Admins: every team member, active or revoked, and who is an admin.",
+        group=TEAM,
+    ),
+    Verb(
+        "revoke", cmd.SetRepAccess, g._rep_access,
+        usage="revoke @rep",
+        example="revoke @bob",
+        details="Admins: locks the rep out of Rapport at once (their data stays).",
+        group=TEAM,
+    ),
+    Verb(
+        "admin", cmd.SetRepAccess, g._rep_access,
+        usage="admin @rep",
+        example="admin @bob",
+        details="Admins: makes the rep an admin.",
+        group=TEAM,
     ),
 )
 # fmt: on

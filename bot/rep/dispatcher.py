@@ -23,8 +23,9 @@ from bot.rep.router import Handler, Router
 from channels.base import Action, Address, Reply
 from crm.actors import Actor
 from crm.conversations import mark_delivery
-from crm.errors import Ambiguous, CRMError, Invalid
+from crm.errors import Ambiguous, CRMError, Forbidden, Invalid
 from crm.models import Rep
+from crm.reps import is_locked_out
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Dispatcher:
 
     async def handle_text(self, actor: Actor, text: str, address: Address | None = None) -> Handled:
         """`handle`, also saying which command ran (Slack refreshes what it changed)."""
+        text = text.replace("\x00", "")  # PostgreSQL text refuses NUL: a note would be lost
         try:
             return await self._handle(actor, text, address)
         except Exception:  # noqa: BLE001 - the boundary: log once, apologise
@@ -104,6 +106,11 @@ class Dispatcher:
 
     def _run(self, handler: Handler, ctx: HandlerContext, command: Command) -> Outcome:
         with self.services.store.transaction() as session:
+            if is_locked_out(session, ctx.actor):
+                raise Forbidden(
+                    "You have no access to Rapport (access revoked, or a guest account). "
+                    "Ask an admin."
+                )
             ctx.actor = self._fresh_actor(session, ctx.actor)
             try:
                 result = handler(ctx, session, command)

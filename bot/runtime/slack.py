@@ -9,10 +9,12 @@ secret. `process_before_response=False` in production acknowledges Slack at
 once and works after; tests pass True for determinism.
 """
 
+import json
 import logging
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -49,7 +51,7 @@ def attach_slack(rapport: RapportApp, *, process_before_response: bool = False) 
     client = make_client(
         settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
     )
-    channel = SlackChannel(client)
+    channel = SlackChannel(client, allow_guests=settings.slack_allow_guests)
     rapport.services.hub.register(channel)
     inbox = SlackInbox(rapport.services, rapport.dispatcher, settings.slack_inbox_channel)
     rapport.desk.subscribe(inbox.on_event)
@@ -79,9 +81,36 @@ def attach_slack(rapport: RapportApp, *, process_before_response: bool = False) 
         return Component("slack", start=start, stop=stop, extra=extra)
 
     request_handler = AsyncSlackRequestHandler(app)
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     async def events(request: Request) -> Response:
-        return await request_handler.handle(request)
+        """The signature is checked before bolt sees the request: bolt parses the body
+        first, and an unsigned non-JSON or non-UTF-8 body made it raise (a 500 with a
+        traceback).  One short warning line per refused request, never the body."""
+        body = await request.body()  # at most MAX_BODY_BYTES (channels.http)
+        try:
+            text = body.decode("utf-8")  # Slack sends UTF-8; anything else is not Slack
+        except UnicodeDecodeError:
+            logger.warning("slack request refused reason=body is not UTF-8")
+            return Response("bad request", status_code=400)
+        if verifier is None or not verifier.is_valid_request(text, dict(request.headers)):
+            logger.warning(
+                "slack request refused: Invalid request signature (bad, missing or stale)"
+            )
+            return Response("invalid request", status_code=401)
+        try:
+            if "json" in request.headers.get("content-type", ""):
+                json.loads(text)
+            elif not text.strip():
+                raise ValueError("empty body")
+        except ValueError:
+            logger.warning("slack request refused reason=malformed signed body")
+            return Response("bad request", status_code=400)
+        try:
+            return await request_handler.handle(request)
+        except ValueError:  # a signed body that is not the JSON/form it claims to be
+            logger.warning("slack request refused reason=unparseable signed body")
+            return Response("bad request", status_code=400)
 
     async def started() -> None:
         logger.info("slack http ready path=%s inbox=%s", EVENTS_PATH, settings.slack_inbox_channel)

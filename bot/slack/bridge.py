@@ -10,6 +10,7 @@ Its methods match `channels.slack.callbacks.Callbacks` structurally.
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
@@ -23,10 +24,11 @@ from bot.slack.home import build_home
 from bot.slack.imports import import_answer
 from bot.slack.inbox import SlackInbox
 from bot.slack.types import Answer, Person
-from channels.base import Address, Reply
-from crm.actors import Actor
+from channels.base import AccountRefused, Address, Reply
+from crm import audit
+from crm.actors import SYSTEM, Actor
 from crm.identities import find_identity
-from crm.models import Contact, Message
+from crm.models import Contact, Conversation, Message, Rep
 from crm.search import ID_REF, search_contacts
 from crm.self_service import first_delivery
 
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 ProfileLookup = Callable[[str], Awaitable[tuple[str, str | None]]]
 REPLACING_ACTIONS = {"followup_done", "followup_snooze"}  # the reminder's buttons go away
 GONE = Reply("That button no longer does anything. Type `/crm help` for the commands.", ok=False)
+
+
+INTERNAL_NOTE = re.compile(r"^\s*note\s*:\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 
 class SlackBridge:
@@ -54,15 +59,21 @@ class SlackBridge:
         """The rep behind a Slack user id; users.info is asked only the first time."""
         known = await asyncio.to_thread(self._known, who.user_id)
         name, tz = who.user_name or who.user_id, None
+        refused = False
         if not known:
             try:
                 name, tz = await self.profile(who.user_id)
+            except AccountRefused as exc:
+                # A guest, deactivated or bot account: kept as a revoked rep, so every
+                # command is refused and an admin can `restore @them` on purpose.
+                refused = True
+                logger.warning("slack account refused user=%s reason=%s", who.user_id, exc)
             except Exception as exc:  # noqa: BLE001 - a rep without a profile is still a rep
                 logger.warning(
                     "users.info failed user=%s error=%s", who.user_id, type(exc).__name__
                 )
-        admin = who.user_id in self.services.settings.admin_slack_ids
-        return await asyncio.to_thread(
+        admin = who.user_id in self.services.settings.admin_slack_ids and not refused
+        actor = await asyncio.to_thread(
             partial(
                 self.rapport.rep_actor,
                 channel="slack",
@@ -72,6 +83,25 @@ class SlackBridge:
                 admin=admin,
             )
         )
+        if refused:
+            await asyncio.to_thread(self._revoke_new, actor)
+        return actor
+
+    def _revoke_new(self, actor: Actor) -> None:
+        with self.services.store.transaction() as session:
+            rep = session.get(Rep, actor.id)
+            if rep is not None and rep.active:
+                rep.active = False
+                session.add(rep)
+                audit.record(
+                    session,
+                    actor=SYSTEM,
+                    action="rep.revoke",
+                    entity_type="rep",
+                    entity_id=rep.id,
+                    at=self.services.clock.now(),
+                    after={"active": False, "reason": "guest or inactive Slack account"},
+                )
 
     def _known(self, user_id: str) -> bool:
         with self.services.store.transaction() as session:
@@ -195,8 +225,31 @@ class SlackBridge:
         if conversation_id is None:
             return None
         actor = await self.actor(who)
+        internal = INTERNAL_NOTE.match(text)
+        if internal:
+            return Answer(await self._internal_note(actor, conversation_id, internal.group(1)))
         note = await self.inbox.relay(actor, conversation_id, text, channel_id, thread_ts)
         return Answer(note, refresh_home=note.ok)
+
+    async def _internal_note(self, actor: Actor, conversation_id: int, text: str) -> Reply:
+        """`note: ...` in an inbox thread stays with the team: a note on the contact's
+        timeline, never relayed to the customer."""
+        contact_id = await asyncio.to_thread(self._contact_of_conversation, conversation_id)
+        if contact_id is None:
+            return Reply("⚠ That conversation no longer exists; nothing was saved.", ok=False)
+        if not text.strip():
+            return Reply("⚠ Write the note after `note:`; nothing was sent to the customer.")
+        reply = await self.dispatcher.handle_command(
+            actor, cmd.LogActivity("note", f"#{contact_id}", text.strip())
+        )
+        if not reply.ok:
+            return Reply(f"⚠ {reply.text.splitlines()[0]}", ok=False)
+        return Reply("📝 Internal note saved on the timeline; not sent to the customer.")
+
+    def _contact_of_conversation(self, conversation_id: int) -> int | None:
+        with self.services.store.transaction() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.contact_id if conversation else None
 
 
 def command_for_action(action_id: str, value: str) -> cmd.Command | None:

@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.base import (
+    AccountRefused,
     ChannelTraits,
     DeliveryError,
     OutgoingMessage,
@@ -97,8 +98,10 @@ class SlackChannel:
         confirms_delivery=True,
     )
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, allow_guests: bool = False) -> None:
         self.client = client
+        self.allow_guests = allow_guests
+        self._identity: set[str] | None = None
 
     async def start(self) -> None:
         """Nothing to start: the bolt app (HTTP or Socket Mode) is the Component's job."""
@@ -109,6 +112,8 @@ class SlackChannel:
     async def send(self, message: OutgoingMessage) -> SendResult:
         channel, reply = message.address.chat_id, message.reply
         meta = message.meta or {}
+        if message.kind == "inbox_redact":
+            return await self._redact_thread(message)
         if message.kind.startswith("inbox"):
             blocks = inbox_blocks(reply, meta)
         else:
@@ -140,6 +145,46 @@ class SlackChannel:
             raise delivery_error(exc) from None
         return SendResult(delivered=True, external_id=f"{response['channel']}:{response['ts']}")
 
+    async def _redact_thread(self, message: OutgoingMessage) -> SendResult:
+        """Overwrite a post and every message the bot wrote in its thread (erasure).
+
+        Messages by people are left: the bot may only edit its own; a rep's answer in the
+        thread is theirs to delete.  Returns delivered when every bot message was done."""
+        channel, ts = message.address.chat_id, str(message.address.thread_id)
+        text = fallback_text(message.reply)
+        mine = await self._bot_ids()
+        cursor: str | None = None
+        failed = 0
+        try:
+            while True:
+                page = await self.client.conversations_replies(
+                    channel=channel, ts=ts, cursor=cursor, limit=200
+                )
+                for item in page.get("messages") or []:
+                    if item.get("bot_id") in mine or item.get("user") in mine:
+                        try:
+                            await self.client.chat_update(
+                                channel=channel, ts=item["ts"], text=text, blocks=[]
+                            )
+                        except SlackApiError as exc:
+                            failed += 1
+                            logger.warning("redaction failed error=%s", api_error(exc))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            raise delivery_error(exc) from None
+        if failed:
+            return SendResult(delivered=False, error=f"{failed} message(s) not redacted")
+        return SendResult(delivered=True, external_id=f"{channel}:{ts}")
+
+    async def _bot_ids(self) -> set[str]:
+        """The bot's own user and bot ids (auth.test, asked once)."""
+        if self._identity is None:
+            response = await self.client.auth_test()
+            self._identity = {str(response.get("user_id")), str(response.get("bot_id"))}
+        return self._identity
+
     async def _send_image(self, channel: str, reply: Reply) -> SendResult:
         target = await self.dm_channel(channel) if channel.startswith(("U", "W")) else channel
         await self.upload_image(target, reply)
@@ -166,9 +211,17 @@ class SlackChannel:
         return str(response["channel"]["id"])
 
     async def profile(self, user_id: str) -> tuple[str, str | None]:
-        """(display name, IANA time zone) from users.info, for a rep seen the first time."""
+        """(display name, IANA time zone) from users.info, for a rep seen the first time.
+
+        Raises AccountRefused for a deactivated or bot account, and for a guest unless
+        RAPPORT_SLACK_ALLOW_GUESTS: a guest invited to one channel is not the team."""
         response = await self.client.users_info(user=user_id)
         user = response.get("user") or {}
+        if user.get("deleted") or user.get("is_bot"):
+            raise AccountRefused("This Slack account cannot use Rapport.")
+        guest = user.get("is_restricted") or user.get("is_ultra_restricted")
+        if guest and not self.allow_guests:
+            raise AccountRefused("Slack guests cannot use Rapport. Ask an admin.")
         profile = user.get("profile") or {}
         name = (
             profile.get("real_name")

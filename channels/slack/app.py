@@ -86,9 +86,26 @@ def build_app(
     )
     files = FileImports(channel=channel, callbacks=callbacks, direct=direct)
 
+    pinned: list[str] = [config.team_id] if config.team_id else []
+
+    async def our_team() -> str | None:
+        """SLACK_TEAM_ID, or the bot token's own workspace (auth.test, asked once): an
+        unset setting no longer means "every workspace"."""
+        if not pinned:
+            try:
+                found = (await client.auth_test()).get("team_id")
+            except Exception as exc:  # noqa: BLE001 - fail closed, say why once
+                logger.warning("slack workspace unknown (auth.test failed: %s)", type(exc).__name__)
+                return None
+            if found:
+                pinned.append(str(found))
+                logger.info("slack workspace pinned team=%s (from auth.test)", found)
+        return pinned[0] if pinned else None
+
     async def only_our_team(body: dict[str, Any], next: Any) -> BoltResponse | None:
         team = requester_team(body)
-        if config.team_id is None or team is None or team == config.team_id:
+        ours = await our_team()
+        if ours is not None and team == ours:
             await next()
             return None
         logger.warning("slack request refused team=%s type=%s", team, body.get("type"))

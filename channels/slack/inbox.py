@@ -8,6 +8,7 @@ need / Close actions); an OutgoingMessage of kind `inbox` adds, in `meta`:
 - `update_ts`: edit that post in place (chat.update) instead of posting a new one.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,8 +18,18 @@ from channels.slack.blocks import Block, actions_blocks, card_blocks, escape, se
 QUOTE_LIMIT = 2800
 
 
+_EMPHASIS = re.compile(r"([*_~`])")
+
+
+def inert(text: str) -> str:
+    """Customer text cannot imitate Rapport's own UI: mrkdwn emphasis (``*bold*``,
+    ``_italic_``, ``~strike~``, code) is broken with a zero-width space after each marker,
+    so it shows as typed; ``&<>`` are escaped as everywhere (links and mentions)."""
+    return _EMPHASIS.sub("\\1\u200b", escape(text))
+
+
 def quote(text: str) -> str:
-    body = escape(text.strip() or "(no text)")
+    body = inert(text.strip() or "(no text)")
     if len(body) > QUOTE_LIMIT:
         body = body[:QUOTE_LIMIT]
         body += f"… [{len(text):,} characters, cut here; the whole text is on the timeline]"

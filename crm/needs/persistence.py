@@ -5,13 +5,14 @@ vocabularies dominate the size) and the metadata to ``path.with_suffix('.json')`
 written to a temporary file and renamed into place.  Loading refuses, with
 :class:`ModelLoadError`: a missing model or metadata file, unreadable metadata, a model
 saved with another scikit-learn version, a file whose SHA-256 differs from the one recorded
-(corrupt or swapped), and any type outside scikit-learn / numpy / scipy / ``crm.needs``
-(``skops.io.get_untrusted_types`` is checked before anything is loaded, so a model file
-cannot run arbitrary code).
+(corrupt or swapped), and any object whose (module, name, loader) is not one of the exact
+triples Rapport's pipelines are made of (:mod:`crm.needs.trusted_types`, checked by reading
+``schema.json`` before skops constructs anything, so a model file cannot run code).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -27,6 +28,8 @@ import scipy
 import sklearn
 import skops
 from sklearn.pipeline import Pipeline
+
+from crm.needs.trusted_types import UntrustedModelError, check_nodes
 
 # sklearn's vendored array-api adapter for torch: importing it imports all of torch.
 _TORCH_ADAPTER = "sklearn.externals.array_api_compat.torch"
@@ -56,7 +59,6 @@ def _import_skops_io() -> ModuleType:
 
 sio = _import_skops_io()
 
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "crm.needs.")
 REQUIRED_KEYS = ("kind", "threshold", "labels", "versions", "model_sha256")
 
 
@@ -72,6 +74,12 @@ def library_versions() -> dict[str, str]:
         "skops": skops.__version__,
         "python": platform.python_version(),
     }
+
+
+def restrict_file(path: Path) -> None:
+    """Owner-only permissions: a model is derived from customers' messages."""
+    with contextlib.suppress(OSError):  # a filesystem without modes: nothing to tighten
+        os.chmod(path, 0o600)
 
 
 def file_sha256(path: Path) -> str:
@@ -92,12 +100,26 @@ def dump_model(pipeline: Pipeline, metadata: dict, path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
+    try:
+        types = check_nodes(tmp)
+    except UntrustedModelError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ModelLoadError(
+            f"this pipeline holds types outside crm.needs.trusted_types.ALLOWED_NODES: {exc}"
+        ) from exc
     os.replace(tmp, path)
-    written = {**metadata, "versions": library_versions(), "model_sha256": file_sha256(path)}
+    restrict_file(path)
+    written = {
+        **metadata,
+        "versions": library_versions(),
+        "model_sha256": file_sha256(path),
+        "types": types,
+    }
     meta_path = metadata_path(path)
     tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
     tmp_meta.write_text(json.dumps(written, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp_meta, meta_path)
+    restrict_file(meta_path)
     return written
 
 
@@ -129,16 +151,19 @@ def read_metadata(path: Path) -> dict:
 
 
 def load_pipeline(path: Path, metadata: dict) -> Pipeline:
-    """Load the pipeline, trusting only scikit-learn/numpy/scipy/crm.needs types."""
+    """Load the pipeline if every object in it is on Rapport's fixed allow-list."""
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises many kinds on a bad archive
+        trusted = check_nodes(path)
+    except UntrustedModelError as exc:
+        raise ModelLoadError(
+            f"{path} was refused: it contains untrusted types, ones a Rapport model never "
+            f"holds ({exc}); "
+            "only load models trained by Rapport (rapport classifier train)"
+        ) from exc
+    except Exception as exc:  # not a zip, no schema.json, not JSON
         raise ModelLoadError(f"{path} is not a readable skops file: {exc}") from exc
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    if refused:
-        raise ModelLoadError(f"{path} contains untrusted types: {', '.join(refused)}")
     try:
-        pipeline = sio.load(path, trusted=untrusted)
+        pipeline = sio.load(path, trusted=trusted)
     except Exception as exc:
         raise ModelLoadError(f"{path} could not be loaded: {exc}") from exc
     if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "classes_"):

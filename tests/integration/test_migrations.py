@@ -23,3 +23,52 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(db_url: str) -> No
         assert "contact" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_sqlite_tables_never_reuse_ids_after_migrating_a_populated_database(
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
+    """A database at 0002 with data (a contact, its phone) is rebuilt by 0004: rows and
+    foreign keys survive, and a deleted top id is not handed out again."""
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        migrate.upgrade(engine, "0002")
+        with engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO contact (id, name, tags, opted_out, custom_fields, "
+                    "created_via, search_text, created_at, updated_at) VALUES "
+                    "(1, 'Ann', '[]', 0, '{}', 'shell', 'ann', '2026-01-01', "
+                    "'2026-01-01'), (2, 'Bo', '[]', 0, '{}', 'shell', 'bo', "
+                    "'2026-01-01', '2026-01-01')"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO contactpoint (contact_id, kind, value, position, "
+                    "created_at) VALUES (2, 'phone', '+15550001', 0, '2026-01-01')"
+                )
+            )
+        migrate.upgrade(engine)
+        with engine.begin() as c:
+            sql = c.execute(text("SELECT sql FROM sqlite_master WHERE name='contact'")).scalar()
+            assert "AUTOINCREMENT" in sql.upper()
+            assert c.execute(text("SELECT count(*) FROM contactpoint")).scalar() == 1
+            c.execute(text("DELETE FROM contact WHERE id = 2"))  # cascades to the phone
+            assert c.execute(text("SELECT count(*) FROM contactpoint")).scalar() == 0
+            c.execute(
+                text(
+                    "INSERT INTO contact (name, tags, opted_out, custom_fields, "
+                    "created_via, search_text, created_at, updated_at) VALUES "
+                    "('Cy', '[]', 0, '{}', 'shell', 'cy', '2026-01-01', '2026-01-01')"
+                )
+            )
+            assert c.execute(text("SELECT max(id) FROM contact")).scalar() == 3
+        migrate.downgrade(engine, "0002")
+        with engine.connect() as c:
+            sql = c.execute(text("SELECT sql FROM sqlite_master WHERE name='contact'")).scalar()
+            assert "AUTOINCREMENT" not in sql.upper()
+    finally:
+        engine.dispose()

@@ -54,6 +54,9 @@ class SlackStandin:
         self.uploads: dict[str, bytes] = {}
         self.files: dict[str, tuple[str, bytes]] = {}  # shared by users: id -> (name, bytes)
         self.downloads: list[str] = []  # Authorization header of each file download
+        # The last version of every message posted through the API, by (channel, ts):
+        # chat.update replaces it, conversations.replies lists a thread from it.
+        self.posts: dict[tuple[str, str], dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.socket_ready = asyncio.Event()
@@ -241,12 +244,37 @@ class SlackStandin:
         ts = self._next_ts()
         channel = self._channel_id(str(args.get("channel")))
         message = {"text": args.get("text"), "ts": ts, "blocks": args.get("blocks")}
+        self.posts[(channel, ts)] = {
+            **message,
+            "thread_ts": args.get("thread_ts") or ts,
+            "bot_id": BOT_ID,
+            "user": BOT_USER_ID,
+        }
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def add_post(self, channel: str, ts: str, text: str, *, thread_ts: str, user: str) -> None:
+        """A message a person wrote (e.g. a rep's answer in a thread)."""
+        self.posts[(channel, ts)] = {"text": text, "ts": ts, "thread_ts": thread_ts,
+                                     "user": user, "blocks": None}  # fmt: skip
+
+    def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, thread = str(args.get("channel")), str(args.get("ts"))
+        found = [dict(m) for (c, _), m in sorted(self.posts.items())
+                 if c == channel and m.get("thread_ts") == thread]  # fmt: skip
+        if not found:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": found, "has_more": False}
 
     def _m_chat_postEphemeral(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel")), str(args.get("ts")))
+        if key in self.posts:
+            if self.posts[key].get("bot_id") != BOT_ID:
+                return {"ok": False, "error": "cant_update_message"}
+            self.posts[key] = {**self.posts[key], "text": args.get("text"),
+                               "blocks": args.get("blocks")}  # fmt: skip
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"),
                 "text": args.get("text")}  # fmt: skip
 

@@ -11,13 +11,14 @@ from bot.rep.handlers import (
     misc,
     purchases,
     reports,
+    team,
 )
 from bot.rep.router import Router
 
 
 def register_all(router: Router) -> Router:
     for module in (contacts, activities, deals, followups, inbox, misc, reports, purchases,
-                   companies, corrections):  # fmt: skip
+                   companies, corrections, team):  # fmt: skip
         module.register(router)
     return router
 

@@ -21,7 +21,7 @@ from crm import followups
 from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict
 from crm.hours import QuietHours
-from crm.models import Contact, FollowUp
+from crm.models import Contact, FollowUp, Rep
 from crm.search import resolve_contact
 from crm.worktime import parse_quiet_hours, zone_name
 
@@ -102,7 +102,11 @@ def _line(session: Session, row: FollowUp, ctx: HandlerContext) -> str:
         state += ", late"
     if row.status == FollowUpStatus.FAILED and row.last_error:
         state += f": {row.last_error[:80]}"
-    return f"{row.id}. {when(row.due_at, ctx.tz, ctx.now)} [{state}]{target} {row.text[:80]}"
+    text = row.text[:80]
+    if row.kind == "reminder" and row.rep_id is not None and row.rep_id != ctx.actor.id:
+        owner = session.get(Rep, row.rep_id)
+        text = f"(a private reminder of {owner.name if owner else 'another rep'})"
+    return f"{row.id}. {when(row.due_at, ctx.tz, ctx.now)} [{state}]{target} {text}"
 
 
 def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:
@@ -116,6 +120,7 @@ def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:
         for row in rows[:5]
         if row.status in (FollowUpStatus.PENDING, FollowUpStatus.SENT)
         and row.kind == FollowUpKind.REMINDER
+        and row.rep_id == ctx.actor.id
         for action in (
             Action(f"Done {row.id}", "followup_done", str(row.id)),
             Action(f"Snooze {row.id} 1h", "followup_snooze", f"{row.id} 1h"),
