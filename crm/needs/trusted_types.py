@@ -36,6 +36,7 @@ ALLOWED_NODES: frozenset[tuple[str, str, str]] = frozenset(
         ("numpy", "float32", "TypeNode"),
         ("numpy", "ndarray", "NdArrayNode"),
         ("crm.needs.features", "fold_text", "FunctionNode"),
+        ("crm.needs.features", "fold_words", "FunctionNode"),
         ("crm.needs.features", "SentenceEmbedder", "ObjectNode"),
         ("sklearn.feature_extraction.text", "TfidfTransformer", "ObjectNode"),
         ("sklearn.feature_extraction.text", "TfidfVectorizer", "ObjectNode"),
