@@ -11,11 +11,14 @@ from sqlmodel import Session
 from bot.context import HandlerContext
 from bot.language.commands import Report
 from bot.rep.router import Router
-from bot.reports import Assumptions, run_report
 from channels.base import Reply
 
 
 def report(ctx: HandlerContext, session: Session, cmd: Report) -> Reply:
+    # The analytics stack (numpy, scipy's models) loads with the first report, not with
+    # every start of `rapport` (benchmarks/startup.py measures that).
+    from bot.reports import Assumptions, run_report
+
     settings = ctx.settings
     result = run_report(
         session,
