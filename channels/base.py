@@ -156,6 +156,8 @@ class ChannelTraits:
     `shows_images`: shows a PNG inline; else a chart is saved to a file and named.
     `sends_files`: can send a file (an export) to a person.
     `confirms_delivery`: a send's success means the person's app got it.
+    `private_chat_is_sender`: a person's private chat has their user id (Telegram), so a
+    reply to someone who wrote from a group can go to them privately instead.
 
     What an adapter does not declare it is assumed not to have (the safe reading: a chart
     is saved to a file rather than sent to a channel that might not show it).
@@ -167,6 +169,7 @@ class ChannelTraits:
     by_email: bool = False
     rep_by_id: bool = False
     team_posts: bool = False
+    private_chat_is_sender: bool = False
     shows_images: bool = False
     sends_files: bool = False
     confirms_delivery: bool = False

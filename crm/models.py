@@ -369,6 +369,17 @@ class ChatState(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class TrashedContact(SQLModel, table=True):
+    """One deleted contact, restorable for 30 days (crm/trash.py restores and purges)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(index=True)
+    name: str = Field(max_length=200)
+    payload: dict[str, Any] = Field(sa_type=JSONType)
+    deleted_by: str = Field(max_length=100)
+    deleted_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
 def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
     """A JSON-safe copy of a row for the audit log."""
     out: dict[str, Any] = {}
@@ -387,7 +398,6 @@ def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any
 import crm.api_models  # noqa: E402, F401
 import crm.externalids  # noqa: E402, F401 - registers the import tables (issue 18)
 import crm.ids  # noqa: E402 - after the tables: SQLite never reuses an id (AUTOINCREMENT)
-import crm.trash  # noqa: E402,F401  - the trash table (issue 15)
 import crm.webhook_models  # noqa: E402, F401
 
 crm.ids.install(SQLModel.metadata)

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Date, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, delete, select
+from sqlmodel import Session, col, delete, select
 
-from crm.db import JSONType, UTCDateTime
+from crm.db import UTCDateTime
 from crm.errors import Conflict, NotFound
 from crm.models import (
     Activity,
@@ -30,23 +30,13 @@ from crm.models import (
     FollowUp,
     Message,
     NeedCorrection,
+    TrashedContact,
     snapshot,
 )
 
 RETENTION = timedelta(days=30)
 # Insert order matters: a message needs its conversation, everything needs the contact.
 OWNED = (ContactPoint, ChannelIdentity, Conversation, Message, Activity, FollowUp)
-
-
-class TrashedContact(SQLModel, table=True):
-    """One deleted contact, restorable until `deleted_at + RETENTION`."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(index=True)
-    name: str = Field(max_length=200)
-    payload: dict[str, Any] = Field(sa_type=JSONType)
-    deleted_by: str = Field(max_length=100)
-    deleted_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 def _rows(session: Session, model: Any, contact_id: int) -> list[Any]:

@@ -207,3 +207,45 @@ def rep_names(session: Session, ids: set[int | None]) -> dict[int, str]:
         return {}
     rows = session.exec(select(Rep.id, Rep.name).where(col(Rep.id).in_(wanted))).all()
     return {int(rep_id): name for rep_id, name in rows}
+
+
+# --- companies (the company card, the list, `find`) ------------------------------------------
+
+
+def company_counts(session: Session, company_id: int) -> tuple[int, int]:
+    """(contacts, open deals) of a company."""
+    people = session.exec(select(func.count()).where(Contact.company_id == company_id)).one()
+    deals = session.exec(
+        select(func.count()).where(Deal.company_id == company_id, Deal.status == DealStatus.OPEN)
+    ).one()
+    return int(people), int(deals)
+
+
+def company_people(session: Session, company_id: int, limit: int | None = 10) -> list[Contact]:
+    statement = select(Contact).where(Contact.company_id == company_id).order_by(col(Contact.id))
+    return list(session.exec(statement.limit(limit) if limit else statement).all())
+
+
+def company_open_deals(session: Session, company_id: int) -> list[Deal]:
+    return list(
+        session.exec(
+            select(Deal)
+            .where(Deal.company_id == company_id, Deal.status == DealStatus.OPEN)
+            .order_by(col(Deal.id))
+        ).all()
+    )
+
+
+def companies_named(session: Session, folded_words: list[str], limit: int) -> list[Company]:
+    """Companies whose folded name contains every word."""
+    if not folded_words:
+        return []
+    contains = [col(Company.name_key).contains(w) for w in folded_words]
+    return list(session.exec(select(Company).where(*contains).limit(limit)).all())
+
+
+def company_list(session: Session, folded_query: str | None, limit: int = 30) -> list[Company]:
+    statement = select(Company).order_by(col(Company.name_key)).limit(limit)
+    if folded_query:
+        statement = statement.where(col(Company.name_key).contains(folded_query))
+    return list(session.exec(statement).all())

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.context import Services
 from bot.customer.acks import NEUTRAL, Acknowledgements
-from channels.base import IncomingMessage, Reply
+from channels.base import ChannelTraits, IncomingMessage, Reply
 from crm import conversations, followups
 from crm.contact_language import learn_language, reply_language
 from crm.conversations import VAGUE_NEEDS, Attachment
@@ -62,11 +62,11 @@ class Received:
     duplicate: bool
 
 
-def private_chat(message: IncomingMessage) -> str:
-    """Where a rep's reply goes: on Telegram the sender's private chat (its id is the
-    user's id), never a group they wrote from (groups can be allowed; a reply there would
-    show the customer's business to everyone in it)."""
-    if message.address.channel == "telegram":
+def private_chat(message: IncomingMessage, traits: ChannelTraits) -> str:
+    """Where a rep's reply goes: where the channel's private chat is the sender's id
+    (Telegram), that chat, never a group they wrote from (groups can be allowed; a reply
+    there would show the customer's business to everyone in it)."""
+    if traits.private_chat_is_sender:
         return message.sender_id
     return message.address.chat_id
 
@@ -146,7 +146,7 @@ class CustomerDesk:
                 session,
                 contact=resolution.contact,
                 channel=message.address.channel,
-                chat_id=private_chat(message),
+                chat_id=private_chat(message, self.services.hub.traits(message.address.channel)),
                 text=text,
                 sent_at=message.sent_at or now,
                 now=now,

@@ -17,32 +17,11 @@ import logging
 from pathlib import Path
 
 from bot.context import Services
-from channels.base import Address, OutgoingMessage, Reply
+from bot.slack.inbox import REDACTED_POST, redact_inbox  # noqa: F401 - tests read it here
 from crm.conversations import corrections
 from crm.privacy import Erasure
 
 logger = logging.getLogger(__name__)
-
-REDACTED_POST = "[This conversation was erased at the customer's request.]"
-
-
-async def redact_inbox(services: Services, refs: list[str]) -> int:
-    """Overwrite each erased conversation's post and thread; returns posts redacted."""
-    redacted = 0
-    for ref in refs:
-        channel, _, ts = ref.partition(":")
-        if not (channel and ts):
-            continue
-        result = await services.hub.send(
-            OutgoingMessage(
-                Address("slack", channel, thread_id=ts), Reply(REDACTED_POST), kind="inbox_redact"
-            )
-        )
-        if result.delivered:
-            redacted += 1
-        else:
-            logger.warning("inbox post not redacted ref=%s error=%s", ref, result.error)
-    return redacted
 
 
 def drop_model(services: Services) -> bool:

@@ -252,7 +252,7 @@ def _close_deal(verb: str, rest: str) -> Result:
     if dated:
         when, reason = dated.group(1).strip(), dated.group(2) or ""
     reason = re.sub(r"^[\s:–—-]*(?:because\s+)?", "", reason, flags=re.IGNORECASE).strip()
-    return cmd.CloseDeal(ref, verb == "won", reason or None, when)
+    return cmd.CloseDeal(ref, verb == "won", reason or None, when=when)
 
 
 _SOLD_USAGE = "sold <contact> $amount [on <date>] [ref <reference>]"

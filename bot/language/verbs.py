@@ -383,6 +383,9 @@ _BY_WORD: dict[str, Verb] = {word: v for v in VERBS for word in (v.name, *v.alia
 READ_ONLY: frozenset[type[Command]] = frozenset(v.command for v in VERBS if v.read_only)
 for _verb in reversed(VERBS):  # reversed: the first verb of a type wins
     cmd.COMMAND_NAMES[_verb.command] = _verb.name
+for _verb in VERBS:  # a type only ever built through another verb (`delete deal`) is named by it
+    for _also in _verb.also:
+        cmd.COMMAND_NAMES.setdefault(_also, _verb.name)
 
 
 def by_word(word: str) -> Verb | None:

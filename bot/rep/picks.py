@@ -67,7 +67,7 @@ class Picks:
 
     @staticmethod
     def key(actor: Any, address: Any) -> Key:
-        channel = getattr(address, "channel", None) or actor.channel or "shell"
+        channel = getattr(address, "channel", None) or actor.channel or "none"
         chat = getattr(address, "chat_id", None) or ""
         return (f"{actor.kind}:{actor.id}", channel, chat)
 

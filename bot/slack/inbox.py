@@ -260,3 +260,25 @@ class SlackInbox:
             actions.append(Action("Change need", "inbox_need", "", options=options))
         actions.append(Action("Close", "inbox_close", str(conversation.id), style="danger"))
         return tuple(actions)
+
+
+REDACTED_POST = "[This conversation was erased at the customer's request.]"
+
+
+async def redact_inbox(services: Services, refs: list[str]) -> int:
+    """Overwrite each erased conversation's post and thread; returns posts redacted."""
+    redacted = 0
+    for ref in refs:
+        channel, _, ts = ref.partition(":")
+        if not (channel and ts):
+            continue
+        result = await services.hub.send(
+            OutgoingMessage(
+                Address("slack", channel, thread_id=ts), Reply(REDACTED_POST), kind="inbox_redact"
+            )
+        )
+        if result.delivered:
+            redacted += 1
+        else:
+            logger.warning("inbox post not redacted ref=%s error=%s", ref, result.error)
+    return redacted

@@ -130,6 +130,7 @@ def telegram_traits(rate_per_second: float = 30.0) -> ChannelTraits:
         shows_images=True,
         sends_files=True,
         confirms_delivery=True,
+        private_chat_is_sender=True,
     )
 
 

@@ -184,21 +184,17 @@ def _by_language(
 ) -> dict[str, dict[str, int]]:
     """Inbound messages per detected language and need, most frequent language first."""
     sent = col(Message.sent_at)
-    statement = (
-        select(
-            func.coalesce(Message.language, UNKNOWN_LANGUAGE),
-            func.coalesce(Message.need, UNCLASSIFIED),
-            func.count(),
-        )
-        .where(Message.direction == "inbound", in_window(sent, period.start, period.end))
-        .group_by(
-            func.coalesce(Message.language, UNKNOWN_LANGUAGE),
-            func.coalesce(Message.need, UNCLASSIFIED),
-        )
-    )
+    rows = select(
+        func.coalesce(Message.language, UNKNOWN_LANGUAGE).label("language"),
+        func.coalesce(Message.need, UNCLASSIFIED).label("need"),
+        col(Message.contact_id).label("contact_id"),
+    ).where(Message.direction == "inbound", in_window(sent, period.start, period.end))
     if owner_id is not None:
-        owned = select(Contact.id).where(owned_by(owner_id))
-        statement = statement.where(col(Message.contact_id).in_(owned))
+        rows = rows.where(col(Message.contact_id).in_(select(Contact.id).where(owned_by(owner_id))))
+    inbound = rows.subquery("inbound_languages")  # grouped outside, as needs_over_time does
+    statement = select(inbound.c.language, inbound.c.need, func.count()).group_by(
+        inbound.c.language, inbound.c.need
+    )
     table: dict[str, dict[str, int]] = {}
     for language, need, n in session.exec(statement):
         table.setdefault(str(language), {})[str(need)] = int(n)

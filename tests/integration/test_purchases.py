@@ -131,7 +131,9 @@ def test_export_lists_purchases_and_erasure_keeps_only_anonymised_amounts(store,
     with store.transaction() as session:
         data = privacy.export_contact(session, contact_id=jane.id, now=clock.now())
         assert sorted(p["amount_minor"] for p in data["purchases"]) == [1_000, 2_500]
-        counts = privacy.erase_contact(session, actor=rep, contact_id=jane.id, now=clock.now())
+        counts = privacy.erase_contact(
+            session, actor=rep, contact_id=jane.id, now=clock.now()
+        ).counts
         assert counts["purchases_anonymised"] == 2
     with store.transaction() as session:
         rows = session.exec(select(Purchase)).all()

@@ -15,10 +15,12 @@ from bot.settings import Settings
 from channels.base import Address, IncomingMessage, OutgoingMessage, SendResult
 from crm import migrate
 from crm.models import Activity, Contact, Conversation, Message
+from tests.standins.outbox_channels import standard_traits
 
 
 class RecordingTelegram:
     name = "telegram"
+    traits = standard_traits("telegram")  # the real adapter's: its private chat is the user
 
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []

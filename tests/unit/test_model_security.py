@@ -74,7 +74,7 @@ def _crafted_pipeline(tmp_path: Path, node: dict) -> Path:
 
     def swap(n: object) -> int:
         if isinstance(n, dict):
-            if n.get("__class__") == "fold_text":
+            if n.get("__class__") in ("fold_text", "fold_words"):  # the two blocks' folders
                 n.clear()
                 n.update(node)
                 return 1
@@ -123,7 +123,7 @@ def test_rapport_pipelines_use_only_allowed_nodes_and_record_them(tmp_path: Path
     NeedClassifier.train(TEXTS, LABELS, kind=kind, threshold=0.3).save(path)
     assert schema_nodes(path) <= ALLOWED_NODES
     meta = json.loads(path.with_suffix(".json").read_text())
-    assert "crm.needs.features.fold_text" in meta["types"]
+    assert "crm.needs.features.fold_words" in meta["types"]  # every pipeline's word block
     assert meta["versions"]["sklearn"] == sklearn.__version__
     assert NeedClassifier.load(path).predict("my card is lost").need == "card"
     assert path.stat().st_mode & 0o077 == 0

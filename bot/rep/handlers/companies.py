@@ -1,42 +1,29 @@
 """Companies as first-class things: the card, the list, edits, and being found."""
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from bot.context import HandlerContext
 from bot.language.commands import ListCompanies
 from bot.rep.render import deal_line, when
 from bot.rep.router import Router
 from channels.base import Card, Reply
+from crm import views
 from crm.activities import timeline
 from crm.companies import edit_company as edit_company_service
 from crm.contacts import refresh_search_text
-from crm.models import Company, Contact, Deal
+from crm.models import Company
 from crm.references import fold
 
 
-def _counts(session: Session, company: Company) -> tuple[int, int]:
-    people = session.exec(select(func.count()).where(Contact.company_id == company.id)).one()
-    deals = session.exec(
-        select(func.count()).where(Deal.company_id == company.id, Deal.status == "open")
-    ).one()
-    return int(people), int(deals)
-
-
 def company_line(session: Session, company: Company) -> str:
-    people, deals = _counts(session, company)
+    people, deals = views.company_counts(session, company.id)
     domain = f" {company.domain}" if company.domain else ""
     return f"{company.name}{domain}: {people} contact(s), {deals} open deal(s)"
 
 
 def company_card(session: Session, company: Company, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
-    people = session.exec(
-        select(Contact).where(Contact.company_id == company.id).order_by(col(Contact.id)).limit(10)
-    ).all()
-    deals = session.exec(
-        select(Deal)
-        .where(Deal.company_id == company.id, Deal.status == "open")
-        .order_by(col(Deal.id))
-    ).all()
+    people = views.company_people(session, company.id)
+    deals = views.company_open_deals(session, company.id)
     recent = []
     for person in people:
         recent += [
@@ -55,13 +42,7 @@ def company_card(session: Session, company: Company, *, tz: str, now) -> Card:  
 
 
 def matching_companies(session: Session, query: str, limit: int = 5) -> list[Company]:
-    words = fold(query).split()
-    if not words:
-        return []
-    rows = session.exec(
-        select(Company).where(*[col(Company.name_key).contains(w) for w in words]).limit(limit)
-    ).all()
-    return list(rows)
+    return views.companies_named(session, fold(query).split(), limit)
 
 
 def edit_company(
@@ -72,7 +53,7 @@ def edit_company(
         session, actor=ctx.actor, company_id=company.id, field_name=field, value=value, now=ctx.now
     )
     if field == "name":
-        for person in session.exec(select(Contact).where(Contact.company_id == company.id)):
+        for person in views.company_people(session, company.id, limit=None):
             refresh_search_text(session, person)
             session.add(person)
     return Reply(
@@ -83,10 +64,7 @@ def edit_company(
 
 
 def companies(ctx: HandlerContext, session: Session, cmd: ListCompanies) -> Reply:
-    statement = select(Company).order_by(col(Company.name_key)).limit(30)
-    if cmd.query:
-        statement = statement.where(col(Company.name_key).contains(fold(cmd.query)))
-    rows = session.exec(statement).all()
+    rows = views.company_list(session, fold(cmd.query) if cmd.query else None)
     if not rows:
         return Reply("No companies yet. `add Jane Doe at Acme` creates one.")
     return Reply(

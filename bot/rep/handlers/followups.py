@@ -20,10 +20,9 @@ from channels.base import Action, Reply
 from crm import followups
 from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict
-from crm.hours import QuietHours
 from crm.models import Contact, FollowUp, Rep
 from crm.search import resolve_contact
-from crm.worktime import parse_quiet_hours, zone_name
+from crm.worktime import zone_name
 
 
 def remind(ctx: HandlerContext, session: Session, cmd: Remind) -> Reply:
@@ -80,10 +79,7 @@ def followup(ctx: HandlerContext, session: Session, cmd: ScheduleFollowUp) -> Re
 def _quiet_note(ctx: HandlerContext, contact: Contact, due: datetime) -> str:
     """When the time falls in the customer's quiet hours the outbox holds the message
     until they end: say when it will really go, in the rep's zone."""
-    try:
-        quiet = parse_quiet_hours(ctx.settings.quiet_hours)
-    except ValueError:
-        quiet = QuietHours()  # the outbox falls back the same way
+    quiet = ctx.settings.quiet_hours  # parsed (and refused if malformed) at start-up
     tz = zone_name(contact.timezone, ctx.settings.timezone)
     if not quiet.is_quiet(due, tz):
         return ""
