@@ -9,14 +9,17 @@ then delivers each row once. Digests are composed when they are *sent*
 (`render_digest`), so a digest queued ahead of time is never stale.
 """
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.customer.texts import CustomerTexts
 from bot.rep.render import money, when
 from bot.settings import Settings
 from channels.base import Card, Reply
@@ -25,7 +28,7 @@ from crm.actors import SYSTEM
 from crm.digest import Digest, build_digest, stale_deals, waiting_conversations
 from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Invalid
-from crm.models import FollowUp, Rep
+from crm.models import Contact, FollowUp, Rep
 from crm.surveys import conversations_to_survey, record_survey_answer, survey_key
 from crm.views import active_admin_ids, active_reps
 from crm.worktime import business_time_between, local_day_bounds, zone_name
@@ -245,11 +248,21 @@ def enqueue_unanswered_nudges(session: Session, settings: Settings, now: datetim
 # --- satisfaction survey ---------------------------------------------------------------------
 
 
-def survey_question(settings: Settings) -> str:
-    return (
-        f"Thanks for talking with {settings.business_name}. How did we do? "
-        "Reply with a number from 1 (poor) to 5 (excellent)."
-    )
+def survey_question(settings: Settings, language: str | None = None) -> str:
+    """The survey in the customer's language (bot/customer/locales; RAPPORT_ACKS_FILE may
+    override it like any customer text)."""
+    texts = _customer_texts(settings.acks_file, settings.default_language)
+    return texts.get(language, "survey_question", business=settings.business_name)
+
+
+@functools.lru_cache(maxsize=4)
+def _customer_texts(path: Path | None, default_language: str) -> CustomerTexts:
+    return CustomerTexts.load(path, default_language)
+
+
+def _language_of(session: Session, contact_id: int | None) -> str | None:
+    contact = session.get(Contact, contact_id) if contact_id is not None else None
+    return contact.language if contact is not None else None
 
 
 def enqueue_surveys(session: Session, settings: Settings, now: datetime) -> int:
@@ -260,7 +273,7 @@ def enqueue_surveys(session: Session, settings: Settings, now: datetime) -> int:
             session,
             kind=FollowUpKind.SURVEY,
             due_at=max(now, conversation.closed_at or now),
-            text=survey_question(settings),
+            text=survey_question(settings, _language_of(session, conversation.contact_id)),
             now=now,
             contact_id=conversation.contact_id,
             channel=conversation.channel,

@@ -153,3 +153,18 @@ async def test_a_teams_texts_override_per_language(rapport: RapportApp, tmp_path
     assert acks.render("pricing", name="Ana B", now=now).text == "Thanks Ana, prices follow."
     # a language the team did not override keeps the shipped text
     assert acks.render("pricing", name="Ana", now=now, language="de").text.startswith("Danke")
+
+
+async def test_the_satisfaction_survey_is_asked_in_the_customers_language(
+    rapport: RapportApp,
+) -> None:
+    from bot.outbound.rules import _language_of, survey_question
+
+    rapport.services.classifier = Sure("feedback", 0.9)
+    await rapport.desk.receive(said("muito obrigado pela ajuda de hoje, vocês são ótimos", 1))
+    with rapport.store.transaction() as session:
+        language = _language_of(session, contact(rapport).id)
+    assert language == "pt"
+    question = survey_question(rapport.settings, language)
+    assert question.startswith("Obrigado por falar com a Rapport.") and "1 (ruim)" in question
+    assert survey_question(rapport.settings, None).startswith("Thanks for talking with Rapport")
