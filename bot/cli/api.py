@@ -4,8 +4,14 @@ Run by an operator with access to the server's settings, so they act as the syst
 (an admin); each change is still audited. A token's secret is printed once.
 """
 
-import typer
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 
+import typer
+from sqlmodel import Session
+
+from bot.cli.common import fail
 from crm import api_tokens, webhooks
 from crm.actors import SYSTEM
 from crm.errors import CRMError
@@ -16,15 +22,20 @@ api_app.add_typer(token_app, name="token")
 webhooks_app = typer.Typer(help="Webhooks: tell other systems about changes.", no_args_is_help=True)
 
 
-def _rapport():  # type: ignore[no-untyped-def]
+@contextmanager
+def _store() -> Iterator[tuple[Session, datetime]]:
+    """One transaction on the configured store and the current time; a refused change
+    (CRMError) exits 2 with its one-line reason; the app is closed either way."""
     from bot.cli.common import build_app, settings_or_exit
 
-    return build_app(settings_or_exit())
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(2)
+    rapport = build_app(settings_or_exit())
+    try:
+        with rapport.store.transaction() as session:
+            yield session, rapport.services.clock.now()
+    except CRMError as exc:
+        fail(str(exc))
+    finally:
+        rapport.close()
 
 
 @token_app.command("create")
@@ -35,23 +46,16 @@ def token_create(
     rate: int = typer.Option(600, "--rate", help="requests a minute allowed"),
 ) -> None:
     """Create a token. The secret is shown once; only its hash is stored."""
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            issued = api_tokens.create_token(
-                session,
-                actor=SYSTEM,
-                name=name,
-                scopes=scopes.split(","),
-                now=rapport.services.clock.now(),
-                rep_id=rep,
-                rate_per_minute=rate,
-            )
-    except CRMError as exc:
-        _fail(str(exc))
-        return
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        issued = api_tokens.create_token(
+            session,
+            actor=SYSTEM,
+            name=name,
+            scopes=scopes.split(","),
+            now=now,
+            rep_id=rep,
+            rate_per_minute=rate,
+        )
     typer.echo(f"Token #{issued.row.id} '{issued.row.name}' ({', '.join(issued.row.scopes)}).")
     typer.echo("Copy it now, it is not shown again:")
     typer.echo(issued.secret)
@@ -60,12 +64,8 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """Tokens with their public prefix, scopes and state (never the secret)."""
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            rows = api_tokens.list_tokens(session)
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        rows = api_tokens.list_tokens(session)
     if not rows:
         typer.echo("No API tokens yet. `rapport api token create NAME --scopes read,write`.")
     for row in rows:
@@ -80,17 +80,8 @@ def token_list() -> None:
 
 @token_app.command("revoke")
 def token_revoke(ref: str = typer.Argument(..., help="token id or prefix")) -> None:
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            row = api_tokens.revoke(
-                session, actor=SYSTEM, ref=ref, now=rapport.services.clock.now()
-            )
-    except CRMError as exc:
-        _fail(str(exc))
-        return
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        row = api_tokens.revoke(session, actor=SYSTEM, ref=ref, now=now)
     typer.echo(f"Token #{row.id} '{row.name}' is revoked.")
 
 
@@ -102,33 +93,22 @@ def webhooks_add(
     ),
 ) -> None:
     """Subscribe a URL. Prints the signing secret once."""
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            row = webhooks.subscribe(
-                session,
-                actor=SYSTEM,
-                url=url,
-                events=events.split(","),
-                now=rapport.services.clock.now(),
-            )
-    except CRMError as exc:
-        _fail(str(exc))
-        return
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        row = webhooks.subscribe(
+            session,
+            actor=SYSTEM,
+            url=url,
+            events=events.split(","),
+            now=now,
+        )
     typer.echo(f"Webhook #{row.id} -> {row.url} for {', '.join(row.events)}.")
     typer.echo(f"Signing secret (verify Rapport-Signature with it; shown once): {row.secret}")
 
 
 @webhooks_app.command("list")
 def webhooks_list() -> None:
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            rows = webhooks.list_subscriptions(session)
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        rows = webhooks.list_subscriptions(session)
     if not rows:
         typer.echo("No webhooks. `rapport webhooks add URL --events contact.created,deal.won`.")
     for row in rows:
@@ -142,12 +122,8 @@ def webhooks_deliveries(
     limit: int = typer.Option(20, "--limit"),
 ) -> None:
     """The delivery log, newest first."""
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            rows = webhooks.deliveries(session, subscription_id=webhook, limit=limit)
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        rows = webhooks.deliveries(session, subscription_id=webhook, limit=limit)
     if not rows:
         typer.echo("No deliveries yet.")
     for delivery, event in rows:
@@ -163,35 +139,19 @@ def webhooks_deliveries(
 @webhooks_app.command("resume")
 def webhooks_resume(webhook: int = typer.Argument(...)) -> None:
     """Resume a paused webhook (its pending deliveries are sent again)."""
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            webhooks.set_active(
-                session,
-                actor=SYSTEM,
-                subscription_id=webhook,
-                active=True,
-                now=rapport.services.clock.now(),
-            )
-    except CRMError as exc:
-        _fail(str(exc))
-        return
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        webhooks.set_active(
+            session,
+            actor=SYSTEM,
+            subscription_id=webhook,
+            active=True,
+            now=now,
+        )
     typer.echo(f"Webhook #{webhook} is active again.")
 
 
 @webhooks_app.command("remove")
 def webhooks_remove(webhook: int = typer.Argument(...)) -> None:
-    rapport = _rapport()
-    try:
-        with rapport.store.transaction() as session:
-            webhooks.remove(
-                session, actor=SYSTEM, subscription_id=webhook, now=rapport.services.clock.now()
-            )
-    except CRMError as exc:
-        _fail(str(exc))
-        return
-    finally:
-        rapport.close()
+    with _store() as (session, now):
+        webhooks.remove(session, actor=SYSTEM, subscription_id=webhook, now=now)
     typer.echo(f"Webhook #{webhook} is removed.")
