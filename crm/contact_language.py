@@ -43,8 +43,3 @@ def parse_language(value: str) -> str | None:
             return code
     supported = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in SUPPORTED)
     raise Invalid("language", f"I don't have texts in {value.strip()!r}. Supported: {supported}")
-
-
-def reply_language(contact: Contact, hint: str | None, default: str) -> str:
-    """What to answer in: the contact's language, else their app's, else the business's."""
-    return contact.language or normalise_code(hint) or default

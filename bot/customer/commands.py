@@ -35,7 +35,6 @@ from bot.customer.texts import CustomerTexts
 from channels.base import Action, Address, IncomingMessage, Reply
 from crm import audit
 from crm.actors import Actor
-from crm.contact_language import reply_language
 from crm.contacts import set_consent
 from crm.enums import ActorKind, FollowUpKind
 from crm.errors import Invalid
@@ -111,9 +110,8 @@ class CustomerCommands:
 
     def _lang_of(self, message: IncomingMessage, contact: Contact | None) -> str:
         """`_lang` without a query, for use inside a transaction (SQLite cannot nest one)."""
-        if contact is not None:
-            return reply_language(contact, message.language_hint, self.texts.default_language)
-        return self.texts.language_for(message.language_hint)
+        known = contact.language if contact is not None else None
+        return self.texts.language_for(known, message.language_hint)
 
     def _t(self, lang: str, key: str, **values: object) -> str:
         return self.texts.get(lang, key, **values)

@@ -19,10 +19,11 @@ from bot.context import Services
 from bot.customer.acks import NEUTRAL, Acknowledgements
 from channels.base import ChannelTraits, IncomingMessage, Reply
 from crm import conversations, followups
-from crm.contact_language import learn_language, reply_language
+from crm.contact_language import learn_language
 from crm.conversations import VAGUE_NEEDS, Attachment
 from crm.identities import resolve_customer
 from crm.inbound import KnownCustomer, known_customer
+from crm.models import Contact
 from crm.needs.language import detect as detect_language
 from crm.self_service import mark_reachable
 from crm.surveys import record_survey_answer
@@ -104,6 +105,10 @@ class CustomerDesk:
         language = detect_language(text, hint=message.language_hint)
         return self._store(message, text, need, confidence, language)
 
+    def _reply_language(self, contact: Contact, message: IncomingMessage) -> str:
+        """What to answer in: theirs if known, else their app's, else the business's."""
+        return self.acks.texts.language_for(contact.language, message.language_hint)
+
     def _confident(self, confidence: float | None) -> bool:
         """Whether the need is sure enough to promise its specific action to the customer."""
         classifier = self.services.classifier
@@ -136,10 +141,7 @@ class CustomerDesk:
                 # A 1-5 answer to the satisfaction survey is stored on the surveyed
                 # conversation; it does not open a new inbox conversation.
                 thanks = self.acks.texts.get(
-                    reply_language(
-                        resolution.contact, message.language_hint, self.acks.default_language
-                    ),
-                    "survey_thanks",
+                    self._reply_language(resolution.contact, message), "survey_thanks"
                 )
                 return Received(Reply(thanks), None, duplicate=False)
             result = conversations.record_inbound(
@@ -181,9 +183,7 @@ class CustomerDesk:
                     name=resolution.contact.name,
                     now=now,
                     kind=result.message.kind,
-                    language=reply_language(
-                        resolution.contact, message.language_hint, self.acks.default_language
-                    ),
+                    language=self._reply_language(resolution.contact, message),  # learnt above
                 )
                 conversations.note_customer_activity(session, conversation=conversation, now=now)
             event = InboxEvent(
