@@ -102,7 +102,9 @@ class SendResult:
     error: str | None = None
     permanent: bool = False
     retry_after: float | None = None
-    queued: bool = False  # not delivered yet, but kept for the recipient (an unopened shell)
+    # The recipient's client reads it from the store (another terminal's shell): the
+    # sender must have stored it; `delivered` then says whether that client is open now.
+    queued: bool = False
 
 
 class AccountRefused(Exception):

@@ -86,8 +86,9 @@ class ConsoleChannel:
             there = self.is_connected is not None and await asyncio.to_thread(
                 self.is_connected, message.address.chat_id
             )
+            # `queued`: that shell shows what is in the store, so the sender must store it
             if there:
-                return SendResult(delivered=True, external_id=None)
+                return SendResult(delivered=True, queued=True)
             return SendResult(delivered=False, error=NOT_CONNECTED, permanent=True, queued=True)
         async with self._lock:
             label = {"reminder": "⏰ Reminder", "followup": "→ Follow-up"}.get(message.kind, "•")

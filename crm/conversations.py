@@ -237,6 +237,47 @@ def record_outbound(
     return message
 
 
+def keep_for_return(
+    session: Session,
+    *,
+    contact_id: int,
+    channel: str,
+    chat_id: str,
+    text: str,
+    now: datetime,
+    note: str | None,
+    author_rep_id: int | None = None,
+) -> Message:
+    """A scheduled message for a customer whose client reads the store (a terminal
+    customer's shell): it goes on their conversation, delivered when that client is open
+    (`note` None), else pending with `note` saying why, shown on their return. Without
+    this the follow-up would fail, or vanish, although the channel can show it."""
+    conversation = open_conversation(session, contact_id=contact_id, channel=channel)
+    if conversation is None:
+        conversation = Conversation(
+            contact_id=contact_id, channel=channel, chat_id=chat_id, opened_at=now,
+            last_message_at=now,
+        )  # fmt: skip
+    conversation.last_message_at = now
+    session.add(conversation)
+    session.flush()
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id=contact_id,
+        channel=channel,
+        direction=Direction.OUTBOUND,
+        text=stored_text(text),
+        author_rep_id=author_rep_id,
+        delivery=Delivery.DELIVERED if note is None else Delivery.PENDING,
+        failure_reason=note[:300] if note else None,
+        sent_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
 def mark_delivery(
     session: Session,
     *,

@@ -63,6 +63,21 @@ class Hours:
         raise ValueError("no opening day configured")
 
 
+def next_digest(at: time, hours: Hours, now: datetime, tz: str) -> tuple[datetime, bool]:
+    """When a rep's next daily digest really goes: the next working day's `at` (today's if
+    still to come), held to the opening time when `at` is outside business hours, as the
+    outbox holds it. Returns (send time, whether it is held)."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    for offset in range(0, 8):
+        day = (local + timedelta(days=offset)).date()
+        due = datetime.combine(day, at, tzinfo=zone)
+        if day.weekday() in hours.days and due >= local:
+            going = hours.next_open(due, tz)
+            return going, going != due
+    raise ValueError("no working day configured")
+
+
 @dataclass(frozen=True)
 class QuietHours:
     """No automated customer messages from `start` to `end` local time (may wrap midnight)."""

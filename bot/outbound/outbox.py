@@ -42,7 +42,7 @@ from bot.outbound.ratelimit import HubLimits, RateLimiter
 from bot.outbound.routing import CustomerBook, reminder_actions, rep_addresses
 from bot.outbound.rules import render_digest
 from channels.base import Address, OutgoingMessage, Reply, SendResult
-from crm import claims, followups
+from crm import claims, conversations, followups
 from crm.enums import FollowUpKind
 from crm.hours import QuietHours
 from crm.models import FollowUp, Rep
@@ -365,6 +365,8 @@ class Outbox:
             )
             return Outcome.DEFERRED
         late = now - row.due_at > LATE_AFTER
+        if outcome.queued and FollowUpKind(row.kind).to_customer and row.contact_id:
+            return self._keep_for_return(session, job, outcome, now, late)
         if outcome.delivered:
             followups.finish(
                 session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
@@ -399,6 +401,34 @@ class Outbox:
         self._fail(session, row, error, now)
         return Outcome.FAILED
 
+    def _keep_for_return(
+        self, session: Session, job: Job, outcome: SendResult, now: datetime, late: bool
+    ) -> Outcome:
+        """The customer's client reads its messages from the store (another terminal's
+        shell): the follow-up goes on their conversation, shown now if that shell is open or
+        when they come back, and is done; the rep sees the note in `followups`, not a
+        failure."""
+        row, address = job.row, job.addresses[0]
+        note = None if outcome.delivered else outcome.error or "kept until they come back"
+        assert row.contact_id is not None
+        conversations.keep_for_return(
+            session,
+            contact_id=row.contact_id,
+            channel=address.channel,
+            chat_id=address.chat_id,
+            text=job.reply.text,
+            now=now,
+            note=note,
+            author_rep_id=row.rep_id,
+        )
+        done = followups.finish(
+            session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
+        )
+        if done is not None and note:
+            done.last_error = f"saved: {note}"[:500]
+            session.add(done)
+        return Outcome.DELIVERED
+
     def _record_many(self, items: list[tuple[Job, SendResult | Defer | None]]) -> list[Outcome]:
         """One transaction for outcomes that arrived together; one by one if that fails.
 
@@ -409,7 +439,7 @@ class Outbox:
         sent = [
             job.row.id
             for job, outcome in items
-            if isinstance(outcome, SendResult) and outcome.delivered
+            if isinstance(outcome, SendResult) and outcome.delivered and not outcome.queued
         ]
         try:
             with self._db_lock, self.services.store.transaction() as session:
@@ -418,7 +448,7 @@ class Outbox:
                 )
                 results = []
                 for job, outcome in items:
-                    if isinstance(outcome, SendResult) and outcome.delivered:
+                    if isinstance(outcome, SendResult) and job.row.id in sent:
                         results.append(
                             Outcome.DELIVERED if job.row.id in held else Outcome.LOST_CLAIMS
                         )

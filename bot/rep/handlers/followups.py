@@ -96,13 +96,28 @@ def _line(session: Session, row: FollowUp, ctx: HandlerContext) -> str:
     state = row.status
     if row.late:
         state += ", late"
-    if row.status == FollowUpStatus.FAILED and row.last_error:
+    if row.status in (FollowUpStatus.FAILED, FollowUpStatus.SENT) and row.last_error:
         state += f": {row.last_error[:80]}"
+    state += _held_note(session, row, ctx)
     text = row.text[:80]
     if row.kind == "reminder" and row.rep_id is not None and row.rep_id != ctx.actor.id:
         owner = session.get(Rep, row.rep_id)
         text = f"(a private reminder of {owner.name if owner else 'another rep'})"
     return f"{row.id}. {when(row.due_at, ctx.tz, ctx.now)} [{state}]{target} {text}"
+
+
+def _held_note(session: Session, row: FollowUp, ctx: HandlerContext) -> str:
+    """A digest or nudge due outside its rep's business hours waits for them (the outbox
+    holds it): the list says when it really goes."""
+    if row.status != FollowUpStatus.PENDING or not FollowUpKind(row.kind).workday_only:
+        return ""
+    rep = session.get(Rep, row.rep_id) if row.rep_id else None
+    tz = zone_name(rep.timezone if rep else None, ctx.settings.timezone)
+    hours = ctx.settings.business_hours
+    if hours.is_open(row.due_at, tz):
+        return ""
+    going = hours.next_open(row.due_at, tz)
+    return f", held for business hours: goes {when(going, ctx.tz, ctx.now)}"
 
 
 def list_(ctx: HandlerContext, session: Session, cmd: ListFollowUps) -> Reply:

@@ -5,10 +5,12 @@ from sqlmodel import Session
 from bot.context import HandlerContext
 from bot.language.commands import Help, SetDateOrder, SetTimezone, Undo
 from bot.language.help import help_text
+from bot.rep.render import when
 from bot.rep.router import Router
 from channels.base import Reply
 from crm import audit
 from crm.errors import NotFound
+from crm.hours import next_digest
 from crm.models import Rep
 from crm.undo import undo_last
 from crm.validation import check_timezone
@@ -36,7 +38,26 @@ def timezone(ctx: HandlerContext, session: Session, cmd: SetTimezone) -> Reply:
         before={"timezone": before},
         after={"timezone": tz},
     )
-    return Reply(f"Your time zone is now {tz} (was {before}). Times are shown in it from now on.")
+    return Reply(
+        f"Your time zone is now {tz} (was {before}). Times are shown in it from now on.\n"
+        + digest_note(ctx, tz)
+    )
+
+
+def digest_note(ctx: HandlerContext, tz: str) -> str:
+    """When the rep's daily digest really goes in their zone, held to business hours as the
+    outbox holds it (a 07:30 digest with a 09:00 opening goes at 09:00): said, not left for
+    the rep to discover."""
+    settings = ctx.settings
+    going, held = next_digest(settings.digest_time, settings.business_hours, ctx.now, tz)
+    at = settings.digest_time.strftime("%H:%M")
+    if held:
+        return (
+            f"Your daily digest is set for {at}, outside business hours "
+            f"({settings.business_hours.text}): it is held until they open, next "
+            f"{when(going, tz, ctx.now)}."
+        )
+    return f"Your daily digest comes at {at} on working days, next {when(going, tz, ctx.now)}."
 
 
 def dateorder(ctx: HandlerContext, session: Session, cmd: SetDateOrder) -> Reply:

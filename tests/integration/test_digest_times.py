@@ -1,0 +1,93 @@
+"""Rep digests say when they really go (issue 16): the outbox holds digests and nudges to the
+rep's business hours, so the replies that mention them give the held time, not the set one.
+Through the real dispatcher and store, on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, time
+
+import pytest
+
+from bot.app import RapportApp
+from bot.outbound.rules import enqueue_digests
+from bot.settings import Settings
+from crm import migrate
+from crm.hours import Hours, next_digest
+
+
+def _app(db_url: str, clock, tmp_path, **env: str) -> RapportApp:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        _env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url, **env
+    )  # type: ignore[call-arg]
+    app = RapportApp.build(settings, clock=clock)
+    migrate.upgrade(app.store.engine)
+    return app
+
+
+@pytest.fixture
+def early_digest(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
+    """A team whose digest is set for 07:30 while business opens at 09:00."""
+    app = _app(db_url, clock, tmp_path, RAPPORT_DIGEST_TIME="07:30")
+    yield app
+    app.close()
+
+
+async def _say(app: RapportApp, text: str, tz: str = "UTC") -> str:
+    actor = app.rep_actor(channel="shell", external_id="greta", name="Greta", timezone=tz)
+    reply = await app.dispatcher.handle(actor, text)
+    assert "Traceback" not in reply.text
+    return reply.text
+
+
+async def test_setting_a_time_zone_says_when_the_held_digest_really_goes(early_digest) -> None:  # type: ignore[no-untyped-def]
+    # the clock: Mon 2 Mar 2026 09:00 UTC = 10:00 in Berlin, today's 07:30 has passed
+    reply = await _say(early_digest, "timezone Europe/Berlin")
+    assert "Your time zone is now Europe/Berlin" in reply
+    assert (
+        "Your daily digest is set for 07:30, outside business hours (Mon-Fri 09:00-17:00): "
+        "it is held until they open, next Tue 3 Mar 09:00 CET."
+    ) in reply
+
+
+async def test_a_digest_inside_business_hours_is_confirmed_at_its_own_time(  # type: ignore[no-untyped-def]
+    db_url, clock, tmp_path
+) -> None:
+    app = _app(db_url, clock, tmp_path, RAPPORT_DIGEST_TIME="09:30")
+    try:
+        reply = await _say(app, "timezone America/New_York")  # 04:00 there: today's is ahead
+        assert (
+            "Your daily digest comes at 09:30 on working days, next Mon 2 Mar 09:30 EST." in reply
+        )
+    finally:
+        app.close()
+
+
+async def test_the_followups_list_shows_a_held_digest_with_its_real_time(  # type: ignore[no-untyped-def]
+    early_digest, clock
+) -> None:
+    await _say(early_digest, "timezone UTC")
+    clock.set(datetime(2026, 3, 3, 7, 20, tzinfo=UTC))  # the scheduler queues Tuesday's digest
+    with early_digest.store.transaction() as session:
+        assert enqueue_digests(session, early_digest.settings, clock.now()) == 1
+    listing = await _say(early_digest, "followups")
+    assert (
+        "Tue 3 Mar 07:30 UTC [pending, held for business hours: goes Tue 3 Mar 09:00 UTC]"
+        in listing
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "at", "expected", "held"),
+    [
+        # before today's digest on a working day: today's
+        (datetime(2026, 3, 2, 6, 0, tzinfo=UTC), time(7, 30), datetime(2026, 3, 2, 9, 0), True),
+        (datetime(2026, 3, 2, 6, 0, tzinfo=UTC), time(9, 30), datetime(2026, 3, 2, 9, 30), False),
+        # Friday evening: Monday's
+        (datetime(2026, 3, 6, 18, 0, tzinfo=UTC), time(9, 30), datetime(2026, 3, 9, 9, 30), False),
+        # a digest set after closing is held to the next opening
+        (datetime(2026, 3, 2, 6, 0, tzinfo=UTC), time(18, 0), datetime(2026, 3, 3, 9, 0), True),
+    ],
+)
+def test_next_digest(now: datetime, at: time, expected: datetime, held: bool) -> None:
+    hours = Hours.parse("Mon-Fri 09:00-17:00")
+    going, was_held = next_digest(at, hours, now, "UTC")
+    assert (going.replace(tzinfo=None), was_held) == (expected, held)
