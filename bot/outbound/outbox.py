@@ -425,7 +425,7 @@ class Outbox:
             session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
         )
         if done is not None and note:
-            done.last_error = f"saved: {note}"[:500]
+            done.last_error = note[:500]
             session.add(done)
         return Outcome.DELIVERED
 
@@ -479,7 +479,7 @@ class Outbox:
                 logger.exception("send crashed id=%s kind=%s", job.row.id, job.row.kind)
                 outcome = SendResult(delivered=False, error=type(exc).__name__)
         self.last.add(await recorder.record(job, outcome))
-        if isinstance(outcome, SendResult) and not outcome.delivered:
+        if isinstance(outcome, SendResult) and not outcome.delivered and not outcome.queued:
             logger.warning(
                 "follow-up not sent id=%s kind=%s attempts=%s permanent=%s error=%s",
                 job.row.id,

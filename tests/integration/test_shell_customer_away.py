@@ -52,7 +52,7 @@ async def test_a_follow_up_for_an_away_shell_customer_is_kept_for_their_return(s
 
     done = world.row(row.id)
     assert done.status == "sent"
-    assert done.last_error == f"saved: {NOT_CONNECTED}"
+    assert done.last_error == NOT_CONNECTED
     with world.store.transaction() as session:
         [kept] = session.exec(select(Message).where(Message.contact_id == maria.id)).all()
         assert (kept.direction, kept.delivery) == (Direction.OUTBOUND, Delivery.PENDING)
