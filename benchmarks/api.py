@@ -31,7 +31,6 @@ import crm.models  # noqa: F401 - registers the tables
 from benchmarks.search import build
 from bot.api.app import build_api
 from bot.api.context import ApiDeps
-from bot.api.ratelimit import RateLimiter
 from bot.settings import Settings
 from crm import api_tokens
 from crm.actors import SYSTEM
@@ -135,7 +134,7 @@ def measure(
     deps = ApiDeps(
         store=store, clock=SystemClock(), pipeline=Pipeline(Settings(_env_file=None).stages)
     )
-    api = build_api(deps, limiter=RateLimiter())
+    api = build_api(deps)
     auth = {"Authorization": f"Bearer {secret}"}
     rng = random.Random(3)
     ids = [rng.randrange(1, contacts + 1) for _ in range(total)]

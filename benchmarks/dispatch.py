@@ -241,8 +241,9 @@ def bare_claim_loop(store: Store, batch: int = 50) -> int:
             done += len(
                 claims.mark_sent(
                     session,
-                    followup_ids=[r.id for r in rows],
+                    followup_ids=[r.id for r in rows if r.id is not None],
                     worker="bare",
+                    token=rows[0].claim_token,  # one token per claim statement
                     now=now,
                     late_after=LATE_AFTER,
                 )

@@ -56,7 +56,9 @@ class RapportApp:
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> "RapportApp":
         private_dir(Path(settings.data_dir))
-        store = Store(make_engine(settings.resolved_database_url))
+        store = Store(
+            make_engine(settings.resolved_database_url), report_work_mem=settings.report_work_mem
+        )
         services = Services(
             settings=settings,
             store=store,

@@ -6,6 +6,7 @@ synchronous), so they never send on a channel themselves: they return the
 deliveries to make, and the dispatcher sends them after the transaction commits.
 """
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -31,6 +32,16 @@ class Services:
     hub: ChannelHub
     pipeline: Pipeline
     classifier: Any = None  # crm.needs NeedClassifier, loaded lazily by the app
+    # While `rapport run` loads (or, the first time, trains) the classifier in the
+    # background: customer messages wait for it, everything else is served meanwhile.
+    classifier_loading: "asyncio.Future[Any] | None" = None
+
+    async def classifier_ready(self) -> None:
+        """Waits for a classifier still loading (never raises: a failed load leaves the
+        messages untagged, as no classifier does)."""
+        loading = self.classifier_loading
+        if loading is not None and not loading.done():
+            await asyncio.shield(loading)
 
     @property
     def known_needs(self) -> set[str]:
@@ -103,4 +114,4 @@ class HandlerContext:
 
     @property
     def after_lunch(self) -> time:
-        return self.settings.lunch_end_time
+        return self.settings.lunch_ends

@@ -4,19 +4,28 @@ Built once by the composition root (never at import time) and passed down. The
 names are a public contract (docs, deploy scripts and `.env.example` use them), so
 each field carries its exact environment variable name as an alias.
 
-Structured settings (business hours, quiet hours, digest time, pipeline stages, Slack
-admins) are parsed HERE, once, into typed values: a malformed one stops start-up with a
+Structured settings (business hours, quiet hours, digest time, lunch end, pipeline stages,
+Slack admins) are parsed HERE, once, into typed values: a malformed one stops start-up with a
 message naming the variable and the expected shape, so no module downstream needs (or
 keeps) a fallback of its own. `NoDecode` stops pydantic-settings from reading these
 environment values as JSON before our parsers see them.
 """
 
+import re
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from crm.hours import Hours, QuietHours
@@ -24,10 +33,13 @@ from crm.worktime import parse_quiet_hours
 
 DEFAULT_STAGES = "lead:10,qualified:25,proposal:50,negotiation:75"
 
+# What Telegram accepts as a webhook secret_token (setWebhook): 1-256 of these characters.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "xxx", "your-token-here", "placeholder"}
 
 
-def _typed(parse):  # type: ignore[no-untyped-def]
+def _typed(parse: Callable[[str], object]) -> BeforeValidator:
     """A before-validator that parses text and lets an already typed value through
     (tests and the composition root may pass either)."""
 
@@ -60,12 +72,32 @@ def parse_stages(text: str) -> list[tuple[str, int]]:
     return stages
 
 
-def parse_digest_time(text: str) -> time:
+def parse_clock_time(text: str) -> time:
     """`09:00` or `9:00` -> time(9, 0); anything else names the expected shape."""
     try:
         return time.fromisoformat(text.strip().zfill(5))
     except ValueError:
         raise ValueError(f"'{text}' is not a time like 09:00") from None
+
+
+_WORK_MEM = re.compile(r"\s*(\d{1,10})\s*(kb|mb|gb)\s*", re.IGNORECASE)
+_WORK_MEM_KB = {"kb": 1, "mb": 1024, "gb": 1024 * 1024}
+_WORK_MEM_UNIT = {"kb": "kB", "mb": "MB", "gb": "GB"}
+
+
+def parse_work_mem(text: str) -> str | None:
+    """`64MB` -> "64MB" (PostgreSQL's spelling of the unit: `512kb` -> "512kB"); `off` or
+    empty -> None (keep the server's work_mem). Between PostgreSQL's limits, 64kB and
+    2047GB (2147483647kB), so a value that passes here is one the server accepts."""
+    if text.strip().lower() in ("", "off"):
+        return None
+    match = _WORK_MEM.fullmatch(text)
+    if match is None:
+        raise ValueError(f"'{text[:20]}' is not a memory size; use e.g. 64MB, 512kB, 1GB or off")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    if not 64 <= number * _WORK_MEM_KB[unit] <= 2_147_483_647:
+        raise ValueError(f"'{text.strip()}' is outside PostgreSQL's work_mem range (64kB-2047GB)")
+    return f"{number}{_WORK_MEM_UNIT[unit]}"
 
 
 def parse_admins(text: str) -> frozenset[str]:
@@ -89,7 +121,10 @@ class Settings(BaseSettings):
     default_currency: str = Field("USD", validation_alias="RAPPORT_CURRENCY")
     default_language: str = Field("en", validation_alias="RAPPORT_LANGUAGE")
     date_order: str | None = Field(None, validation_alias="RAPPORT_DATE_ORDER")
-    lunch_ends: str = Field("14:00", validation_alias="RAPPORT_LUNCH_ENDS")
+    # what "after lunch" means in dates reps type (the one source: the parser has no default)
+    lunch_ends: Annotated[time, NoDecode, _typed(parse_clock_time)] = Field(
+        "14:00", validate_default=True, validation_alias="RAPPORT_LUNCH_ENDS"
+    )
     pipeline_stages: Annotated[list[tuple[str, int]], NoDecode, _typed(parse_stages)] = Field(
         DEFAULT_STAGES, validate_default=True, validation_alias="RAPPORT_PIPELINE_STAGES"
     )
@@ -100,6 +135,11 @@ class Settings(BaseSettings):
     privacy_url: str = Field("https://example.com/privacy", validation_alias="RAPPORT_PRIVACY_URL")
     log_level: str = Field("INFO", validation_alias="RAPPORT_LOG_LEVEL")
     acks_file: Path | None = Field(None, validation_alias="RAPPORT_ACKS_FILE")
+
+    # PostgreSQL work_mem for report transactions only (crm.db.Store.report); off: the server's
+    report_work_mem: Annotated[str | None, NoDecode, _typed(parse_work_mem)] = Field(
+        "64MB", validate_default=True, validation_alias="RAPPORT_REPORT_WORK_MEM"
+    )
 
     # --- telegram --------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
@@ -133,6 +173,14 @@ class Settings(BaseSettings):
     # --- open API and webhooks (docs/api.md) ------------------------------------------
     api_enabled: bool = Field(True, validation_alias="RAPPORT_API_ENABLED")
     webhook_interval: float = Field(2.0, gt=0, le=3600, validation_alias="RAPPORT_WEBHOOK_INTERVAL")
+    # Pruned nightly with the dedupe keys (bot/outbound/periodic.py): a retry with the same
+    # Idempotency-Key after this is a new request; delivered webhooks leave the log.
+    idempotency_retention_hours: int = Field(
+        24, ge=1, le=24 * 365, validation_alias="RAPPORT_IDEMPOTENCY_RETENTION_HOURS"
+    )
+    webhook_retention_days: int = Field(
+        30, ge=1, le=3650, validation_alias="RAPPORT_WEBHOOK_RETENTION_DAYS"
+    )
 
     # --- scheduler ------------------------------------------------------------------
     tick_seconds: float = Field(5.0, gt=0, le=3600, validation_alias="RAPPORT_TICK_SECONDS")
@@ -140,7 +188,7 @@ class Settings(BaseSettings):
         "21:00-08:00", validate_default=True, validation_alias="RAPPORT_QUIET_HOURS"
     )
     digest_enabled: bool = Field(True, validation_alias="RAPPORT_DIGEST_ENABLED")
-    digest_time: Annotated[time, NoDecode, _typed(parse_digest_time)] = Field(
+    digest_time: Annotated[time, NoDecode, _typed(parse_clock_time)] = Field(
         "09:00", validate_default=True, validation_alias="RAPPORT_DIGEST_TIME"
     )
     stale_deal_days: int = Field(14, ge=0, validation_alias="RAPPORT_STALE_DEAL_DAYS")
@@ -198,15 +246,6 @@ class Settings(BaseSettings):
             raise ValueError("must be DMY, MDY or YMD (empty: from each person's time zone)")
         return value.upper()
 
-    @field_validator("lunch_ends")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        try:
-            time.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError("must be a time like 14:00") from None
-        return value.strip()
-
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
@@ -218,12 +257,33 @@ class Settings(BaseSettings):
             value = "postgresql://" + value[len("postgres://") :]
         return value
 
-    # --- derived -----------------------------------------------------------------------
-    @property
-    def lunch_end_time(self) -> time:
-        """What "after lunch" means for the team."""
-        return time.fromisoformat(self.lunch_ends)
+    @field_validator("telegram_webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str) or not WEBHOOK_SECRET.fullmatch(raw):
+            raise ValueError(
+                "must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)"
+            )
+        return value
 
+    @model_validator(mode="after")
+    def _one_webhook_secret_for_several_workers(self) -> "Settings":
+        """Several `rapport run` processes share one PostgreSQL database and one webhook;
+        each would set its own random secret and refuse the others' updates (403), so
+        webhook mode on PostgreSQL needs the one configured secret."""
+        several = (self.database_url or "").startswith("postgresql")
+        webhook = bool(self.telegram_webhook_url) and self.telegram_bot_token is not None
+        if several and webhook and self.telegram_webhook_secret is None:
+            raise ValueError(
+                "RAPPORT_TELEGRAM_WEBHOOK_SECRET must be set for Telegram webhook mode on "
+                "PostgreSQL: every worker must check the same secret (1-256 of A-Z a-z 0-9 _ -)"
+            )
+        return self
+
+    # --- derived -----------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file inside the data directory."""
@@ -274,7 +334,7 @@ class SettingsError(Exception):
     """A readable report of what is wrong with the configuration (no secret values)."""
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:  # field values; pydantic validates them
     """Build Settings, turning pydantic's errors into one message naming each variable."""
     try:
         settings = Settings(**overrides)

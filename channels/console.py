@@ -11,10 +11,14 @@ Messages sent to it (reminders, customer replies, notices) are printed.
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from channels.base import ChannelTraits, OutgoingMessage, Reply, SendResult
 from channels.render import reply_as_text
+
+if TYPE_CHECKING:  # imported when interactive only
+    from prompt_toolkit import PromptSession
+    from rich.console import Console
 
 OnLine = Callable[[str], Awaitable[Reply | None]]
 NOT_CONNECTED = "they are not connected; it will be shown when they come back"
@@ -25,6 +29,8 @@ class ConsoleChannel:
     # A terminal on the machine: every rep and a customer trial reach it, it has no
     # limits, and a chart is better saved to a file than printed as bytes.
     traits = ChannelTraits(rep_rank=1, customer_rank=2, rep_by_id=True, confirms_delivery=True)
+    _console: "Console | None"  # rich and prompt_toolkit when interactive
+    _session: "PromptSession[str] | None"
 
     def __init__(
         self,
@@ -65,13 +71,14 @@ class ConsoleChannel:
         return None
 
     def _print(self, text: str, *, style: str | None = None, above_prompt: bool = False) -> None:
-        if self._console is not None:
+        console = self._console
+        if console is not None:
             if above_prompt:  # printed above the prompt, which is redrawn with the typing
                 from prompt_toolkit.application import run_in_terminal
 
-                run_in_terminal(lambda: self._console.print(text, style=style, markup=False))
+                run_in_terminal(lambda: console.print(text, style=style, markup=False))
                 return
-            self._console.print(text, style=style, markup=False)
+            console.print(text, style=style, markup=False)
         else:
             self.stdout.write(text + "\n")
             self.stdout.flush()
@@ -100,18 +107,18 @@ class ConsoleChannel:
 
     async def _readline(self) -> str | None:
         if self._session is not None:
-            return await self._prompt()
+            return await self._prompt(self._session)
         line = await asyncio.to_thread(self.stdin.readline)
         return line if line else None
 
-    async def _prompt(self) -> str | None:
+    async def _prompt(self, session: "PromptSession[str]") -> str | None:
         """One line from the person; Ctrl-C drops what was typed (a second Ctrl-C on the
         empty line exits), Ctrl-D exits."""
         interrupted = False
         while True:
             self._reading = True
             try:
-                return await self._session.prompt_async(self.prompt)
+                return await session.prompt_async(self.prompt)
             except KeyboardInterrupt:
                 if interrupted:
                     return None

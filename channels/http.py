@@ -2,8 +2,9 @@
 
 Adapters contribute routes (`/telegram/webhook`, `/slack/events`) and start/stop
 hooks run in the app's lifespan; `/healthz` answers 200 when the database is
-reachable and 503 when it is not. The server is started and stopped by the
-runner inside Rapport's own event loop (`Server.serve()`), never `uvicorn.run`.
+reachable and passes a quick integrity check, and 503 (with the reason) when not.
+The server is started and stopped by the runner inside Rapport's own event loop
+(`Server.serve()`), never `uvicorn.run`.
 """
 
 import asyncio
@@ -100,7 +101,7 @@ class BodyLimit:
                 await _refuse(send)
 
 
-HealthCheck = Callable[[], Awaitable[bool]]
+HealthCheck = Callable[[], Awaitable[str | None]]  # None: healthy; else what is wrong
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -119,11 +120,14 @@ def build_http_app(
     """The app; bodies over ``max_body`` bytes are refused unread (channels.body_limit)."""
 
     async def healthz(_request: Request) -> JSONResponse:
-        ok = await health()
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": ok},
-            status_code=200 if ok else 503,
-        )
+        problem = await health()
+        body: dict[str, object] = {
+            "status": "ok" if problem is None else "unavailable",
+            "database": problem is None,
+        }
+        if problem is not None:
+            body["problem"] = problem
+        return JSONResponse(body, status_code=200 if problem is None else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

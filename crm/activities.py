@@ -9,10 +9,25 @@ from crm import audit, purchases
 from crm.actors import Actor, require_rep
 from crm.contacts import get_contact
 from crm.enums import ActivityKind
-from crm.errors import Invalid
+from crm.errors import Forbidden, Invalid, NotFound
+from crm.ids import id_of
 from crm.models import Activity, Message, snapshot
 
 MAX_TEXT = 10_000
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in set(ActivityKind):
+        raise Invalid("kind", f"'{kind[:20]}' is not an activity; use {', '.join(ActivityKind)}.")
+
+
+def _clean_text(text: str, when_empty: str) -> str:
+    body = text.strip()
+    if not body:
+        raise Invalid("text", when_empty)
+    if len(body) > MAX_TEXT:
+        raise Invalid("text", f"That note is over {MAX_TEXT:,} characters; split it up.")
+    return body
 
 
 def log_activity(
@@ -28,19 +43,14 @@ def log_activity(
     source_url: str | None = None,
 ) -> Activity:
     require_rep(actor)
-    if kind not in set(ActivityKind):
-        raise Invalid("kind", f"'{kind}' is not an activity; use {', '.join(ActivityKind)}.")
-    body = text.strip()
-    if not body:
-        raise Invalid("text", "Say what happened, e.g. `note jane: prefers email`.")
-    if len(body) > MAX_TEXT:
-        raise Invalid("text", f"That note is over {MAX_TEXT:,} characters; split it up.")
+    _check_kind(kind)
+    body = _clean_text(text, "Say what happened, e.g. `note jane: prefers email`.")
     contact = get_contact(session, contact_id)
     activity = Activity(
-        contact_id=contact.id,
+        contact_id=id_of(contact),
         deal_id=deal_id,
         rep_id=actor.id if actor.kind == "rep" else None,
-        kind=kind,
+        kind=ActivityKind(kind),
         text=body,
         source_url=source_url,
         occurred_at=occurred_at or now,
@@ -58,6 +68,85 @@ def log_activity(
         entity_id=activity.id,
         at=now,
         after=snapshot(activity),
+    )
+    return activity
+
+
+def get_activity(session: Session, activity_id: int) -> Activity:
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"There is no activity #{activity_id}.")
+    return activity
+
+
+def _editable(session: Session, actor: Actor, activity_id: int) -> Activity:
+    """The activity, if `actor` logged it (or nobody did) or is an admin: a rep's notes
+    are theirs to correct, as a rep's deals and purchases are."""
+    require_rep(actor)
+    activity = get_activity(session, activity_id)
+    if not actor.is_admin and activity.rep_id not in (None, actor.id):
+        raise Forbidden(f"Activity #{activity_id} was logged by someone else; ask an admin.")
+    return activity
+
+
+def edit_activity(
+    session: Session,
+    *,
+    actor: Actor,
+    activity_id: int,
+    now: datetime,
+    kind: str | None = None,
+    text: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Activity:
+    """Corrects an activity's kind, text or time with the checks `log_activity` makes;
+    audited `activity.update` so `undo` puts the old values back."""
+    activity = _editable(session, actor, activity_id)
+    before = snapshot(activity)
+    if kind is not None:
+        _check_kind(kind)
+        activity.kind = ActivityKind(kind)
+    if text is not None:
+        activity.text = _clean_text(text, "Say what happened; an activity's text cannot be empty.")
+    if occurred_at is not None:
+        if occurred_at.tzinfo is None:
+            raise Invalid("occurred_at", "The time needs a time zone.")
+        activity.occurred_at = occurred_at
+        contact = get_contact(session, activity.contact_id)
+        contact.last_activity_at = max(filter(None, [contact.last_activity_at, occurred_at]))
+        session.add(contact)
+    after = snapshot(activity)
+    if after != before:
+        session.add(activity)
+        audit.record(
+            session,
+            actor=actor,
+            action="activity.update",
+            entity_type="activity",
+            entity_id=activity.id,
+            at=now,
+            before=before,
+            after=after,
+        )
+        session.flush()
+    return activity
+
+
+def delete_activity(session: Session, *, actor: Actor, activity_id: int, now: datetime) -> Activity:
+    """Removes an activity logged by mistake; the audit row (`activity.delete`) keeps it
+    whole, so `undo` re-creates it under the same id."""
+    activity = _editable(session, actor, activity_id)
+    before = snapshot(activity)
+    session.delete(activity)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="activity.delete",
+        entity_type="activity",
+        entity_id=activity_id,
+        at=now,
+        before=before,
     )
     return activity
 

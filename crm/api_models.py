@@ -1,4 +1,6 @@
-"""Tables of the open API: tokens, stored idempotent responses, external ids.
+"""Tables of the open API: tokens and stored idempotent responses.
+
+External ids live in crm/externalids.py, one table shared with `rapport import`.
 
 Kept out of crm/models.py so the API's storage can be read (and merged) on its own.
 A token is stored as a SHA-256 hash only: the secret is shown once at creation.
@@ -53,16 +55,15 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = _when(index=True)
 
 
-class ExternalRef(SQLModel, table=True):
-    """A contact's id in another system (`billing:cus_123`), for upserts by external id.
+class ApiRateLimit(SQLModel, table=True):
+    """Requests of one token in one fixed one-minute window, shared by every worker.
 
-    A foreign key with ON DELETE CASCADE, not a loose (type, id) pair: SQLite reuses the
-    id of a deleted last row, and a stale reference would then name a stranger."""
+    A request upserts (token, window start) and adds one, atomically in one statement
+    (crm.api_tokens.count_request); old windows are pruned by the nightly job."""
 
-    __table_args__ = (UniqueConstraint("system", "external_id", name="uq_externalref_key"),)
+    __table_args__ = (UniqueConstraint("token_id", "window_start", name="uq_apiratelimit_window"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    system: str = Field(max_length=64)
-    external_id: str = Field(max_length=200)
-    created_at: datetime = _when()
+    token_id: int = Field(foreign_key="apitoken.id", ondelete="CASCADE")
+    window_start: datetime = _when(index=True)
+    requests: int = 0

@@ -10,15 +10,18 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_admin
-from crm.api_models import API_SCOPES, ApiToken
-from crm.errors import Forbidden, Invalid, NotFound
-from crm.models import Rep
+from crm.api_models import API_SCOPES, ApiRateLimit, ApiToken
+from crm.errors import Conflict, Forbidden, Invalid, NotFound
+from crm.models import Rep, table_of
 
 
 @dataclass(frozen=True)
@@ -105,15 +108,32 @@ def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
 
 
-def revoke(session: Session, *, actor: Actor, ref: str, now: datetime) -> ApiToken:
-    """By id or prefix. Revoking twice is harmless."""
+def get_token(session: Session, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"There is no API token #{token_id}.")
+    return row
+
+
+def revoke(
+    session: Session, *, actor: Actor, ref: str, now: datetime, by_token_id: int | None = None
+) -> ApiToken:
+    """By id or prefix. Revoking twice is harmless. `by_token_id` is the token the request
+    came with (over the API): a token cannot revoke itself, so an integration cannot lock
+    out the last admin credential by mistake."""
     require_admin(actor, "revoke API tokens")
     text = ref.strip()
-    row = session.get(ApiToken, int(text)) if text.isdigit() else None
+    row = session.get(ApiToken, int(text)) if text.isdigit() and len(text) < 10 else None
     if row is None:
         row = session.exec(select(ApiToken).where(ApiToken.prefix == text)).first()
     if row is None:
         raise NotFound(f"There is no API token '{text[:40]}'. `rapport api token list` shows them.")
+    if by_token_id is not None and row.id == by_token_id:
+        raise Conflict(
+            "A token cannot revoke itself; revoke it with another admin token or "
+            "`rapport api token revoke`.",
+            field="token_id",
+        )
     if row.revoked_at is None:
         row.revoked_at = now
         session.add(row)
@@ -151,3 +171,38 @@ def actor_for(token: ApiToken, rep: Rep | None) -> Actor:
         name=token.name,
         external_id=f"token{token.id}",
     )
+
+
+RATE_WINDOW = timedelta(minutes=1)
+
+
+def window_start(now: datetime) -> datetime:
+    """The start of the fixed one-minute window `now` falls in."""
+    return now.replace(second=0, microsecond=0)
+
+
+def count_request(session: Session, *, token_id: int, now: datetime) -> tuple[int, datetime]:
+    """Adds one request to the token's current window and returns (requests in it so far,
+    the window's start). One INSERT ... ON CONFLICT DO UPDATE ... RETURNING, atomic on
+    SQLite and PostgreSQL, so workers sharing the database share the count."""
+    start = window_start(now)
+    table = table_of(ApiRateLimit)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(token_id=token_id, window_start=start, requests=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.token_id, table.c.window_start],
+            set_={"requests": table.c.requests + 1},
+        )
+        .returning(table.c.requests)
+    )
+    return int(session.execute(statement).scalar_one()), start
+
+
+def prune_rate_windows(session: Session, *, now: datetime) -> int:
+    """Windows that ended are only history: everything older than the current one goes."""
+    result = session.execute(
+        delete(ApiRateLimit).where(col(ApiRateLimit.window_start) < window_start(now))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

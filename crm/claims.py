@@ -1,9 +1,10 @@
 """Outbox state changes the sender needs beyond `crm.followups` (claim and finish).
 
 Every change here is conditional on the caller still holding the claim
-(`claimed_by = worker AND status = 'claimed'`), written as one UPDATE, so a
-worker whose lease ran out and whose row another worker has since claimed can
-never overwrite that worker's outcome.
+(`claimed_by = worker AND claim_token = token AND status = 'claimed'`), written
+as one UPDATE, so a worker whose lease ran out and whose row another worker has
+since claimed (a fresh token) can never overwrite that worker's outcome, even
+when the same worker name claimed the row again.
 """
 
 from collections.abc import Sequence
@@ -19,15 +20,9 @@ from crm.errors import Conflict, Invalid
 from crm.models import Contact, FollowUp
 
 
-def _held(followup_id: int, worker: str):  # type: ignore[no-untyped-def]
-    return (
-        FollowUp.id == followup_id,
-        FollowUp.claimed_by == worker,
-        FollowUp.status == FollowUpStatus.CLAIMED,
-    )
-
-
-def lock_claim(session: Session, *, followup_id: int, worker: str) -> FollowUp | None:
+def lock_claim(
+    session: Session, *, followup_id: int, worker: str, token: str | None
+) -> FollowUp | None:
     """The row, locked for this transaction, if `worker` still holds its claim.
 
     Locking first (FOR UPDATE on PostgreSQL) closes the gap between reading the
@@ -39,7 +34,12 @@ def lock_claim(session: Session, *, followup_id: int, worker: str) -> FollowUp |
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if row is None or row.claimed_by != worker or row.status != FollowUpStatus.CLAIMED:
+    if (
+        row is None
+        or row.claimed_by != worker
+        or row.claim_token != token
+        or row.status != FollowUpStatus.CLAIMED
+    ):
         return None
     return row
 
@@ -49,23 +49,29 @@ def mark_sent(
     *,
     followup_ids: Sequence[int],
     worker: str,
+    token: str | None,
     now: datetime,
     late_after: timedelta,
+    already: bool = False,
 ) -> set[int]:
-    """Records many deliveries in one statement; returns the ids this worker still held.
+    """Records many deliveries of one claim in one statement; returns the ids recorded.
 
     The set-based twin of `followups.finish(sent=True)`, for the outbox's group
-    commits: the claim check is in the WHERE clause, so an id missing from the
-    result was re-claimed by another worker after this one's lease ran out.
+    commits: the claim check (worker, token, status) is in the WHERE clause, so an id
+    missing from the result was re-claimed by another worker after this one's lease
+    ran out. `already` (a retry after a commit whose answer was lost) also counts rows
+    this claim had already marked sent: the token stays on a row until its next claim.
     """
     if not followup_ids:
         return set()
+    ids = list(followup_ids)
     result = session.execute(
         update(FollowUp)
         .where(
-            col(FollowUp.id).in_(list(followup_ids)),
-            FollowUp.claimed_by == worker,
-            FollowUp.status == FollowUpStatus.CLAIMED,
+            col(FollowUp.id).in_(ids),
+            col(FollowUp.claimed_by) == worker,
+            col(FollowUp.claim_token) == token,
+            col(FollowUp.status) == FollowUpStatus.CLAIMED,
         )
         .values(
             status=FollowUpStatus.SENT,
@@ -74,12 +80,22 @@ def mark_sent(
             lease_until=None,
             last_error=None,
             updated_at=now,
-            late=or_(col(FollowUp.late), FollowUp.due_at < now - late_after),
+            late=or_(col(FollowUp.late), col(FollowUp.due_at) < now - late_after),
         )
-        .returning(FollowUp.id),
+        .returning(col(FollowUp.id)),
         execution_options={"synchronize_session": False},
     )
-    return {row[0] for row in result}
+    recorded = {row[0] for row in result}
+    if already and token is not None:
+        earlier = session.exec(
+            select(FollowUp.id).where(
+                col(FollowUp.id).in_(ids),
+                col(FollowUp.claim_token) == token,
+                col(FollowUp.status) == FollowUpStatus.SENT,
+            )
+        ).all()
+        recorded.update(i for i in earlier if i is not None)
+    return recorded
 
 
 def release(
@@ -87,6 +103,7 @@ def release(
     *,
     followup_id: int,
     worker: str,
+    token: str | None,
     due_at: datetime,
     now: datetime,
     reason: str | None = None,
@@ -111,18 +128,26 @@ def release(
         values["last_error"] = reason[:500]
     if late:
         values["late"] = True
-    result = session.execute(
-        update(FollowUp).where(*_held(followup_id, worker)).values(**values),
+    result = session.exec(
+        update(FollowUp).where(*followups.held_by(followup_id, worker, token)).values(**values),
         execution_options={"synchronize_session": False},
     )
     return result.rowcount == 1
 
 
-def skip(session: Session, *, followup_id: int, worker: str, now: datetime, reason: str) -> bool:
+def skip(
+    session: Session,
+    *,
+    followup_id: int,
+    worker: str,
+    token: str | None,
+    now: datetime,
+    reason: str,
+) -> bool:
     """Closes a row without sending (e.g. an empty digest): status done, reason kept."""
-    result = session.execute(
+    result = session.exec(
         update(FollowUp)
-        .where(*_held(followup_id, worker))
+        .where(*followups.held_by(followup_id, worker, token))
         .values(
             status=FollowUpStatus.DONE,
             claimed_by=None,

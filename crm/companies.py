@@ -2,13 +2,14 @@
 
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from crm import audit
-from crm.actors import Actor
-from crm.errors import Invalid
-from crm.models import Company, snapshot
+from crm.actors import Actor, require_rep
+from crm.errors import Conflict, Invalid, NotFound
+from crm.models import Company, Contact, Deal, Purchase, snapshot
 
 
 def company_key(name: str) -> str:
@@ -84,5 +85,56 @@ def edit_company(
         at=now,
         before=before,
         after=snapshot(company),
+    )
+    return company
+
+
+def get_company(session: Session, company_id: int) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"There is no company #{company_id}.")
+    return company
+
+
+def company_uses(session: Session, company_id: int) -> dict[str, int]:
+    """How many contacts, deals and purchases name the company (the rows a delete would
+    silently unlink, since their foreign keys are ON DELETE SET NULL)."""
+    counts: dict[str, int] = {}
+    for label, model in (("contacts", Contact), ("deals", Deal), ("purchases", Purchase)):
+        counts[label] = int(
+            session.exec(
+                select(func.count()).select_from(model).where(model.company_id == company_id)
+            ).one()
+        )
+    return counts
+
+
+def delete_company(session: Session, *, actor: Actor, company_id: int, now: datetime) -> Company:
+    """Deletes a company nothing points at; audited whole (`company.delete`) so `undo`
+    brings it back under the same id.
+
+    There is no chat `delete company`; a company still named by contacts, deals or
+    purchases is refused (Conflict, naming how many) rather than unlinking them, so a
+    delete never quietly strips the company from a customer's history."""
+    require_rep(actor)
+    company = get_company(session, company_id)
+    uses = {label: n for label, n in company_uses(session, company_id).items() if n}
+    if uses:
+        listed = ", ".join(f"{n} {label if n != 1 else label[:-1]}" for label, n in uses.items())
+        raise Conflict(
+            f"Company {company.name} still has {listed}; move or delete them first.",
+            field="company_id",
+        )
+    before = snapshot(company)
+    session.delete(company)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="company.delete",
+        entity_type="company",
+        entity_id=company_id,
+        at=now,
+        before=before,
     )
     return company

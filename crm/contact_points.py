@@ -20,7 +20,9 @@ from crm.contacts import (
     normalise_points,
     refresh_search_text,
 )
+from crm.enums import PointKind
 from crm.errors import Conflict, Invalid
+from crm.ids import id_of
 from crm.models import Contact, ContactPoint, snapshot
 
 KINDS = ("email", "phone")
@@ -30,7 +32,7 @@ def set_points(
     session: Session, contact: Contact, *, emails: list[str], phones: list[str], now: datetime
 ) -> None:
     """Makes the contact's points exactly these lists, in this order (primary first)."""
-    wanted = [("email", v) for v in emails] + [("phone", v) for v in phones]
+    wanted = [(PointKind.EMAIL, v) for v in emails] + [(PointKind.PHONE, v) for v in phones]
     rows = list(session.exec(select(ContactPoint).where(ContactPoint.contact_id == contact.id)))
     keep = {(kind, value) for kind, value in wanted}
     for row in rows:
@@ -39,11 +41,11 @@ def set_points(
     session.flush()
     have = {(row.kind, row.value): row for row in rows if (row.kind, row.value) in keep}
     for position, (kind, value) in enumerate(wanted):
-        row = have.get((kind, value))
-        if row is None:
-            row = ContactPoint(contact_id=contact.id, kind=kind, value=value, created_at=now)
-        row.position = position
-        session.add(row)
+        point = have.get((kind, value))
+        if point is None:
+            point = ContactPoint(contact_id=id_of(contact), kind=kind, value=value, created_at=now)
+        point.position = position
+        session.add(point)
     session.flush()
     refresh_search_text(session, contact)
     session.add(contact)
@@ -92,6 +94,9 @@ def change_point(
         if holder is not None and holder.id != contact.id:
             raise Conflict(f"{holder.name} (#{holder.id}) already has {clean}.", holder)
     previous: str | None = None
+    if op in ("replace", "primary") and current and current[0] == clean:
+        # Typed twice, or the same value again: say so rather than "replaced (was same)".
+        raise Invalid(kind, f"{clean} is already {contact.name}'s primary {kind}; nothing changed.")
     if op == "replace":
         previous = current[0] if current else None
         rest = [v for v in current[1:] if v != clean]

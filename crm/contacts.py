@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm import audit
-from crm.actors import Actor, require_admin, require_rep
+from crm.actors import Actor, require_rep
 from crm.companies import get_or_create_company
 from crm.contact_language import REP as LANGUAGE_SET_BY_REP
 from crm.contact_language import parse_language
+from crm.enums import PointKind
 from crm.errors import Conflict, Invalid, NotFound
+from crm.ids import id_of
 from crm.models import Company, Contact, ContactPoint, Rep, snapshot
 from crm.validation import (
     check_timezone,
@@ -95,18 +97,22 @@ def refresh_search_text(session: Session, contact: Contact) -> None:
 def _add_points(
     session: Session, contact: Contact, points: NormalisedPoints, now: datetime
 ) -> None:
-    existing = points_of(session, contact.id)
+    existing = points_of(session, id_of(contact))
     position = len(existing.emails) + len(existing.phones)
     for kind, values, have in (
-        ("email", points.emails, existing.emails),
-        ("phone", points.phones, existing.phones),
+        (PointKind.EMAIL, points.emails, existing.emails),
+        (PointKind.PHONE, points.phones, existing.phones),
     ):
         for value in values:
             if value in have:
                 continue
             session.add(
                 ContactPoint(
-                    contact_id=contact.id, kind=kind, value=value, position=position, created_at=now
+                    contact_id=id_of(contact),
+                    kind=kind,
+                    value=value,
+                    position=position,
+                    created_at=now,
                 )
             )
             position += 1
@@ -289,29 +295,6 @@ def tag_contact(
         at=now,
         before={"tags": before},
         after={"tags": contact.tags},
-    )
-    return contact
-
-
-def delete_contact(session: Session, *, actor: Actor, contact_id: int, now: datetime) -> Contact:
-    """Admin only. Moves the contact, with its points, identities, timeline and follow-ups,
-    to the trash (crm.trash), from which `undo` or `restore` brings it back whole."""
-    from crm.trash import contents, trash_contact
-
-    require_admin(actor, "delete contacts")
-    contact = get_contact(session, contact_id)
-    before = snapshot(contact) | _points_dict(session, contact_id)
-    counts = contents(session, contact_id)
-    entry = trash_contact(session, contact=contact, actor_label=actor.label, now=now)
-    audit.record(
-        session,
-        actor=actor,
-        action="contact.delete",
-        entity_type="contact",
-        entity_id=contact_id,
-        at=now,
-        before=before,
-        after={"trash_id": entry.id, "counts": counts},
     )
     return contact
 

@@ -17,7 +17,8 @@ from crm import audit
 from crm.actors import Actor, require_rep
 from crm.enums import ConversationStatus, Delivery, Direction
 from crm.errors import Invalid, NotFound
-from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot
+from crm.ids import id_of
+from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot, table_of
 
 MAX_MESSAGE = 20_000
 CUT_MARK = f"\n[… cut: the customer's message was longer than {MAX_MESSAGE:,} characters]"
@@ -104,7 +105,7 @@ def record_inbound(
     """
     attachment = attachment or Attachment()
     conversation = (
-        open_conversation(session, contact_id=contact.id, channel=channel)
+        open_conversation(session, contact_id=id_of(contact), channel=channel)
         if open_now is LOOK_UP
         else open_now
     )
@@ -112,7 +113,7 @@ def record_inbound(
     new_conversation = conversation is None
     if conversation is None:
         conversation = Conversation(
-            contact_id=contact.id,
+            contact_id=id_of(contact),
             channel=channel,
             chat_id=chat_id,
             opened_at=now,
@@ -123,8 +124,8 @@ def record_inbound(
     message = _insert_unless_stored(
         session,
         Message(
-            conversation_id=conversation.id,
-            contact_id=contact.id,
+            conversation_id=id_of(conversation),
+            contact_id=id_of(contact),
             channel=channel,
             external_id=external_id,
             direction=Direction.INBOUND,
@@ -182,7 +183,7 @@ def _insert_unless_stored(session: Session, message: Message) -> Message | None:
             return None
         return message
     insert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
-    columns = Message.__table__.columns  # type: ignore[attr-defined]
+    columns = table_of(Message).columns
     values = {c.key: getattr(message, c.key) for c in columns if c.key != "id"}
     statement = (
         insert(Message)
@@ -207,7 +208,7 @@ def record_outbound(
     if len(body) > MAX_MESSAGE:
         raise Invalid("text", f"That reply is over {MAX_MESSAGE:,} characters.")
     message = Message(
-        conversation_id=conversation.id,
+        conversation_id=id_of(conversation),
         contact_id=conversation.contact_id,
         channel=conversation.channel,
         direction=Direction.OUTBOUND,
@@ -262,7 +263,7 @@ def keep_for_return(
     session.add(conversation)
     session.flush()
     message = Message(
-        conversation_id=conversation.id,
+        conversation_id=id_of(conversation),
         contact_id=contact_id,
         channel=channel,
         direction=Direction.OUTBOUND,

@@ -9,7 +9,7 @@ import would do, duplicates within the file included.
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from crm.actors import Actor, require_admin
 from crm.contacts import ContactInput, create_contact, points_of
 from crm.db import Store
 from crm.errors import CRMError
+from crm.ids import id_of
 from crm.models import Company, Contact, Rep
 
 EXPORT_COLUMNS = ["id", "name", "emails", "phones", "company", "owner", "tags", "created"]
@@ -118,7 +119,7 @@ def import_contacts(
 
 def _import_row(
     session: Session,
-    row: dict[str, str | None],
+    row: Mapping[str, str | None],
     line: int,
     report: ImportReport,
     *,
@@ -174,7 +175,7 @@ def export_contacts(store: Store, stream: TextIO, *, actor: Actor, batch: int = 
             if not rows:
                 break
             for contact in rows:
-                points = points_of(session, contact.id)
+                points = points_of(session, id_of(contact))
                 writer.writerow(
                     safe_cell(cell)
                     for cell in [
@@ -189,15 +190,25 @@ def export_contacts(store: Store, stream: TextIO, *, actor: Actor, batch: int = 
                     ]
                 )
                 count += 1
-            last_id = rows[-1].id
+            last_id = id_of(rows[-1])
     return count
 
 
-def import_file(store: Store, path: Path, **kwargs: object) -> ImportReport:
+def import_file(
+    store: Store,
+    path: Path,
+    *,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool = False,
+    region: str = "US",
+) -> ImportReport:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise CRMError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8.") from None
     except OSError as exc:
         raise CRMError(f"Cannot read {path}: {exc.strerror}.") from None
-    return import_contacts(store, io.StringIO(text), **kwargs)  # type: ignore[arg-type]
+    return import_contacts(
+        store, io.StringIO(text), actor=actor, now=now, dry_run=dry_run, region=region
+    )

@@ -1,7 +1,7 @@
 """Deals through a configurable pipeline: create, move, win, lose, summarise."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,7 +12,8 @@ from crm import audit, purchases
 from crm.actors import Actor, require_rep
 from crm.enums import DealStatus
 from crm.errors import Ambiguous, Forbidden, Invalid, NotFound
-from crm.models import Company, Contact, Deal, snapshot
+from crm.ids import id_of
+from crm.models import Company, Contact, Deal, Rep, snapshot
 from crm.references import by_name, fold
 
 ID_REF = re.compile(r"^#?(\d{1,12})$")
@@ -134,6 +135,7 @@ def resolve_deal(session: Session, ref: str) -> Deal:
 
 
 DEAL_FIELDS = ("title", "amount", "close", "owner")
+CLEARABLE = ("expected_close", "owner_id", "contact_id", "company_id")
 
 
 def edit_deal(
@@ -146,10 +148,25 @@ def edit_deal(
     amount: tuple[int, str] | None = None,
     expected_close: date | None = None,
     owner_id: int | None = None,
+    contact_id: int | None = None,
+    company_id: int | None = None,
+    clear: Collection[str] = (),
+    pipeline: Pipeline | None = None,
+    stage: str | None = None,
+    reason: str | None = None,
 ) -> Deal:
-    """A correction to one deal field; audited as `deal.update` so `undo` puts it back."""
+    """A correction to a deal's fields; audited as `deal.update` so `undo` puts it back.
+
+    None leaves a field as it is; `clear` names the fields to empty (close date, owner,
+    contact, company). A new contact brings its company unless one is given. A `stage`
+    (needs the `pipeline`) then moves the deal as `set_stage` does, after the fields,
+    so a deal won with a new amount records the purchase at that amount.
+    """
     require_rep(actor)
     deal = get_deal(session, deal_id)
+    unknown = [name for name in clear if name not in CLEARABLE]
+    if unknown:
+        raise Invalid(unknown[0], f"Only {', '.join(CLEARABLE)} can be emptied.")
     before = snapshot(deal)
     if title is not None:
         clean = " ".join(title.split())
@@ -157,23 +174,62 @@ def edit_deal(
             raise Invalid("title", "A deal title is 1 to 200 characters.")
         deal.title = clean
     if amount is not None:
-        deal.amount_minor, deal.currency = amount
+        amount_minor, currency = amount
+        if amount_minor < 0:
+            raise Invalid("amount", "A deal amount cannot be negative.")
+        if not CURRENCY.match(currency):
+            raise Invalid("currency", f"'{currency[:10]}' is not a currency code like USD or EUR.")
+        deal.amount_minor, deal.currency = amount_minor, currency
     if expected_close is not None:
         deal.expected_close = expected_close
     if owner_id is not None:
+        owner = session.get(Rep, owner_id)
+        if owner is None or not owner.active:
+            raise Invalid("owner", f"There is no active rep #{owner_id} to own the deal.")
         deal.owner_id = owner_id
-    deal.updated_at = now
-    session.add(deal)
-    audit.record(
-        session,
-        actor=actor,
-        action="deal.update",
-        entity_type="deal",
-        entity_id=deal.id,
-        at=now,
-        before=before,
-        after=snapshot(deal),
-    )
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            raise Invalid("contact", f"There is no contact #{contact_id}.")
+        deal.contact_id = contact_id
+        if company_id is None and "company_id" not in clear and contact.company_id:
+            deal.company_id = contact.company_id
+    if company_id is not None:
+        if session.get(Company, company_id) is None:
+            raise Invalid("company", f"There is no company #{company_id}.")
+        deal.company_id = company_id
+    for name in clear:
+        setattr(deal, name, None)
+    after = snapshot(deal)
+    if after != before:
+        deal.updated_at = now
+        session.add(deal)
+        audit.record(
+            session,
+            actor=actor,
+            action="deal.update",
+            entity_type="deal",
+            entity_id=deal.id,
+            at=now,
+            before=before,
+            after=snapshot(deal),
+        )
+        session.flush()
+    if stage is not None:
+        if pipeline is None:
+            raise Invalid("stage", "A stage change needs the pipeline.")
+        deal = set_stage(
+            session,
+            actor=actor,
+            pipeline=pipeline,
+            deal_id=deal_id,
+            stage=stage,
+            now=now,
+            reason=reason,
+        )
+    elif deal.status == DealStatus.WON and after != before:
+        # a won deal's purchase follows its amount and customer
+        purchases.purchase_for_won_deal(session, actor=actor, deal_id=deal_id, now=now)
     return deal
 
 
@@ -244,9 +300,9 @@ def set_stage(
     )
     session.flush()
     if deal.status == "won":
-        purchases.purchase_for_won_deal(session, actor=actor, deal_id=deal.id, now=now)
+        purchases.purchase_for_won_deal(session, actor=actor, deal_id=id_of(deal), now=now)
     else:
-        purchases.drop_purchase_for_deal(session, deal_id=deal.id)
+        purchases.drop_purchase_for_deal(session, deal_id=id_of(deal))
     return deal
 
 
@@ -291,3 +347,23 @@ def open_deals_for_contact(session: Session, contact: Contact) -> list[Deal]:
             select(Deal).where(Deal.status == "open", or_(*conditions)).order_by(col(Deal.id))
         )
     )
+
+
+def open_twin(
+    session: Session, *, title: str, contact: Contact | None, company: Company | None
+) -> Deal | None:
+    """An open deal with the same party and the same title (case and accents aside): the
+    one a rep who types `deal ...` twice, or forgets they opened it, is about to repeat."""
+    if contact is not None:
+        party = Deal.contact_id == contact.id
+    elif company is not None:
+        party = Deal.company_id == company.id
+    else:
+        return None
+    wanted = fold(title).strip()
+    for deal in session.exec(
+        select(Deal).where(Deal.status == DealStatus.OPEN, party).order_by(col(Deal.id))
+    ):
+        if fold(deal.title).strip() == wanted:
+            return deal
+    return None

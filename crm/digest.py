@@ -9,10 +9,11 @@ stored as messages and do not count.
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from crm.enums import FollowUpKind, FollowUpStatus
+from crm.ids import id_of
 from crm.models import Activity, Contact, Conversation, Deal, FollowUp, Message
 
 OPEN = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
@@ -48,8 +49,8 @@ class Digest:
         return not (self.due_today or self.overdue or self.past_close or self.stale or self.waiting)
 
 
-def _mine(rep_id: int):  # type: ignore[no-untyped-def]
-    return or_(FollowUp.rep_id == rep_id, FollowUp.created_by_id == rep_id)
+def _mine(rep_id: int) -> ColumnElement[bool]:
+    return or_(col(FollowUp.rep_id) == rep_id, col(FollowUp.created_by_id) == rep_id)
 
 
 def due_between(session: Session, *, rep_id: int, start: datetime, end: datetime) -> list[FollowUp]:
@@ -72,13 +73,13 @@ def due_between(session: Session, *, rep_id: int, start: datetime, end: datetime
 def overdue(session: Session, *, rep_id: int, before: datetime) -> list[FollowUp]:
     """Reminders from before `before` not marked done, and follow-ups still unsent or failed."""
     reminders_open = and_(
-        FollowUp.kind == FollowUpKind.REMINDER,
+        col(FollowUp.kind) == FollowUpKind.REMINDER,
         col(FollowUp.status).in_(
             (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.SENT)
         ),
     )
     customer_stuck = and_(
-        FollowUp.kind == FollowUpKind.CUSTOMER,
+        col(FollowUp.kind) == FollowUpKind.CUSTOMER,
         col(FollowUp.status).in_(
             (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.FAILED)
         ),
@@ -111,7 +112,9 @@ def stale_deals(
     session: Session, *, cutoff: datetime, owner_id: int | None = None
 ) -> list[StaleDeal]:
     """Open deals with no activity, edit or stage change since `cutoff`."""
-    recent_activity = exists().where(Activity.deal_id == Deal.id, Activity.occurred_at >= cutoff)
+    recent_activity = exists().where(
+        col(Activity.deal_id) == Deal.id, col(Activity.occurred_at) >= cutoff
+    )
     statement = select(Deal).where(
         Deal.status == "open",
         col(Deal.owner_id).is_not(None),
@@ -162,14 +165,16 @@ def waiting_conversations(session: Session, *, rep_id: int | None = None) -> lis
     if rep_id is not None:
         statement = statement.where(
             or_(
-                Conversation.assignee_id == rep_id,
-                and_(col(Conversation.assignee_id).is_(None), Contact.owner_id == rep_id),
+                col(Conversation.assignee_id) == rep_id,
+                and_(col(Conversation.assignee_id).is_(None), col(Contact.owner_id) == rep_id),
             )
         )
     first: dict[int, Waiting] = {}
     for message, conversation, contact in session.exec(statement).all():
-        if conversation.id not in first:
-            first[conversation.id] = Waiting(conversation, contact, message.sent_at, message.id)
+        if id_of(conversation) not in first:
+            first[id_of(conversation)] = Waiting(
+                conversation, contact, message.sent_at, id_of(message)
+            )
     return sorted(first.values(), key=lambda w: w.since)
 
 

@@ -132,7 +132,7 @@ class EnumText(TypeDecorator[StrEnum]):
         self.values = values
 
     def process_bind_param(self, value: object, dialect: Dialect) -> str | None:
-        return None if value is None else str(self.values(value))
+        return None if value is None else str(self.values(str(value)))
 
     def process_result_value(self, value: object, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.values(value)
+        return None if value is None else self.values(str(value))

@@ -126,8 +126,8 @@ def scrub_everywhere(session: Session, terms: list[str], *, skip: Iterable[str] 
                     new = _scrub_text(str(value), pattern)
                     if column.unique:
                         new = None if pattern.search(str(value)) else value
-                    elif getattr(column.type, "length", None):
-                        new = new[: column.type.length]
+                    elif length := getattr(column.type, "length", None):
+                        new = new[:length]
                 if new != value:
                     values[column.name] = new
             if values:

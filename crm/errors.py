@@ -23,6 +23,10 @@ class Ambiguous(CRMError):
         super().__init__(message)
         self.candidates = list(candidates)
         self.ref = ref  # the text that was ambiguous, so a pick can replace it
+        # Filled in by whoever shows the question while the candidates can still be read
+        # (the rep dispatcher, before the rollback detaches them); empty otherwise.
+        self.ids: list[int | None] = []
+        self.listing = ""
 
 
 class Invalid(CRMError):
@@ -41,6 +45,7 @@ class Forbidden(CRMError):
 class Conflict(CRMError):
     """The change clashes with existing data (e.g. an email already on another contact)."""
 
-    def __init__(self, message: str, existing: Any = None) -> None:
+    def __init__(self, message: str, existing: Any = None, field: str | None = None) -> None:
         super().__init__(message)
         self.existing = existing
+        self.field = field  # the value that clashes, when one does (e.g. "email")

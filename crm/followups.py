@@ -5,23 +5,35 @@ single conditional UPDATE ... RETURNING (atomic on SQLite and PostgreSQL; on
 PostgreSQL the candidate rows are picked with FOR UPDATE SKIP LOCKED so
 workers do not queue behind each other), holds a lease while sending, and then
 marks the row sent or failed. A lease that expires (a worker died) makes the
-row claimable again.
+row claimable again. Leases live on the database's clock, and each claim carries
+a fencing token (`claim_token`) that every outcome write must match.
 """
 
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
+from crm.db import db_now
 from crm.enums import ActorKind, FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Forbidden, Invalid, NotFound
 from crm.models import Contact, FollowUp, snapshot
 
 MAX_TEXT = 4000
 OPEN_STATES = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
+
+
+def _clean_text(text: str) -> str:
+    body = text.strip()
+    if not body:
+        raise Invalid("text", "What should the message say?")
+    if len(body) > MAX_TEXT:
+        raise Invalid("text", f"That message is over {MAX_TEXT:,} characters.")
+    return body
 
 
 def schedule(
@@ -39,11 +51,7 @@ def schedule(
     stop_on_reply: bool = True,
 ) -> FollowUp:
     """Adds a follow-up. Scheduling the same dedupe key twice raises Conflict (a no-op)."""
-    body = text.strip()
-    if not body:
-        raise Invalid("text", "What should the message say?")
-    if len(body) > MAX_TEXT:
-        raise Invalid("text", f"That message is over {MAX_TEXT:,} characters.")
+    body = _clean_text(text)
     if due_at.tzinfo is None:
         raise Invalid("when", "The time needs a time zone.")
     if rep_id is None and contact_id is None:
@@ -166,6 +174,49 @@ def snooze(
     )
 
 
+def _pending(session: Session, actor: Actor, followup_id: int, done: str) -> FollowUp:
+    """The actor's follow-up while it is still pending; one being sent, or already sent,
+    failed, done or cancelled, is history, not a plan (Conflict on `status`)."""
+    followup = _owned(session, actor, followup_id)
+    if followup.status != FollowUpStatus.PENDING:
+        raise Conflict(
+            f"Follow-up {followup_id} is {followup.status}; only a pending one can be {done}.",
+            field="status",
+        )
+    return followup
+
+
+def edit_followup(
+    session: Session,
+    *,
+    actor: Actor,
+    followup_id: int,
+    now: datetime,
+    due_at: datetime | None = None,
+    text: str | None = None,
+) -> FollowUp:
+    """Changes a pending follow-up's time or text, with `schedule`'s checks; audited
+    `followup.update` so `undo` puts them back. One being sent, or already sent, failed,
+    done or cancelled is refused (Conflict on `status`): it is history, not a plan."""
+    followup = _pending(session, actor, followup_id, "changed")
+    fields: dict[str, object] = {}
+    if text is not None:
+        fields["text"] = _clean_text(text)
+    if due_at is not None:
+        if due_at.tzinfo is None:
+            raise Invalid("due_at", "The time needs a time zone.")
+        fields.update(due_at=due_at, late=False)
+    return _change(session, actor, followup, "followup.update", now, **fields)
+
+
+def cancel_pending(session: Session, *, actor: Actor, followup_id: int, now: datetime) -> FollowUp:
+    """`cancel`, but only before a worker has claimed it, and a clash is a Conflict (the
+    API's DELETE: one being sent, sent or cancelled is a 409 with the reason), so what it
+    cancels is certainly never sent. The row is kept, status cancelled."""
+    _pending(session, actor, followup_id, "cancelled")
+    return cancel(session, actor=actor, followup_id=followup_id, now=now)
+
+
 def list_followups(
     session: Session, *, rep_id: int | None, now: datetime, limit: int = 25
 ) -> list[FollowUp]:
@@ -173,7 +224,7 @@ def list_followups(
     statement = select(FollowUp).order_by(col(FollowUp.due_at))
     if rep_id is not None:
         statement = statement.where(
-            or_(FollowUp.rep_id == rep_id, FollowUp.created_by_id == rep_id)
+            or_(col(FollowUp.rep_id) == rep_id, col(FollowUp.created_by_id) == rep_id)
         )
     open_rows = session.exec(
         statement.where(
@@ -217,15 +268,31 @@ def cancel_on_reply(session: Session, *, contact_id: int, now: datetime) -> list
 
 
 def claim_due(
-    session: Session, *, worker: str, now: datetime, lease: timedelta, limit: int = 50
+    session: Session,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
+    token: str | None = None,
 ) -> list[FollowUp]:
     """Atomically takes up to `limit` due follow-ups for `worker`.
 
-    Due means pending and due, or claimed by a worker whose lease ran out.
+    Due means pending and due (on `now`, the caller's clock: when to send is the app's
+    time), or claimed by a worker whose lease ran out. Leases are set and compared on the
+    database's clock (`db_now`), so a worker whose clock runs ahead cannot take over rows
+    another worker is still sending. Every claim writes a fresh random `claim_token`
+    (one per claim statement; with the row's id it names this claim of this row): the
+    outcome is recorded only under that token, so a worker whose claim was taken over
+    can no longer write anything (a fencing token).
     """
+    server_now = db_now(session)
+    token = token or secrets.token_hex(16)
     claimable = or_(
-        and_(FollowUp.status == FollowUpStatus.PENDING, FollowUp.due_at <= now),
-        and_(FollowUp.status == FollowUpStatus.CLAIMED, FollowUp.lease_until < now),
+        and_(col(FollowUp.status) == FollowUpStatus.PENDING, col(FollowUp.due_at) <= now),
+        and_(
+            col(FollowUp.status) == FollowUpStatus.CLAIMED, col(FollowUp.lease_until) < server_now
+        ),
     )
     candidates = select(FollowUp.id).where(claimable).order_by(col(FollowUp.due_at)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -242,11 +309,12 @@ def claim_due(
         .values(
             status=FollowUpStatus.CLAIMED,
             claimed_by=worker,
-            lease_until=now + lease,
+            claim_token=token,
+            lease_until=server_now + lease,
             attempts=FollowUp.attempts + 1,
             updated_at=now,
         )
-        .returning(FollowUp.id)
+        .returning(col(FollowUp.id))
     )
     ids = [row[0] for row in session.execute(statement)]
     if not ids:
@@ -257,36 +325,60 @@ def claim_due(
     return sorted(rows, key=lambda f: f.due_at)
 
 
+def held_by(followup_id: int, worker: str, token: str | None) -> tuple[ColumnElement[bool], ...]:
+    """The WHERE clause of every outcome write: this row, still claimed, under this claim."""
+    return (
+        col(FollowUp.id) == followup_id,
+        col(FollowUp.claimed_by) == worker,
+        col(FollowUp.claim_token) == token,
+        col(FollowUp.status) == FollowUpStatus.CLAIMED,
+    )
+
+
 def finish(
     session: Session,
     *,
     followup_id: int,
     worker: str,
+    token: str | None,
     now: datetime,
     sent: bool,
     error: str | None = None,
     retry_at: datetime | None = None,
     late: bool = False,
 ) -> FollowUp | None:
-    """Records a send's outcome, only if `worker` still holds the claim."""
-    followup = session.get(FollowUp, followup_id)
-    if (
-        followup is None
-        or followup.claimed_by != worker
-        or followup.status != FollowUpStatus.CLAIMED
-    ):
-        return None
-    followup.claimed_by, followup.lease_until, followup.updated_at = None, None, now
-    followup.late = followup.late or late
+    """Records a send's outcome, only if `worker` still holds this claim (`token`).
+
+    One conditional UPDATE ... WHERE id AND claim_token AND status='claimed': a worker
+    whose claim was taken over (its token replaced) changes nothing and gets None.
+    The token stays on the row after the outcome (the next claim replaces it), so a
+    retry after a commit whose answer was lost can see its own write.
+    """
+    values: dict[str, object] = {
+        "claimed_by": None,
+        "lease_until": None,
+        "updated_at": now,
+    }
+    if late:
+        values["late"] = True
     if sent:
-        followup.status, followup.sent_at, followup.last_error = FollowUpStatus.SENT, now, None
+        values.update(status=FollowUpStatus.SENT, sent_at=now, last_error=None)
     elif retry_at is not None:
-        followup.status, followup.due_at = FollowUpStatus.PENDING, retry_at
-        followup.last_error = error
+        values.update(status=FollowUpStatus.PENDING, due_at=retry_at, last_error=error)
     else:
-        followup.status, followup.last_error = FollowUpStatus.FAILED, (error or "failed")[:500]
-    session.add(followup)
-    return followup
+        values.update(status=FollowUpStatus.FAILED, last_error=(error or "failed")[:500])
+    result = session.execute(
+        update(FollowUp)
+        .where(*held_by(followup_id, worker, token))
+        .values(**values)
+        .returning(col(FollowUp.id)),
+        execution_options={"synchronize_session": False},
+    )
+    if result.first() is None:
+        return None
+    return session.exec(
+        select(FollowUp).where(FollowUp.id == followup_id).execution_options(populate_existing=True)
+    ).one()
 
 
 def release_claims(session: Session, *, workers: list[str], now: datetime) -> int:
@@ -294,9 +386,11 @@ def release_claims(session: Session, *, workers: list[str], now: datetime) -> in
     after their lease; a restarted process uses it for its own machine's dead pids."""
     if not workers:
         return 0
-    result = session.execute(
+    result = session.exec(
         update(FollowUp)
-        .where(FollowUp.status == FollowUpStatus.CLAIMED, col(FollowUp.claimed_by).in_(workers))
+        .where(
+            col(FollowUp.status) == FollowUpStatus.CLAIMED, col(FollowUp.claimed_by).in_(workers)
+        )
         .values(status=FollowUpStatus.PENDING, claimed_by=None, lease_until=None, updated_at=now)
     )
     return int(result.rowcount or 0)

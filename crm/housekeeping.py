@@ -17,10 +17,11 @@ holds a long lock on the table that every incoming event writes to.
 """
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlmodel import Session, col
 
 from crm.db import Store
@@ -113,3 +114,94 @@ def prune_processed_events(
     )
     logger.debug("processed events pruned deliveries=%s once_only=%s", deliveries, once_only)
     return deliveries + once_only
+
+
+# ---- the open API's history ----------------------------------------------------------
+
+
+def _delete_batches(store: Store, model: Any, where: Callable[[], list[Any]], batch: int) -> int:
+    """Deletes the rows of `model` matching `where()`, oldest ids first, `batch` per
+    transaction, and returns how many went."""
+    deleted = 0
+    while True:
+        with store.transaction() as session:
+            ids = select(col(model.id)).where(*where()).order_by(col(model.id)).limit(batch)
+            statement = (
+                delete(model)
+                .where(col(model.id).in_(ids))
+                .execution_options(synchronize_session=False)
+            )
+            gone = int(getattr(session.execute(statement), "rowcount", 0) or 0)
+        deleted += gone
+        if gone < batch:
+            return deleted
+
+
+def prune_api_history(
+    store: Store,
+    *,
+    now: datetime,
+    idempotency_retention: timedelta,
+    webhook_retention: timedelta,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, int]:
+    """Nightly, for the open API: stored idempotent responses older than their retention
+    (a retry after that is a new request), webhook deliveries delivered longer ago than
+    the webhook retention, then the events of that age no delivery points at any more,
+    and the rate-limit windows that ended. Pending and failed deliveries stay, so the log
+    keeps what went wrong and a resumed subscription still sends what waits.
+
+    An event is kept while the webhook pump may re-read its source row (the last
+    `crm.webhooks.LOOKBACK` ids), or the pump would make it again and send it twice.
+    """
+    from crm.api_models import ApiRateLimit, IdempotencyRecord
+    from crm.api_tokens import window_start
+    from crm.webhook_models import WebhookCursor, WebhookDelivery, WebhookEvent
+    from crm.webhooks import LOOKBACK
+
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    idempotency_before = now - idempotency_retention
+    webhook_before = now - webhook_retention
+    counts = {
+        "idempotency": _delete_batches(
+            store,
+            IdempotencyRecord,
+            lambda: [col(IdempotencyRecord.created_at) < idempotency_before],
+            batch_size,
+        ),
+        "webhook_deliveries": _delete_batches(
+            store,
+            WebhookDelivery,
+            lambda: [
+                col(WebhookDelivery.status) == "delivered",
+                col(WebhookDelivery.delivered_at) < webhook_before,
+            ],
+            batch_size,
+        ),
+    }
+    with store.transaction() as session:
+        cursors = {c.source: c.last_id for c in session.execute(select(WebhookCursor)).scalars()}
+
+    def old_events() -> list[Any]:
+        undelivered = select(col(WebhookDelivery.event_id)).where(
+            col(WebhookDelivery.event_id) == col(WebhookEvent.id)
+        )
+        reread = [
+            (col(WebhookEvent.source) == source) & (col(WebhookEvent.source_id) <= last - LOOKBACK)
+            for source, last in cursors.items()
+        ]
+        return [
+            col(WebhookEvent.occurred_at) < webhook_before,
+            ~undelivered.exists(),
+            or_(*reread) if reread else col(WebhookEvent.id) < 0,
+        ]
+
+    counts["webhook_events"] = _delete_batches(store, WebhookEvent, old_events, batch_size)
+    counts["rate_windows"] = _delete_batches(
+        store,
+        ApiRateLimit,
+        lambda: [col(ApiRateLimit.window_start) < window_start(now)],
+        batch_size,
+    )
+    return counts

@@ -179,7 +179,7 @@ def resolve_rep(
     role = Role.ADMIN if admin else Role.REP
     if rep is not None:
         if role == "rep" and rep.role == "admin" and _granted_admin(session, rep.id):
-            role = "admin"
+            role = Role.ADMIN
         if rep.role != role:
             before = snapshot(rep)
             rep.role = role

@@ -27,20 +27,20 @@ class KnownCustomer:
 def known_customer(session: Session, *, channel: str, external_id: str) -> KnownCustomer | None:
     """The customer behind (channel, external_id), or None if they never wrote before."""
     to_stop = exists().where(
-        FollowUp.contact_id == Contact.id,
-        FollowUp.kind == FollowUpKind.CUSTOMER,
-        FollowUp.status == FollowUpStatus.PENDING,
+        col(FollowUp.contact_id) == Contact.id,
+        col(FollowUp.kind) == FollowUpKind.CUSTOMER,
+        col(FollowUp.status) == FollowUpStatus.PENDING,
         col(FollowUp.stop_on_reply).is_(True),
     )
     row = session.exec(
         select(ChannelIdentity, Contact, Conversation, to_stop)
-        .join(Contact, Contact.id == ChannelIdentity.contact_id)  # type: ignore[arg-type]
+        .join(Contact, col(Contact.id) == ChannelIdentity.contact_id)
         .outerjoin(
             Conversation,
             and_(
-                Conversation.contact_id == Contact.id,
-                Conversation.channel == channel,
-                Conversation.status == "open",
+                col(Conversation.contact_id) == Contact.id,
+                col(Conversation.channel) == channel,
+                col(Conversation.status) == "open",
             ),
         )
         .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)

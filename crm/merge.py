@@ -9,6 +9,7 @@ from crm import audit
 from crm.actors import Actor, require_admin
 from crm.contacts import _points_dict, get_contact, refresh_search_text
 from crm.errors import Invalid
+from crm.externalids import ExternalId
 from crm.models import (
     Activity,
     ChannelIdentity,
@@ -18,9 +19,20 @@ from crm.models import (
     FollowUp,
     Message,
     snapshot,
+    table_name,
 )
 
-MOVED_TABLES = (ContactPoint, ChannelIdentity, Activity, Conversation, Message, Deal, FollowUp)
+# A row that belongs to a contact (its `contact_id`), moved by a merge.
+MovedRow = ContactPoint | ChannelIdentity | Activity | Conversation | Message | Deal | FollowUp
+MOVED_TABLES: tuple[type[MovedRow], ...] = (
+    ContactPoint,
+    ChannelIdentity,
+    Activity,
+    Conversation,
+    Message,
+    Deal,
+    FollowUp,
+)
 
 
 def merge_contacts(
@@ -43,13 +55,30 @@ def merge_contacts(
     moved: dict[str, int] = {}
     moved_ids: dict[str, list[int]] = {}
     for table in MOVED_TABLES:
-        ids = list(session.exec(select(table.id).where(table.contact_id == source_id)))
+        found = session.exec(select(table.id).where(table.contact_id == source_id))
+        ids = [i for i in found if i is not None]  # primary keys: never None
         if ids:
             session.execute(
                 update(table).where(col(table.id).in_(ids)).values(contact_id=target_id)
             )
-        moved[table.__tablename__] = len(ids)
-        moved_ids[table.__tablename__] = ids
+        moved[table_name(table)] = len(ids)
+        moved_ids[table_name(table)] = ids
+    # The source's ids in other systems now name the target (import and API upserts).
+    ext_ids = [
+        i
+        for i in session.exec(
+            select(ExternalId.id).where(
+                ExternalId.entity_type == "contact", ExternalId.entity_id == source_id
+            )
+        )
+        if i is not None
+    ]
+    if ext_ids:
+        session.execute(
+            update(ExternalId).where(col(ExternalId.id).in_(ext_ids)).values(entity_id=target_id)
+        )
+    moved["externalid"] = len(ext_ids)
+    moved_ids["externalid"] = ext_ids
     target.tags = list(dict.fromkeys([*(target.tags or []), *(source.tags or [])]))
     target.custom_fields = {**(source.custom_fields or {}), **(target.custom_fields or {})}
     target.company_id = target.company_id or source.company_id

@@ -9,7 +9,7 @@ Money is integer minor units plus an ISO currency code.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crm.db import JSONType, UTCDateTime
@@ -321,7 +321,9 @@ class FollowUp(SQLModel, table=True):
     stop_on_reply: bool = True
     late: bool = False
     claimed_by: str | None = Field(default=None, max_length=100)
-    lease_until: datetime | None = _when(nullable=True)
+    # The fencing token of the row's last claim: outcomes are written only under it.
+    claim_token: str | None = Field(default=None, max_length=32)
+    lease_until: datetime | None = _when(nullable=True)  # on the database's clock
     sent_at: datetime | None = _when(nullable=True)
     created_by_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     created_at: datetime = _when()
@@ -378,6 +380,17 @@ class TrashedContact(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_type=JSONType)
     deleted_by: str = Field(max_length=100)
     deleted_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+def table_name(model: type[SQLModel]) -> str:
+    """A table class's name (SQLModel types `__tablename__` as a str or a function making one)."""
+    name = model.__tablename__
+    return name if isinstance(name, str) else name()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table class's Table (SQLAlchemy sets `__table__`, which SQLModel does not declare)."""
+    return SQLModel.metadata.tables[table_name(model)]
 
 
 def snapshot(row: SQLModel, *, exclude: set[str] | None = None) -> dict[str, Any]:

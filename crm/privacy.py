@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, update
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, col, select
 
 from crm import audit, purchases
@@ -26,6 +27,8 @@ from crm.actors import Actor
 from crm.contacts import get_contact, points_of
 from crm.enums import FollowUpKind
 from crm.erasure import contacts_in_text, phone_formats, scrub_everywhere, terms_of
+from crm.externalids import forget, ids_of
+from crm.ids import id_of
 from crm.models import (
     Activity,
     AuditLog,
@@ -86,6 +89,10 @@ def export_contact(session: Session, *, contact_id: int, now: datetime) -> dict[
             "created_at": contact.created_at,
             "updated_at": contact.updated_at,
             "last_activity_at": contact.last_activity_at,
+            # ids other systems gave them (an import's Record ID, an integration's customer id)
+            "external_ids": ids_of(session, entity_type="contact", entity_ids=[contact_id]).get(
+                contact_id, []
+            ),
         },
         "consent": {
             "opted_out_of_follow_ups": contact.opted_out,
@@ -209,17 +216,19 @@ def _merged_into(session: Session, contact_id: int) -> list[dict[str, Any]]:
             col(AuditLog.entity_id) == contact_id,
         )
     ).all()
-    return [r.before["source"] for r in rows if isinstance((r.before or {}).get("source"), dict)]
+    sources = [(r.before or {}).get("source") for r in rows]
+    return [source for source in sources if isinstance(source, dict)]
 
 
 def _personal_terms(
     session: Session, contact: Contact, identities: list[ChannelIdentity], merged: list[dict]
 ) -> list[str]:
-    points = points_of(session, contact.id)
-    messages = _rows(session, Message, contact.id, col(Message.id))
+    contact_id = id_of(contact)
+    points = points_of(session, contact_id)
+    messages = _rows(session, Message, contact_id, col(Message.id))
     names = [contact.name, *(i.display_name for i in identities), *(m.get("name") for m in merged)]
     ids = [i.external_id for i in identities]
-    ids += [c.chat_id for c in _rows(session, Conversation, contact.id, col(Conversation.id))]
+    ids += [c.chat_id for c in _rows(session, Conversation, contact_id, col(Conversation.id))]
     addresses = [*points.emails, *points.phones]
     for m in merged:
         addresses += [*(m.get("emails") or []), *(m.get("phones") or [])]
@@ -246,8 +255,8 @@ def erase_contact(session: Session, *, actor: Actor, contact_id: int, now: datet
     result = Erasure(inbox_refs=[c.inbox_ref for c in conversations if c.inbox_ref])
     counts = result.counts
 
-    def wipe(name: str, statement: Any) -> None:
-        counts[name] = session.execute(statement).rowcount or 0
+    def wipe(name: str, statement: UpdateBase) -> None:
+        counts[name] = session.exec(statement).rowcount or 0
 
     if message_ids:
         wipe(
@@ -256,6 +265,8 @@ def erase_contact(session: Session, *, actor: Actor, contact_id: int, now: datet
         )
     wipe("messages", delete(Message).where(col(Message.contact_id) == contact_id))
     wipe("conversations", delete(Conversation).where(col(Conversation.contact_id) == contact_id))
+    activity_ids = [a.id for a in _rows(session, Activity, contact_id, col(Activity.id))]
+    forget(session, entity_type="activity", entity_ids=activity_ids)
     wipe("activities", delete(Activity).where(col(Activity.contact_id) == contact_id))
     wipe("follow_ups", delete(FollowUp).where(col(FollowUp.contact_id) == contact_id))
     wipe("contact_points", delete(ContactPoint).where(col(ContactPoint.contact_id) == contact_id))
@@ -266,6 +277,7 @@ def erase_contact(session: Session, *, actor: Actor, contact_id: int, now: datet
                 col(ChatState.chat_id) == identity.external_id,
             )
         )
+    counts["external_ids"] = forget(session, entity_type="contact", entity_ids=[contact_id])
     wipe("identities", delete(ChannelIdentity).where(col(ChannelIdentity.contact_id) == contact_id))
     wipe(
         "deals_unlinked",

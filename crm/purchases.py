@@ -21,12 +21,56 @@ from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
-from crm.errors import Invalid, NotFound
+from crm.errors import Conflict, Forbidden, Invalid, NotFound
 from crm.models import Company, Contact, Deal, Purchase, snapshot
 
 PURCHASE_SOURCES = ("deal", "rep", "import", "api")
 CURRENCY_LENGTH = 3
 MAX_REFERENCE = 200  # both also in the Purchase table (crm/models.py)
+
+
+def _check_amount(amount_minor: int) -> None:
+    if amount_minor < 0:
+        raise Invalid("amount", "A purchase amount cannot be negative; record a refund apart.")
+
+
+def _check_currency(currency: str) -> None:
+    if len(currency) != CURRENCY_LENGTH or not currency.isalpha() or not currency.isupper():
+        raise Invalid("currency", f"'{currency[:10]}' is not a currency code like USD or EUR.")
+
+
+def _check_quantity(quantity: int) -> None:
+    if quantity < 1:
+        raise Invalid("quantity", "The quantity must be at least 1.")
+
+
+def _check_date(when: datetime, now: datetime) -> None:
+    """Past dates are fine (sales are often recorded after the fact); value models treat a
+    purchase as something that happened, so a future one is refused."""
+    if when > now:
+        raise Invalid("date", "That date is in the future; record a purchase once it happened.")
+
+
+def _clean_reference(reference: str | None) -> str | None:
+    clean = " ".join((reference or "").split()) or None
+    if clean and len(clean) > MAX_REFERENCE:
+        raise Invalid("reference", f"A reference is at most {MAX_REFERENCE} characters.")
+    return clean
+
+
+def _changeable(session: Session, actor: Actor, purchase_id: int, instead: str) -> Purchase:
+    """The purchase, if `actor` may change it: a rep the ones they recorded, an admin any;
+    a won deal's purchase is the deal's (`instead` says what to do to the deal)."""
+    require_rep(actor)
+    row = get_purchase(session, purchase_id)
+    if row.deal_id is not None:
+        raise Conflict(
+            f"Purchase #{purchase_id} is won deal #{row.deal_id}; {instead} that deal instead.",
+            field="deal_id",
+        )
+    if not actor.is_admin and row.rep_id not in (None, actor.id):
+        raise Forbidden(f"Purchase #{purchase_id} was recorded by someone else; ask an admin.")
+    return row
 
 
 def record_purchase(
@@ -52,20 +96,14 @@ def record_purchase(
     require_rep(actor)
     if contact is None and company is None:
         raise Invalid("customer", "A purchase needs a contact or a company.")
-    if amount_minor < 0:
-        raise Invalid("amount", "A purchase amount cannot be negative; record a refund apart.")
-    if len(currency) != CURRENCY_LENGTH or not currency.isalpha() or not currency.isupper():
-        raise Invalid("currency", f"'{currency[:10]}' is not a currency code like USD or EUR.")
-    if quantity < 1:
-        raise Invalid("quantity", "The quantity must be at least 1.")
+    _check_amount(amount_minor)
+    _check_currency(currency)
+    _check_quantity(quantity)
     if source not in PURCHASE_SOURCES:
         raise Invalid("source", f"'{source}' is not a purchase source.")
     when = purchased_at or now
-    if when > now:
-        raise Invalid("date", "That date is in the future; record a purchase once it happened.")
-    clean_ref = " ".join((reference or "").split()) or None
-    if clean_ref and len(clean_ref) > MAX_REFERENCE:
-        raise Invalid("reference", f"A reference is at most {MAX_REFERENCE} characters.")
+    _check_date(when, now)
+    clean_ref = _clean_reference(reference)
     purchase = Purchase(
         contact_id=contact.id if contact else None,
         company_id=company.id if company else (contact.company_id if contact else None),
@@ -115,6 +153,8 @@ def purchase_for_won_deal(
     if existing is not None:
         existing.amount_minor, existing.currency = deal.amount_minor, deal.currency
         existing.purchased_at = when
+        if not existing.anonymised:  # an edited deal's customer is the sale's customer
+            existing.contact_id, existing.company_id = deal.contact_id, deal.company_id
         session.add(existing)
         return existing
     contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
@@ -132,6 +172,86 @@ def purchase_for_won_deal(
         source="deal",
         deal_id=deal.id,
     )
+
+
+def get_purchase(session: Session, purchase_id: int) -> Purchase:
+    row = session.get(Purchase, purchase_id)
+    if row is None:
+        raise NotFound(f"There is no purchase #{purchase_id}.")
+    return row
+
+
+def delete_purchase(session: Session, *, actor: Actor, purchase_id: int, now: datetime) -> Purchase:
+    """A purchase recorded by mistake goes (audited as `purchase.delete`, whole).
+
+    A rep may delete the purchases they recorded; an admin any. The purchase of a won
+    deal is the deal's: reopening or losing the deal removes it, so it is refused here.
+    """
+    row = _changeable(session, actor, purchase_id, "reopen or lose")
+    before = snapshot(row)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="purchase.delete",
+        entity_type="purchase",
+        entity_id=purchase_id,
+        at=now,
+        before=before,
+    )
+    return row
+
+
+def edit_purchase(
+    session: Session,
+    *,
+    actor: Actor,
+    purchase_id: int,
+    now: datetime,
+    amount_minor: int | None = None,
+    currency: str | None = None,
+    purchased_at: datetime | None = None,
+    quantity: int | None = None,
+    reference: str | None = None,
+    clear_reference: bool = False,
+) -> Purchase:
+    """Corrects a purchase with `record_purchase`'s checks; audited `purchase.update` so
+    `undo` puts the old values back. As with delete: a rep edits the purchases they
+    recorded, an admin any, and a won deal's purchase follows its deal (edit the deal)."""
+    row = _changeable(session, actor, purchase_id, "edit")
+    before = snapshot(row)
+    if amount_minor is not None:
+        _check_amount(amount_minor)
+        row.amount_minor = amount_minor
+    if currency is not None:
+        _check_currency(currency)
+        row.currency = currency
+    if purchased_at is not None:
+        _check_date(purchased_at, now)
+        row.purchased_at = purchased_at
+    if quantity is not None:
+        _check_quantity(quantity)
+        row.quantity = quantity
+    if reference is not None and row.anonymised:
+        raise Invalid("reference", "An erased customer's purchase keeps no reference.")
+    if reference is not None or clear_reference:
+        row.reference = _clean_reference(reference)
+    after = snapshot(row)
+    if after != before:
+        session.add(row)
+        audit.record(
+            session,
+            actor=actor,
+            action="purchase.update",
+            entity_type="purchase",
+            entity_id=purchase_id,
+            at=now,
+            before=before,
+            after=after,
+        )
+        session.flush()
+    return row
 
 
 def drop_purchase_for_deal(session: Session, *, deal_id: int) -> int:
@@ -165,7 +285,7 @@ def list_purchases(
 
 def anonymise_for_contact(session: Session, *, contact_id: int) -> int:
     """Erasure: keep amount, currency, quantity and date; drop who and the free text."""
-    result = session.execute(
+    result = session.exec(
         update(Purchase)
         .where(col(Purchase.contact_id) == contact_id)
         .values(contact_id=None, reference=None, rep_id=None, anonymised=True)

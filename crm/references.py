@@ -37,6 +37,21 @@ def _several(message: str, found: list[Any], ref: str) -> Ambiguous:
     return Ambiguous(message, found, ref=ref)
 
 
+# How a name with umlauts is written where the keyboard has none: Jürgen is "Jurgen" to
+# the folding (as in the search column) and "Juergen" to a German typing on a US keyboard.
+_SPELLED = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+     "ø": "oe", "Ø": "Oe", "æ": "ae", "Æ": "Ae", "å": "aa", "Å": "Aa"}
+)  # fmt: skip
+
+
+def name_forms(name: str) -> tuple[str, ...]:
+    """The folded name, and its umlauts spelled out when it has any (`jurgen`, `juergen`)."""
+    folded = fold(name)
+    spelled = fold(name.translate(_SPELLED))
+    return (folded,) if spelled == folded else (folded, spelled)
+
+
 def by_name(
     ref: str,
     items: Sequence[tuple[T, str]],
@@ -45,31 +60,39 @@ def by_name(
     plural: str,
     hint: str = "",
 ) -> T:
-    """Rungs 3 to 5 of the ladder over (item, name) pairs."""
+    """Rungs 3 to 5 of the ladder over (item, name) pairs; a name matches in any of its
+    forms (`name_forms`)."""
     query = fold(ref)
     shown = ref.strip().strip('"')[:60]
     if not query:
         raise NotFound(f"Which {what}?")
-    folded = [(item, fold(name), name) for item, name in items]
-    exact = [item for item, name, _ in folded if name == query]
+    folded = [(item, name_forms(name), name) for item, name in items]
+    exact = [item for item, forms, _ in folded if query in forms]
     if len(exact) == 1:
         return exact[0]
     if exact:
         raise _several(f"Several {plural} are called '{shown}'.", exact, ref)
-    heads = [(item, name) for item, name, _ in folded if name and query.startswith(name + " ")]
+    heads = [
+        (item, max(len(f) for f in forms if query.startswith(f + " ")))
+        for item, forms, _ in folded
+        if any(f and query.startswith(f + " ") for f in forms)
+    ]
     if heads:
-        longest = max(len(name) for _, name in heads)
-        best = [item for item, name in heads if len(name) == longest]
+        longest = max(size for _, size in heads)
+        best = [item for item, size in heads if size == longest]
         if len(best) == 1:
             return best[0]
         raise _several(f"'{shown}' starts with several {plural}' names.", best, ref)
-    prefix = [item for item, name, _ in folded if name.startswith(query)]
+    prefix = [item for item, forms, _ in folded if any(f.startswith(query) for f in forms)]
     if len(prefix) == 1:
         return prefix[0]
     if prefix:
         raise _several(f"'{shown}' matches several {plural}.", prefix, ref)
     scored = sorted(
-        ((fuzz.WRatio(query, name), index) for index, (_, name, _) in enumerate(folded)),
+        (
+            (max(fuzz.WRatio(query, f) for f in forms), index)
+            for index, (_, forms, _) in enumerate(folded)
+        ),
         key=lambda pair: (-pair[0], pair[1]),
     )
     clear = [(score, index) for score, index in scored if score >= CLEAR_SCORE]

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from crm import audit
 from crm.actors import Actor, require_admin
+from crm.enums import Role
 from crm.errors import Invalid, NotFound
 from crm.models import ChannelIdentity, Rep
 
@@ -56,7 +57,7 @@ def set_access(session: Session, *, actor: Actor, who: str, access: str, now: da
     elif access == "restore":
         rep.active = True
     elif access == "admin":
-        rep.role, rep.active = "admin", True
+        rep.role, rep.active = Role.ADMIN, True
     else:
         raise Invalid("access", f"Unknown access change '{access}'.")
     session.add(rep)

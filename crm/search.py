@@ -11,9 +11,11 @@ letters in common with it is then not found, and the rep gets "no contact").
 """
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, func, or_, select
 
 from crm.errors import Invalid, NotFound
@@ -47,17 +49,18 @@ def _escape_like(token: str) -> str:
 Candidate = tuple[int, str, str]  # id, name, search_text
 
 
-def _like(token: str):  # type: ignore[no-untyped-def]
+def _like(token: str) -> ColumnElement[bool]:
     return col(Contact.search_text).like(f"%{_escape_like(token)}%", escape="\\")
 
 
-def _candidates(session: Session, condition) -> list[Candidate]:  # type: ignore[no-untyped-def]
+def _candidates(session: Session, condition: ColumnElement[bool]) -> list[Candidate]:
     statement = (
         select(Contact.id, Contact.name, Contact.search_text)
         .where(condition)
         .limit(PREFILTER_LIMIT)
     )
-    return [(row[0], row[1], row[2]) for row in session.exec(statement)]
+    rows = session.exec(statement)
+    return [(row[0], row[1], row[2]) for row in rows if row[0] is not None]  # ids: never NULL
 
 
 def _trigrams(tokens: list[str]) -> list[str]:
@@ -88,7 +91,9 @@ def _larger_than(session: Session, n: int) -> bool:
     return (highest or 0) > n
 
 
-def _stages(session: Session, query: str, tokens: list[str]):  # type: ignore[no-untyped-def]
+def _stages(
+    session: Session, query: str, tokens: list[str]
+) -> Iterator[Callable[[], list[Candidate]]]:
     """Ever wider nets, each tried only when the narrower one caught nothing good:
     every word literally, any word literally, shared trigrams, then everyone."""
     yield lambda: _candidates(session, and_(*[_like(t) for t in tokens]))

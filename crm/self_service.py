@@ -17,7 +17,9 @@ from crm import audit
 from crm.actors import SYSTEM
 from crm.contacts import NormalisedPoints, find_by_points, refresh_search_text
 from crm.conversations import find_message, stored_text
+from crm.enums import ActivityKind, PointKind
 from crm.identities import find_identity, identities_of, link_identity_to, resolve_customer
+from crm.ids import id_of
 from crm.merge import merge_contacts
 from crm.models import (
     Activity,
@@ -105,8 +107,10 @@ def link_shared_phone(
     if holder is None:
         _add_phone(session, current, number, now)
         result = PhoneLink(current, "added")
-    elif current.created_via == channel and len(identities_of(session, current.id)) == 1:
-        merge_contacts(session, actor=SYSTEM, source_id=current.id, target_id=holder.id, now=now)
+    elif current.created_via == channel and len(identities_of(session, id_of(current))) == 1:
+        merge_contacts(
+            session, actor=SYSTEM, source_id=id_of(current), target_id=id_of(holder), now=now
+        )
         result = PhoneLink(holder, "merged", merged_from=current.id)
     else:
         link_identity_to(session, identity=identity, contact=holder, now=now)
@@ -121,7 +125,11 @@ def _add_phone(session: Session, contact: Contact, number: str, now: datetime) -
     )
     session.add(
         ContactPoint(
-            contact_id=contact.id, kind="phone", value=number, position=position, created_at=now
+            contact_id=id_of(contact),
+            kind=PointKind.PHONE,
+            value=number,
+            position=position,
+            created_at=now,
         )
     )
     session.flush()
@@ -154,7 +162,11 @@ def _note(session: Session, link: PhoneLink, channel: str, now: datetime) -> Non
     }[link.outcome]
     session.add(
         Activity(
-            contact_id=link.contact.id, kind="note", text=text, occurred_at=now, created_at=now
+            contact_id=id_of(link.contact),
+            kind=ActivityKind.NOTE,
+            text=text,
+            occurred_at=now,
+            created_at=now,
         )
     )
 

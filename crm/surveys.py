@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from crm import audit
 from crm.actors import Actor
 from crm.enums import ActorKind, FollowUpKind, FollowUpStatus
+from crm.ids import id_of
 from crm.models import Contact, Conversation, FollowUp
 
 PREFIX = "survey:"
@@ -60,7 +61,7 @@ def conversations_to_survey(session: Session, *, now: datetime) -> list[Conversa
         .order_by(col(Conversation.closed_at))
     ).all()
     already = set(session.exec(asked).all())
-    return [c for c in rows if survey_key(c.id) not in already]
+    return [c for c in rows if survey_key(id_of(c)) not in already]
 
 
 def record_survey_answer(session: Session, contact_id: int, text: str, now: datetime) -> bool:
@@ -84,9 +85,10 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
         )
         .order_by(col(FollowUp.sent_at).desc())
     ).first()
-    if survey is None or not (survey.dedupe_key or "").startswith(PREFIX):
+    key = survey.dedupe_key if survey is not None else None
+    if survey is None or key is None or not key.startswith(PREFIX):
         return False
-    conversation = session.get(Conversation, int(survey.dedupe_key.removeprefix(PREFIX)))
+    conversation = session.get(Conversation, int(key.removeprefix(PREFIX)))
     if conversation is None:
         return False
     if survey.status == FollowUpStatus.DONE:
@@ -96,7 +98,7 @@ def record_survey_answer(session: Session, contact_id: int, text: str, now: date
     if conversation.satisfaction is not None:
         return False
     conversation.satisfaction = score
-    survey.status, survey.updated_at = "done", now
+    survey.status, survey.updated_at = FollowUpStatus.DONE, now
     session.add_all([conversation, survey])
     audit.record(
         session,

@@ -70,7 +70,7 @@ def _changed_since(session: Session, actor: Actor, row: AuditLog) -> AuditLog | 
             col(AuditLog.id) > row.id,
             AuditLog.actor != label,
             col(AuditLog.actor).startswith(label + "/").is_(False),
-            AuditLog.action.not_in(["undo", *NOT_CHANGES]),  # type: ignore[attr-defined]
+            col(AuditLog.action).not_in(["undo", *NOT_CHANGES]),
         )
     ).first()
 

@@ -6,14 +6,18 @@ state it cannot take back, raises a typed error and nothing is changed.
 """
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from crm.actors import Actor
 from crm.contact_points import set_points
 from crm.contacts import refresh_search_text
+from crm.enums import FollowUpStatus
 from crm.errors import Conflict, Invalid
+from crm.externalids import ExternalId, forget
+from crm.ids import id_of
 from crm.models import (
     Activity,
     AuditLog,
@@ -24,9 +28,21 @@ from crm.models import (
     FollowUp,
     Message,
     NeedCorrection,
+    Purchase,
     Rep,
+    table_name,
 )
-from crm.trash import TrashedContact, restore_contact, revive
+from crm.purchases import delete_purchase, format_amount
+from crm.trash import TrashedContact, counts_text, restore_contact, revive
+
+if TYPE_CHECKING:  # crm.merge is imported where it is used
+    from crm.merge import MovedRow
+
+_Moved = TypeVar("_Moved", bound="MovedRow")
+
+
+def _rows_by_id(session: Session, model: type[_Moved], ids: list[int]) -> list[_Moved]:
+    return list(session.exec(select(model).where(col(model.id).in_(ids))))
 
 
 def _dt(value: Any) -> Any:
@@ -59,6 +75,7 @@ def _who(contact: Contact) -> str:
 def _contact_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
     contact = _contact(session, row)
     shown = _who(contact)
+    forget(session, entity_type="contact", entity_ids=[contact.id])
     session.delete(contact)
     session.flush()
     return f"adding {shown}; the contact is removed"
@@ -106,19 +123,12 @@ def _contact_tag(session: Session, row: AuditLog, actor: Actor, now: datetime) -
     return f"the tag change on {_who(contact)}; tags are {shown} again"
 
 
-def _counts_text(counts: dict[str, int]) -> str:
-    names = {"activity": "timeline entries", "message": "messages", "deal": "deals",
-             "followup": "follow-ups", "conversation": "conversations"}  # fmt: skip
-    parts = [f"{counts.get(k, 0)} {label}" for k, label in names.items() if counts.get(k)]
-    return ", ".join(parts) or "nothing else"
-
-
 def _contact_delete(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
     entry = session.get(TrashedContact, (row.after or {}).get("trash_id"))
     if entry is None:
         raise Conflict("That contact is no longer in the trash (restored or purged).")
     contact, counts = restore_contact(session, entry=entry)
-    return f"deleting {_who(contact)}; restored with {_counts_text(counts)}"
+    return f"deleting {_who(contact)}; restored with {counts_text(counts)}"
 
 
 def _contact_merge(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
@@ -133,13 +143,20 @@ def _contact_merge(session: Session, row: AuditLog, actor: Actor, now: datetime)
     session.flush()
     from crm.merge import MOVED_TABLES
 
-    tables = {model.__tablename__: model for model in MOVED_TABLES}
+    tables = {table_name(model): model for model in MOVED_TABLES}
     for name, ids in (after.get("moved_ids") or {}).items():
         model = tables.get(name)
-        for item in session.exec(select(model).where(col(model.id).in_(ids))) if model else ():
+        for item in _rows_by_id(session, model, ids) if model else ():
             if item.contact_id == target.id:
-                item.contact_id = source.id
+                item.contact_id = id_of(source)
                 session.add(item)
+    ext_ids = (after.get("moved_ids") or {}).get("externalid") or []
+    if ext_ids:
+        session.execute(
+            update(ExternalId)
+            .where(col(ExternalId.id).in_(ext_ids), col(ExternalId.entity_id) == target.id)
+            .values(entity_id=source.id)
+        )
     session.flush()
     set_points(session, source, emails=emails, phones=phones, now=now)
     target_before = before["target"]
@@ -157,7 +174,7 @@ def _contact_merge(session: Session, row: AuditLog, actor: Actor, now: datetime)
     moved = after.get("moved") or {}
     return (
         f"merging {source.name} (#{source.id}) into {_who(target)}; #{source.id} is back "
-        f"with {_counts_text(moved)}"
+        f"with {counts_text(moved)}"
     )
 
 
@@ -172,6 +189,31 @@ def _activity_create(session: Session, row: AuditLog, actor: Actor, now: datetim
     session.delete(activity)
     who = f" with {contact.name}" if contact else ""
     return f"the {activity.kind}{who}: {activity.text[:60]}"
+
+
+def _activity_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    activity = session.get(Activity, row.entity_id)
+    if activity is None:
+        raise _gone("activity")
+    before = row.before or {}
+    activity.kind, activity.text = before["kind"], before["text"]
+    activity.occurred_at = _dt(before["occurred_at"])
+    session.add(activity)
+    return f"the edit of the {activity.kind}: {activity.text[:60]}"
+
+
+def _activity_delete(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    data = dict(row.before or {})
+    if session.get(Activity, data.get("id")) is not None:
+        raise Conflict("That activity exists again; nothing was undone.")
+    if session.get(Contact, data.get("contact_id")) is None:
+        raise _gone("activity's contact")
+    if data.get("deal_id") and session.get(Deal, data["deal_id"]) is None:
+        data["deal_id"] = None
+    activity = revive(Activity, data)
+    session.add(activity)
+    session.flush()
+    return f"deleting the {activity.kind}: {activity.text[:60]}; it is back"
 
 
 def _deal_line(deal: Deal | dict[str, Any]) -> str:
@@ -194,6 +236,15 @@ def _deal_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -
     return f"the new {shown}; it is removed"
 
 
+def _purchase_create(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    """A sale typed by mistake (or twice) goes the way the API deletes one: the rep's own,
+    audited as purchase.delete; a won deal's purchase is the deal's and is refused."""
+    if row.entity_id is None or session.get(Purchase, row.entity_id) is None:
+        raise _gone("purchase")
+    gone = delete_purchase(session, actor=actor, purchase_id=row.entity_id, now=now)
+    return f"the sale of {format_amount(gone.amount_minor, gone.currency)}; it is removed"
+
+
 def _deal_stage(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
     deal = _deal(session, row)
     before = row.before or {}
@@ -214,16 +265,21 @@ def _deal_stage(session: Session, row: AuditLog, actor: Actor, now: datetime) ->
 def _deal_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
     deal = _deal(session, row)
     before, after = row.before or {}, row.after or {}
-    changed = [k for k in ("title", "amount_minor", "currency", "expected_close", "owner_id")
-               if before.get(k) != after.get(k)]  # fmt: skip
+    fields = ("title", "amount_minor", "currency", "expected_close", "owner_id",
+              "contact_id", "company_id")  # fmt: skip
+    changed = [k for k in fields if before.get(k) != after.get(k)]
+    gone: dict[str, Any] = {"contact_id": Contact, "company_id": Company}
     for key in changed:
         value = before.get(key)
         if key == "expected_close" and isinstance(value, str):
             value = date.fromisoformat(value)
+        if key in gone and value is not None and session.get(gone[key], value) is None:
+            value = None  # the old contact or company was deleted since
         setattr(deal, key, value)
     deal.updated_at = now
     session.add(deal)
-    names = {"amount_minor": "amount", "expected_close": "close date", "owner_id": "owner"}
+    names = {"amount_minor": "amount", "expected_close": "close date", "owner_id": "owner",
+             "contact_id": "contact", "company_id": "company"}  # fmt: skip
     shown = " and ".join(dict.fromkeys(names.get(k, k) for k in changed if k != "currency"))
     return f"the {shown or 'edit'} change of {_deal_line(deal)}"
 
@@ -261,14 +317,21 @@ def _followup(session: Session, row: AuditLog, actor: Actor, now: datetime) -> s
                 f"{_followup_line(session, followup).capitalize()} is already {followup.status}; "
                 "I can't take it back. Nothing was undone.",
             )
-        followup.status = "cancelled"
+        followup.status = FollowUpStatus.CANCELLED
         what = f"{_followup_line(session, followup)} (cancelled)"
     else:
         before = row.before or {}
+        if row.action == "followup.update" and followup.status != FollowUpStatus.PENDING:
+            raise Invalid(
+                "undo",
+                f"{_followup_line(session, followup).capitalize()} is {followup.status} now; "
+                "I can't take the edit back. Nothing was undone.",
+            )
         followup.status = before["status"]
         followup.due_at = _dt(before["due_at"])
+        followup.text = before.get("text", followup.text)
         verbs = {"followup.done": "marking done", "followup.cancel": "cancelling",
-                 "followup.snooze": "snoozing"}  # fmt: skip
+                 "followup.snooze": "snoozing", "followup.update": "the edit of"}  # fmt: skip
         what = f"{verbs[row.action]} {_followup_line(session, followup)}"
     followup.updated_at = now
     session.add(followup)
@@ -301,6 +364,35 @@ def _company_update(session: Session, row: AuditLog, actor: Actor, now: datetime
     company.updated_at = now
     session.add(company)
     return f"the edit of company {company.name}"
+
+
+def _company_delete(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    data = dict(row.before or {})
+    if session.get(Company, data.get("id")) is not None:
+        raise Conflict("That company exists again; nothing was undone.")
+    taken = session.exec(select(Company).where(Company.name_key == data.get("name_key"))).first()
+    if taken is not None:
+        raise Invalid(
+            "undo",
+            f"There is a company called {taken.name} again, so I can't bring the deleted one "
+            "back. Nothing was undone.",
+        )
+    company = revive(Company, data)
+    session.add(company)
+    session.flush()
+    return f"deleting company {company.name}; it is back"
+
+
+def _purchase_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
+    purchase = session.get(Purchase, row.entity_id)
+    if purchase is None:
+        raise _gone("purchase")
+    before = row.before or {}
+    for key in ("amount_minor", "currency", "quantity", "reference"):
+        setattr(purchase, key, before.get(key))
+    purchase.purchased_at = _dt(before["purchased_at"])
+    session.add(purchase)
+    return f"the edit of purchase #{purchase.id}"
 
 
 def _retag(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
@@ -348,7 +440,10 @@ REVERTERS = {
     "contact.delete": _contact_delete,
     "contact.merge": _contact_merge,
     "activity.create": _activity_create,
+    "activity.update": _activity_update,
+    "activity.delete": _activity_delete,
     "deal.create": _deal_create,
+    "purchase.create": _purchase_create,
     "deal.stage": _deal_stage,
     "deal.won": _deal_stage,
     "deal.lost": _deal_stage,
@@ -358,8 +453,11 @@ REVERTERS = {
     "followup.done": _followup,
     "followup.cancel": _followup,
     "followup.snooze": _followup,
+    "followup.update": _followup,
     "company.create": _company_create,
     "company.update": _company_update,
+    "company.delete": _company_delete,
+    "purchase.update": _purchase_update,
     "message.retag": _retag,
     "conversation.assign": _conversation_assign,
     "rep.timezone": _timezone,

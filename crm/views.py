@@ -7,14 +7,25 @@ the composition root), so what is read, and how many queries that costs, is deci
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Self
 
 from sqlmodel import Session, col, func, select
 
 from crm.activities import TimelineEntry, timeline
 from crm.contacts import NormalisedPoints, points_of
+from crm.conversations import list_conversations
 from crm.deals import open_deals_for_contact
-from crm.enums import ConversationStatus, DealStatus, Direction, PointKind, Role
-from crm.followups import OPEN_STATES
+from crm.enums import (
+    ConversationStatus,
+    DealStatus,
+    Direction,
+    FollowUpStatus,
+    PointKind,
+    Role,
+)
+from crm.followups import OPEN_STATES, list_followups
+from crm.ids import id_of
 from crm.models import (
     ChannelIdentity,
     Company,
@@ -50,13 +61,13 @@ class CustomerReach:
     emails: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, contact_ids: Iterable[int | None]) -> "CustomerReach":
+    def load(cls, session: Session, contact_ids: Iterable[int | None]) -> Self:
         ids = sorted({i for i in contact_ids if i is not None})
         book = cls()
         if not ids:
             return book
         book.contacts = {
-            c.id: c for c in session.exec(select(Contact).where(col(Contact.id).in_(ids)))
+            id_of(c): c for c in session.exec(select(Contact).where(col(Contact.id).in_(ids)))
         }
         for conversation in session.exec(
             select(Conversation)
@@ -104,14 +115,41 @@ def contact_overview(session: Session, contact: Contact, *, history: int = 5) ->
         contact=contact,
         company=session.get(Company, contact.company_id) if contact.company_id else None,
         owner=session.get(Rep, contact.owner_id) if contact.owner_id else None,
-        points=points_of(session, contact.id),
+        points=points_of(session, id_of(contact)),
         deals=list(open_deals_for_contact(session, contact)),
         next_followup=next_followup,
-        history=list(timeline(session, contact_id=contact.id, limit=history)),
+        history=list(timeline(session, contact_id=id_of(contact), limit=history)),
     )
 
 
 # --- reps ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactBrief:
+    """What a one-line mention of a contact shows: `#4 Jane Doe (Acme) jane@acme.com +1 ...`."""
+
+    contact: Contact
+    company_name: str | None
+    email: str | None
+    phone: str | None
+
+
+def contact_brief(session: Session, contact: Contact) -> ContactBrief:
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    points = points_of(session, id_of(contact))
+    return ContactBrief(
+        contact=contact,
+        company_name=company.name if company else None,
+        email=points.emails[0] if points.emails else None,
+        phone=points.phones[0] if points.phones else None,
+    )
+
+
+def briefs_of(session: Session, items: Iterable[object]) -> list[object]:
+    """The items of a "which one?" list with each contact turned into its brief (deals and
+    anything else as they are), so the list can be rendered without a session."""
+    return [contact_brief(session, i) if isinstance(i, Contact) else i for i in items]
 
 
 def active_reps(session: Session) -> list[Rep]:
@@ -124,6 +162,42 @@ def active_admin_ids(session: Session) -> list[int]:
 
 
 # --- App Home --------------------------------------------------------------------------------
+
+# The follow-ups App Home counts as still to do (a sent customer follow-up stays until done).
+HOME_OPEN = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.SENT)
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """Everything a rep's App Home shows, read in one transaction.
+
+    `due`: their open follow-ups due before `due_before` (their local midnight), soonest
+    first, out of the first 50 `list_followups` gives; `deals`: their open deals, most
+    recently touched first; `mine`: the open conversations assigned to them, newest first,
+    with the contact and the latest inbound message; `unassigned`: open conversations nobody
+    is assigned to, counted per need."""
+
+    due: list[FollowUp]
+    deals: list[Deal]
+    mine: list[tuple[Conversation, Contact, Message | None]]
+    unassigned: list[tuple[str | None, int]]
+
+
+def home_view(
+    session: Session, *, rep_id: int | None, now: datetime, due_before: datetime, conversations: int
+) -> HomeView:
+    """The reads behind App Home (`conversations`: how many assigned ones to list)."""
+    due = [
+        row
+        for row in list_followups(session, rep_id=rep_id, now=now, limit=50)
+        if row.status in HOME_OPEN and row.due_at < due_before
+    ]
+    return HomeView(
+        due=due,
+        deals=open_deals_of(session, rep_id),
+        mine=list_conversations(session, scope="mine", rep_id=rep_id, limit=conversations),
+        unassigned=unassigned_by_need(session),
+    )
 
 
 def open_deals_of(session: Session, rep_id: int | None) -> list[Deal]:
@@ -206,7 +280,7 @@ def rep_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     rows = session.exec(select(Rep.id, Rep.name).where(col(Rep.id).in_(wanted))).all()
-    return {int(rep_id): name for rep_id, name in rows}
+    return {rep_id: name for rep_id, name in rows if rep_id is not None}
 
 
 # --- companies (the company card, the list, `find`) ------------------------------------------

@@ -25,6 +25,7 @@ from sqlmodel import Session, and_, col, or_, select
 from crm import audit, followups
 from crm.actors import SYSTEM, Actor, require_admin
 from crm.errors import Conflict, Invalid, NotFound
+from crm.ids import id_of, row_of
 from crm.models import AuditLog, Message, Rep
 from crm.webhook_models import WebhookCursor, WebhookDelivery, WebhookEvent, WebhookSubscription
 
@@ -38,13 +39,20 @@ AUDIT_EVENTS = {
     "contact.erase": "contact.deleted",
     "contact.merge": "contact.merged",
     "company.create": "company.created",
+    "company.update": "company.updated",
+    "company.delete": "company.deleted",
     "deal.create": "deal.created",
     "deal.update": "deal.updated",
     "deal.stage": "deal.stage_changed",
     "deal.won": "deal.won",
     "deal.lost": "deal.lost",
+    "deal.delete": "deal.deleted",
     "activity.create": "activity.created",
+    "activity.update": "activity.updated",
+    "activity.delete": "activity.deleted",
     "followup.create": "followup.created",
+    "followup.update": "followup.updated",
+    "followup.cancel": "followup.cancelled",
     "message.send": "message.sent",
     "conversation.assign": "conversation.assigned",
     "conversation.close": "conversation.closed",
@@ -224,21 +232,23 @@ def _rows(
     if source == "audit":
         audit_rows = session.exec(
             select(AuditLog)
-            .where(AuditLog.id > after, col(AuditLog.action).in_(list(AUDIT_EVENTS)))
+            .where(col(AuditLog.id) > after, col(AuditLog.action).in_(list(AUDIT_EVENTS)))
             .order_by(col(AuditLog.id))
             .limit(batch)
         ).all()
-        for row in audit_rows:
-            out.append((row.id, AUDIT_EVENTS[row.action], _audit_payload(row), row.at))
+        for entry in audit_rows:
+            out.append((id_of(entry), AUDIT_EVENTS[entry.action], _audit_payload(entry), entry.at))
     else:
         messages = session.exec(
             select(Message)
-            .where(Message.id > after, Message.direction == "inbound")
+            .where(col(Message.id) > after, col(Message.direction) == "inbound")
             .order_by(col(Message.id))
             .limit(batch)
         ).all()
-        for row in messages:
-            out.append((row.id, "message.received", _message_payload(row), row.created_at))
+        for message in messages:
+            out.append(
+                (id_of(message), "message.received", _message_payload(message), message.created_at)
+            )
     return out
 
 
@@ -304,7 +314,10 @@ def _add_deliveries(
             continue
         session.add(
             WebhookDelivery(
-                event_id=event.id, subscription_id=sub.id, next_attempt_at=now, created_at=now
+                event_id=id_of(event),
+                subscription_id=id_of(sub),
+                next_attempt_at=now,
+                created_at=now,
             )
         )
         added += 1
@@ -343,15 +356,15 @@ def claim(
         row.status, row.claimed_by, row.lease_until = "claimed", worker, now + lease
         row.attempts += 1
         session.add(row)
-        event = session.get(WebhookEvent, row.event_id)
-        sub = session.get(WebhookSubscription, row.subscription_id)
+        event = row_of(session, WebhookEvent, row.event_id)
+        sub = row_of(session, WebhookSubscription, row.subscription_id)
         body = {
             "id": f"evt_{event.id}",
             "type": event.event_type,
             "occurred_at": event.occurred_at.isoformat(),
             "data": event.payload,
         }
-        out.append(Claimed(row.id, row.attempts, sub.url, sub.secret, event.event_type, body))
+        out.append(Claimed(id_of(row), row.attempts, sub.url, sub.secret, event.event_type, body))
     return out
 
 
@@ -372,7 +385,7 @@ def finish(
     ).first()
     if row is None or row.status != "claimed" or row.claimed_by != worker:
         return "lost"
-    sub = session.get(WebhookSubscription, row.subscription_id)
+    sub = row_of(session, WebhookSubscription, row.subscription_id)
     row.last_status, row.last_error = status, (error or None) and error[:500]
     row.claimed_by, row.lease_until = None, None
     if ok:

@@ -8,8 +8,9 @@ share the server; without the variable those tests skip, saying why.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,10 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import crm.models  # noqa: F401 - registers tables
+from bot.app import RapportApp
 from crm.actors import Actor
 from crm.clock import ManualClock
 from crm.db import Store, make_engine
-from crm.identities import resolve_rep
+from tests.factories import build_rapport, make_rep
 
 PG_ENV = "RAPPORT_TEST_DATABASE_URL"
 # Every variable Rapport's settings read starts with one of these.
@@ -102,19 +104,6 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # a Monday
 
 
-def make_rep(store: Store, clock: ManualClock, name: str = "Alice", admin: bool = False) -> Actor:
-    with store.transaction() as session:
-        rep = resolve_rep(
-            session,
-            channel="shell",
-            external_id=name.lower(),
-            name=name,
-            now=clock.now(),
-            admin=admin,
-        )
-        return Actor(kind="rep", id=rep.id, channel="shell", role=rep.role, name=rep.name)
-
-
 @pytest.fixture
 def rep(store: Store, clock: ManualClock) -> Actor:
     return make_rep(store, clock, "Alice", admin=False)
@@ -123,3 +112,29 @@ def rep(store: Store, clock: ManualClock) -> Actor:
 @pytest.fixture
 def admin(store: Store, clock: ManualClock) -> Actor:
     return make_rep(store, clock, "Root", admin=True)
+
+
+@pytest.fixture
+def make_rapport(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> Iterator[Callable[..., RapportApp]]:
+    """Builds RapportApps on this test's database (SQLite and PostgreSQL, via `db_url`),
+    data dir and clock, configured by variable name: `make_rapport(RAPPORT_QUIET_HOURS="off")`.
+    Every app it built is closed after the test, last first."""
+    apps: list[RapportApp] = []
+
+    def make(**env: str) -> RapportApp:
+        app = build_rapport(tmp_path, clock, db_url, **env)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in reversed(apps):
+        app.close()
+
+
+@pytest.fixture
+def rapport(make_rapport: Callable[..., RapportApp]) -> RapportApp:
+    """The app with default settings. A test file that needs other settings overrides it:
+    `def rapport(make_rapport): return make_rapport(RAPPORT_TIMEZONE="Europe/Berlin")`."""
+    return make_rapport()

@@ -13,21 +13,36 @@ from fastapi import FastAPI, Request, Response
 
 from bot.api import errors
 from bot.api.context import ApiDeps
-from bot.api.ratelimit import RateLimiter
+from bot.api.routes_activities import router as activities
+from bot.api.routes_companies import router as companies
 from bot.api.routes_contacts import router as contacts
+from bot.api.routes_followups import router as followups
 from bot.api.routes_inbox import router as inbox
+from bot.api.routes_purchases import router as purchases
 from bot.api.routes_query import router as query
 from bot.api.routes_sales import router as sales
+from bot.api.routes_tokens import router as tokens
+from bot.api.routes_trash import router as trash
 from bot.api.routes_webhooks import router as webhooks
 
 access = logging.getLogger("rapport.api.access")
 
-# Purchases (issue: crm/purchases.py, on another branch) get their own router module,
-# bot/api/routes_purchases.py, included here next to the others once that lands.
-ROUTERS = (contacts, sales, inbox, query, webhooks)
+ROUTERS = (
+    contacts,
+    trash,
+    companies,
+    sales,
+    purchases,
+    activities,
+    followups,
+    inbox,
+    query,
+    webhooks,
+    tokens,
+)
 
 
-def build_api(deps: ApiDeps, *, limiter: RateLimiter | None = None) -> FastAPI:
+def build_api(deps: ApiDeps) -> FastAPI:
     app = FastAPI(
         title="Rapport API",
         version="1.0.0",
@@ -38,7 +53,6 @@ def build_api(deps: ApiDeps, *, limiter: RateLimiter | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.deps = deps
-    app.state.limiter = limiter or RateLimiter()
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

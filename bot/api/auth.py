@@ -1,18 +1,21 @@
-"""Bearer-token authentication, scopes and the per-token rate limit.
+"""Bearer-token authentication, scopes and the per-token rate limit (in the database).
 
 Every route depends on `require(scope)`; the token is looked up (hash compared),
 its rep loaded, the rate limit taken, and the Actor built so services audit the
 change as `rep:3/api:token7` or `system/api:token7`.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from bot.api import ratelimit
 from bot.api.context import ApiDeps, Caller
 from bot.api.errors import ApiError
 from crm import api_tokens
+from crm.ids import id_of
 from crm.models import Rep
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `rapport api token create`.")
@@ -39,8 +42,10 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
             token.last_used_at = now
             session.add(token)
         caller = Caller(token=token, actor=api_tokens.actor_for(token, rep))
+        wait = ratelimit.take(
+            session, token_id=id_of(token), per_minute=token.rate_per_minute, now=now
+        )
     request.state.token_id = token.id
-    wait = request.app.state.limiter.take(token.id, token.rate_per_minute)
     if wait > 0:
         raise ApiError(
             429,
@@ -51,7 +56,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     return caller
 
 
-def require(scope: str):  # type: ignore[no-untyped-def]
+def require(scope: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Caller]:
     """A dependency: the caller, if their token has `scope` (admin implies all)."""
 
     def dependency(

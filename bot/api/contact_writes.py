@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from bot.api import schemas
 from crm.actors import Actor
-from crm.api_models import ExternalRef
 from crm.contacts import (
     EDITABLE_FIELDS,
     ContactInput,
@@ -21,6 +20,8 @@ from crm.contacts import (
     tag_contact,
 )
 from crm.errors import Conflict, Invalid
+from crm.externalids import ExternalId, clean_source, find
+from crm.ids import id_of
 from crm.models import Contact
 from crm.validation import normalise_tag
 
@@ -44,18 +45,19 @@ def add_refs(
 ) -> None:
     for ref in refs:
         holder = find_ref(session, ref.system, ref.external_id)
-        if holder is not None and holder.contact_id != contact_id:
+        if holder is not None and holder.entity_id != contact_id:
             raise Conflict(
-                f"{ref.system}:{ref.external_id} already belongs to contact #{holder.contact_id}."
+                f"{ref.system}:{ref.external_id} already belongs to contact #{holder.entity_id}."
             )
         if holder is None:
             try:
                 with session.begin_nested():
                     session.add(
-                        ExternalRef(
-                            contact_id=contact_id,
-                            system=ref.system,
+                        ExternalId(
+                            source=clean_source(ref.system),
+                            entity_type="contact",
                             external_id=ref.external_id,
+                            entity_id=contact_id,
                             created_at=now,
                         )
                     )
@@ -64,13 +66,10 @@ def add_refs(
                 raise Conflict(f"{ref.system}:{ref.external_id} was just taken.") from None
 
 
-def find_ref(session: Session, system: str, external_id: str) -> ExternalRef | None:
-    return session.exec(
-        select(ExternalRef).where(
-            ExternalRef.system == system,
-            ExternalRef.external_id == external_id,
-        )
-    ).first()
+def find_ref(session: Session, system: str, external_id: str) -> ExternalId | None:
+    """The contact id row for (system, id): the same table `rapport import` writes, so a
+    HubSpot file's Record ID is found by `system="hubspot"` (sources are lower-cased)."""
+    return find(session, source=system, entity_type="contact", external_id=external_id)
 
 
 def create(
@@ -93,7 +92,7 @@ def create(
         region=region,
         created_via="api",
     )
-    add_refs(session, contact_id=contact.id, refs=body.external_ids, now=now)
+    add_refs(session, contact_id=id_of(contact), refs=body.external_ids, now=now)
     return contact
 
 

@@ -24,6 +24,7 @@ class ApiDeps:
     clock: Clock
     pipeline: Pipeline
     region: str = "US"
+    currency: str = "USD"  # the business's RAPPORT_CURRENCY: an amount sent without one
     send: Sender | None = None  # how a reply reaches the customer's channel (the hub)
     rate_limit_default: int = 600
     extra: dict[str, Any] = field(default_factory=dict)

@@ -75,6 +75,10 @@ def domain_response(exc: CRMError) -> tuple[int, dict[str, Any]]:
         return 409, _body("ambiguous", str(exc), candidates=[i for i in ids if i is not None])
     if isinstance(exc, Conflict):
         existing = _id_of(exc.existing)
+        if exc.field is not None:
+            return 409, _body(
+                "conflict", str(exc), existing_id=existing, field=exc.field, reason=str(exc)
+            )
         return 409, _body("conflict", str(exc), existing_id=existing)
     return 400, _body("error", str(exc))
 

@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import and_, not_, or_
+from sqlalchemy import ColumnElement, and_, not_, or_
 from sqlmodel import col, select
 
 from crm.errors import Invalid
-from crm.models import Activity, Company, Contact, ContactPoint, Deal
+from crm.models import Activity, Company, Contact, ContactPoint, Deal, FollowUp, Purchase
 from crm.validation import normalise_email, normalise_tag
 
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains")
@@ -67,6 +67,7 @@ def _tag(op: str, value: Any) -> Any:
 
 def _company_name(op: str, value: Any) -> Any:
     column = col(Company.name_key)
+    cond: ColumnElement[bool]
     if op == "contains":
         cond = column.like(f"%{_escape(value.casefold())}%", escape="\\")
     else:
@@ -124,9 +125,59 @@ OBJECTS: dict[str, tuple[Any, dict[str, FieldSpec]]] = {
             "occurred_at": FieldSpec(col(Activity.occurred_at), datetime),
         },
     ),
+    "company": (
+        Company,
+        {
+            "id": FieldSpec(col(Company.id), int),
+            "name": FieldSpec(col(Company.name), str),
+            "domain": FieldSpec(col(Company.domain), str),
+            "created_at": FieldSpec(col(Company.created_at), datetime),
+            "updated_at": FieldSpec(col(Company.updated_at), datetime),
+        },
+    ),
+    "purchase": (
+        Purchase,
+        {
+            "id": FieldSpec(col(Purchase.id), int),
+            "contact_id": FieldSpec(col(Purchase.contact_id), int),
+            "company_id": FieldSpec(col(Purchase.company_id), int),
+            "deal_id": FieldSpec(col(Purchase.deal_id), int),
+            "rep_id": FieldSpec(col(Purchase.rep_id), int),
+            "purchased_at": FieldSpec(col(Purchase.purchased_at), datetime),
+            "amount_minor": FieldSpec(col(Purchase.amount_minor), int),
+            "currency": FieldSpec(col(Purchase.currency), str),
+            "quantity": FieldSpec(col(Purchase.quantity), int),
+            "reference": FieldSpec(col(Purchase.reference), str),
+            "source": FieldSpec(col(Purchase.source), str),
+            "anonymised": FieldSpec(col(Purchase.anonymised), bool, ("eq", "ne")),
+            "created_at": FieldSpec(col(Purchase.created_at), datetime),
+        },
+    ),
+    "followup": (
+        FollowUp,
+        {
+            "id": FieldSpec(col(FollowUp.id), int),
+            "kind": FieldSpec(col(FollowUp.kind), str),
+            "status": FieldSpec(col(FollowUp.status), str),
+            "due_at": FieldSpec(col(FollowUp.due_at), datetime),
+            "rep_id": FieldSpec(col(FollowUp.rep_id), int),
+            "contact_id": FieldSpec(col(FollowUp.contact_id), int),
+            "text": FieldSpec(col(FollowUp.text), str, ("eq", "contains")),
+            "created_at": FieldSpec(col(FollowUp.created_at), datetime),
+        },
+    ),
 }
 
-_ADAPTERS = {kind: TypeAdapter(kind) for kind in (int, str, bool, datetime, date)}
+# Rows every query of the object is limited to, whatever `where` says: the follow-ups the
+# API shows (reminders and customer follow-ups; the scheduler's digests, nudges, surveys
+# and notices are internal), as GET /followups does.
+SCOPE: dict[str, Any] = {
+    "followup": col(FollowUp.kind).in_(["reminder", "customer"]),
+}
+
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {
+    kind: TypeAdapter(kind) for kind in (int, str, bool, datetime, date)
+}
 
 
 def _coerce(name: str, spec: FieldSpec, value: Any) -> Any:
@@ -201,6 +252,8 @@ def compile_where(object_name: str, tree: Any) -> tuple[Any, Any]:
     if object_name not in OBJECTS:
         raise Invalid("object", f"Query one of {', '.join(OBJECTS)}.")
     model, fields = OBJECTS[object_name]
-    if tree is None:
-        return model, None
-    return model, _Compiler(fields).node(tree, 1)
+    condition = None if tree is None else _Compiler(fields).node(tree, 1)
+    scope = SCOPE.get(object_name)
+    if scope is not None:
+        condition = scope if condition is None else and_(scope, condition)
+    return model, condition

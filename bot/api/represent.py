@@ -8,7 +8,8 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from bot.api import schemas
-from crm.api_models import ExternalRef
+from crm.externalids import rows_of
+from crm.ids import id_of
 from crm.models import Company, Contact, ContactPoint, Deal
 
 
@@ -38,14 +39,10 @@ def contacts(session: Session, rows: Sequence[Contact]) -> list[schemas.ContactO
         else {}
     )
     refs: dict[int, list[schemas.ExternalId]] = defaultdict(list)
-    for ref in session.exec(
-        select(ExternalRef)
-        .where(col(ExternalRef.contact_id).in_(ids))
-        .order_by(col(ExternalRef.id))
-    ):
-        refs[ref.contact_id].append(
-            schemas.ExternalId(system=ref.system, external_id=ref.external_id)
-        )
+    for contact_id, found in rows_of(session, entity_type="contact", entity_ids=ids).items():
+        refs[contact_id] = [
+            schemas.ExternalId(system=ref.source, external_id=ref.external_id) for ref in found
+        ]
     return [
         schemas.ContactOut(
             id=r.id,
@@ -53,13 +50,13 @@ def contacts(session: Session, rows: Sequence[Contact]) -> list[schemas.ContactO
             company_id=r.company_id,
             company=companies.get(r.company_id) if r.company_id else None,
             owner_id=r.owner_id,
-            emails=[p.value for p in points[r.id] if p.kind == "email"],
-            phones=[p.value for p in points[r.id] if p.kind == "phone"],
+            emails=[p.value for p in points[id_of(r)] if p.kind == "email"],
+            phones=[p.value for p in points[id_of(r)] if p.kind == "phone"],
             tags=list(r.tags or []),
             timezone=r.timezone,
             opted_out=r.opted_out,
             custom_fields=dict(r.custom_fields or {}),
-            external_ids=refs[r.id],
+            external_ids=refs[id_of(r)],
             created_via=r.created_via,
             created_at=r.created_at,
             updated_at=r.updated_at,

@@ -15,10 +15,10 @@ from bot.api.errors import COMMON_RESPONSES, domain_response
 from bot.api.pagination import MAX_LIMIT, page
 from bot.api.schemas import IdPath, IdQuery
 from crm import merge, search
-from crm.api_models import ExternalRef
-from crm.contacts import delete_contact, find_rep, get_contact, normalise_points
+from crm.contacts import find_rep, get_contact, normalise_points
 from crm.errors import CRMError, Invalid
 from crm.models import Contact, ContactPoint
+from crm.trash import delete_contact
 from crm.validation import normalise_tag
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], responses=COMMON_RESPONSES)
@@ -71,7 +71,7 @@ def list_contacts(
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> Any:
     deps = deps_of(request)
-    with deps.store.transaction() as session:
+    with deps.store.read() as session:
         statement = select(Contact)
         if email is not None or phone is not None:
             points = normalise_points(
@@ -120,7 +120,7 @@ def _aware(value: datetime) -> datetime:
 
 @router.get("/{contact_id}", response_model=schemas.ContactOut, summary="Get a contact")
 def get_one(contact_id: IdPath, request: Request, response: Response, caller: Caller = READ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         body = represent.contact(session, get_contact(session, contact_id))
     response.headers["ETag"] = represent.etag(body)
     return body
@@ -185,7 +185,7 @@ def delete(contact_id: IdPath, request: Request, caller: Caller = ADMIN) -> Resp
         current = represent.contact(session, contact_writes.lock(session, contact_id))
         writes.check_if_match(request, represent.etag(current))
         delete_contact(session, actor=caller.actor, contact_id=contact_id, now=deps.clock.now())
-    return Response(status_code=204)  # its external ids go with it (ON DELETE CASCADE)
+    return Response(status_code=204)  # its external ids go to the trash with it
 
 
 @router.post(
@@ -199,23 +199,14 @@ def merge_into(
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
         get_contact(session, contact_id)
         get_contact(session, body.source_id)
-        # Before the merge deletes the source, or the cascade would take its external ids.
-        refs = session.exec(select(ExternalRef).where(ExternalRef.contact_id == body.source_id))
-        count = 0
-        if body.source_id != contact_id:
-            for ref in refs:
-                ref.contact_id = contact_id
-                session.add(ref)
-                count += 1
-            session.flush()
-        moved = merge.merge_contacts(
+        moved = merge.merge_contacts(  # moves the source's external ids too
             session,
             actor=caller.actor,
             source_id=body.source_id,
             target_id=contact_id,
             now=deps.clock.now(),
         )
-        moved["external_ids"] = count
+        moved["external_ids"] = moved.pop("externalid", 0)
         out = represent.contact(session, get_contact(session, contact_id))
         return 200, {"contact": out.model_dump(mode="json"), "moved": moved}, {}
 
@@ -266,7 +257,7 @@ def _upsert_one(
                 contact = contact_writes.patch(
                     session,
                     actor=caller.actor,
-                    contact_id=ref.contact_id,
+                    contact_id=ref.entity_id,
                     body=patch,
                     now=now,
                     region=region,

@@ -36,7 +36,7 @@ def list_conversations(
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         statement = select(Conversation)
         for column, value in (
             (Conversation.status, status),
@@ -63,7 +63,7 @@ def list_conversations(
     "/conversations/{conversation_id}", response_model=schemas.ConversationOut, tags=["inbox"]
 )
 def get_conversation(conversation_id: IdPath, request: Request, caller: Caller = READ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         row = conversations.get_conversation(session, conversation_id)
         return schemas.ConversationOut.model_validate(row, from_attributes=True)
 
@@ -80,7 +80,7 @@ def list_messages(
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         conversations.get_conversation(session, conversation_id)
         statement = select(Message).where(Message.conversation_id == conversation_id)
         rows, nxt = page(
@@ -176,7 +176,7 @@ def list_reps(
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         rows, nxt = page(
             session,
             select(Rep),
@@ -194,7 +194,7 @@ def list_reps(
 
 @router.get("/reps/{rep_id}", response_model=schemas.RepOut, tags=["reps"])
 def get_rep(rep_id: IdPath, request: Request, caller: Caller = READ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         row = session.get(Rep, rep_id)
         if row is None:
             raise NotFound(f"There is no rep #{rep_id}.")

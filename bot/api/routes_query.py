@@ -1,4 +1,5 @@
-"""POST /api/v1/query: one call for what SOQL's `SELECT ... FROM Contact WHERE ...` asks."""
+"""POST /api/v1/query: one call for what SOQL's `SELECT ... FROM Contact WHERE ...` asks,
+over contacts, companies, deals, purchases, activities and follow-ups."""
 
 from typing import Any, Literal
 
@@ -20,12 +21,15 @@ SORTABLE = {
     "contact": ("id", "name", "created_at", "updated_at"),
     "deal": ("id", "amount_minor", "created_at", "updated_at"),
     "activity": ("id", "occurred_at"),
+    "company": ("id", "name", "created_at", "updated_at"),
+    "purchase": ("id", "purchased_at", "amount_minor", "created_at"),
+    "followup": ("id", "due_at", "created_at"),
 }
 
 
 class QueryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    object: Literal["contact", "deal", "activity"]
+    object: Literal["contact", "deal", "activity", "company", "purchase", "followup"]
     fields: list[str] | None = Field(
         default=None,
         max_length=50,
@@ -42,10 +46,13 @@ class QueryIn(BaseModel):
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
 
 
-BODY = {
+BODY: dict[str, type[BaseModel]] = {
     "contact": schemas.ContactOut,
     "deal": schemas.DealOut,
     "activity": schemas.ActivityOut,
+    "company": schemas.CompanyOut,
+    "purchase": schemas.PurchaseOut,
+    "followup": schemas.FollowUpOut,
 }
 
 
@@ -60,7 +67,7 @@ def query(body: QueryIn, request: Request, caller: Caller = READ) -> Any:
             "fields", f"Unknown fields {', '.join(unknown[:5])}; see the object's schema."
         )
     allowed = {name: col(getattr(model, name)) for name in SORTABLE[body.object]}
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         statement = select(model)
         if condition is not None:
             statement = statement.where(condition)
@@ -73,8 +80,9 @@ def query(body: QueryIn, request: Request, caller: Caller = READ) -> Any:
             cursor=body.cursor,
             limit=body.limit,
         )
+        items: list[BaseModel]
         if body.object == "contact":
-            items = represent.contacts(session, rows)
+            items = list(represent.contacts(session, rows))
         else:
             items = [BODY[body.object].model_validate(r, from_attributes=True) for r in rows]
     data = [item.model_dump(mode="json", include=set(fields)) for item in items]

@@ -21,7 +21,7 @@ def _out(row: Any) -> schemas.WebhookOut:
 
 @router.get("", response_model=list[schemas.WebhookOut])
 def list_webhooks(request: Request, caller: Caller = ADMIN) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         return [_out(r) for r in webhooks.list_subscriptions(session)]
 
 
@@ -76,7 +76,7 @@ def deliveries(
     webhook_id: IdQuery = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> Any:
-    with deps_of(request).store.transaction() as session:
+    with deps_of(request).store.read() as session:
         rows = webhooks.deliveries(session, subscription_id=webhook_id, limit=limit)
         return [
             schemas.DeliveryOut(

@@ -122,6 +122,15 @@ class CompanyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
+class CompanyPatch(BaseModel):
+    """Only the fields given change, as chat's `edit company`: a rename to a name another
+    company has is a 422 on `name`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    domain: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class CompanyPage(BaseModel):
     data: list[CompanyOut]
     next_cursor: str | None
@@ -150,17 +159,29 @@ class DealCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     contact_id: Id | None = None
     amount_minor: int = Field(default=0, ge=0, le=10**15)
-    currency: str = Field(default="USD", min_length=3, max_length=3)
+    currency: str | None = Field(
+        default=None, min_length=3, max_length=3, description="Default: the business's currency"
+    )
     stage: str | None = Field(default=None, max_length=32)
     expected_close: date | None = None
 
 
 class DealPatch(BaseModel):
-    """`stage: won` or `lost` closes the deal (lost needs a `reason`), as in chat."""
+    """Only the fields given change. `stage: won` or `lost` closes the deal (lost needs a
+    `reason`), as in chat. `null` empties `expected_close`, `owner_id`, `contact_id` or
+    `company_id`; a new `contact_id` brings the contact's company unless `company_id`
+    is given too. `currency` alone re-labels the amount."""
 
     model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    amount_minor: int | None = Field(default=None, ge=0, le=10**15)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
     stage: str | None = Field(default=None, min_length=1, max_length=32)
     reason: str | None = Field(default=None, max_length=500)
+    expected_close: date | None = None
+    owner_id: Id | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
 
 
 class DealPage(BaseModel):
@@ -188,6 +209,15 @@ class ActivityCreate(BaseModel):
     deal_id: Id | None = None
 
 
+class ActivityPatch(BaseModel):
+    """Only the fields given change; the contact and deal stay (log a new activity)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str | None = Field(default=None, max_length=16)
+    text: str | None = Field(default=None, min_length=1, max_length=10000)
+    occurred_at: datetime | None = None
+
+
 class ActivityPage(BaseModel):
     data: list[ActivityOut]
     next_cursor: str | None
@@ -212,6 +242,14 @@ class FollowUpCreate(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     rep_id: Id | None = None
     contact_id: Id | None = None
+
+
+class FollowUpPatch(BaseModel):
+    """A pending follow-up's new time and/or text; a sent or cancelled one is a 409."""
+
+    model_config = ConfigDict(extra="forbid")
+    due_at: datetime | None = None
+    text: str | None = Field(default=None, min_length=1, max_length=4000)
 
 
 class FollowUpPage(BaseModel):
@@ -309,4 +347,113 @@ class DeliveryOut(BaseModel):
 
 class QueryOut(BaseModel):
     data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class TrashedContactOut(BaseModel):
+    """A deleted contact, restorable until `purge_at` (POST .../restore)."""
+
+    contact_id: int
+    name: str
+    emails: list[str]
+    phones: list[str]
+    deleted_by: str
+    deleted_at: datetime
+    purge_at: datetime
+    counts: dict[str, int] = Field(description="Rows kept with it, per kind")
+
+
+class TrashedContactDetail(TrashedContactOut):
+    contact: dict[str, Any] = Field(description="The contact row as it was when deleted")
+
+
+class TrashPage(BaseModel):
+    data: list[TrashedContactOut]
+    next_cursor: str | None
+
+
+class RestoreOut(BaseModel):
+    contact: ContactOut
+    restored: dict[str, int] = Field(description="Rows put back, per kind")
+
+
+class PurchaseOut(BaseModel):
+    id: int
+    contact_id: int | None
+    company_id: int | None
+    deal_id: int | None
+    rep_id: int | None
+    purchased_at: datetime
+    amount_minor: int
+    currency: str
+    quantity: int
+    reference: str | None
+    source: str
+    anonymised: bool
+    created_at: datetime
+
+
+class PurchaseCreate(BaseModel):
+    """A sale: to a contact (its company is taken along) and/or a company."""
+
+    model_config = ConfigDict(extra="forbid")
+    contact_id: Id | None = None
+    company_id: Id | None = None
+    amount_minor: int = Field(ge=0, le=10**15, description="Minor units: 12000 is $120.00")
+    currency: str | None = Field(
+        default=None, min_length=3, max_length=3, description="Default: the business's currency"
+    )
+    purchased_at: datetime | None = Field(default=None, description="Default: now; not future")
+    quantity: int = Field(default=1, ge=1, le=1_000_000)
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class PurchasePatch(BaseModel):
+    """Only the fields given change; `reference: null` empties it. The customer stays
+    (delete and record again); a won deal's purchase is edited through its deal (409)."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount_minor: int | None = Field(default=None, ge=0, le=10**15)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    purchased_at: datetime | None = Field(default=None, description="Not in the future")
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class PurchasePage(BaseModel):
+    data: list[PurchaseOut]
+    next_cursor: str | None
+
+
+class TokenOut(BaseModel):
+    """An API token as listed: never its secret."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    rep_id: int | None
+    rate_per_minute: int
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    secret: str | None = Field(
+        description="The token to send as `Authorization: Bearer ...`: shown in this answer "
+        "only, never stored in clear (null when an Idempotency-Key replays the answer)."
+    )
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Literal["read", "write", "admin"]] = Field(min_length=1, max_length=3)
+    rep_id: Id | None = Field(default=None, description="Act as this rep (audit, `owner=me`)")
+    rate_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+
+
+class TokenPage(BaseModel):
+    data: list[TokenOut]
     next_cursor: str | None

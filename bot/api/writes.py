@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bot.api.context import ApiDeps, Caller
 from bot.api.errors import ApiError
 from crm.api_models import IdempotencyRecord
+from crm.ids import id_of
 
 MAX_KEY = 200
 CLASH = "That clashes with existing data or names a record that does not exist."
@@ -51,12 +52,23 @@ def _find(session: Session, token_id: int, key: str) -> IdempotencyRecord | None
     ).first()
 
 
-def run(deps: ApiDeps, request: Request, caller: Caller, body: Any, work: Work) -> JSONResponse:
-    """Runs `work` in a transaction, idempotently when the request carries a key."""
+def run(
+    deps: ApiDeps,
+    request: Request,
+    caller: Caller,
+    body: Any,
+    work: Work,
+    *,
+    stored: Callable[[Any], Any] | None = None,
+) -> JSONResponse:
+    """Runs `work` in a transaction, idempotently when the request carries a key.
+
+    `stored` turns the answer into what is kept for replays, for an answer holding a
+    secret that must be shown once and never written down (a new API token's)."""
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= MAX_KEY):
         raise ApiError(400, "invalid", f"An Idempotency-Key is 1 to {MAX_KEY} characters.")
-    token_id = caller.token.id
+    token_id = id_of(caller.token)
     request_hash = _request_hash(request, body)
     try:
         with deps.store.transaction() as session:
@@ -72,7 +84,7 @@ def run(deps: ApiDeps, request: Request, caller: Caller, body: Any, work: Work) 
                         path=request.url.path[:300],
                         request_hash=request_hash,
                         status_code=status,
-                        response=json.dumps(payload, default=str),
+                        response=json.dumps(stored(payload) if stored else payload, default=str),
                         created_at=deps.clock.now(),
                     )
                 )
@@ -86,6 +98,12 @@ def run(deps: ApiDeps, request: Request, caller: Caller, body: Any, work: Work) 
             raise ApiError(409, "conflict", CLASH) from None
         return _replay(found, request_hash)
     return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def locked(session: Session, model: Any, row_id: int) -> Any:
+    """The row, locked FOR UPDATE on PostgreSQL so If-Match and the write see one version
+    (SQLite serialises writers anyway); None when there is no such row."""
+    return session.exec(select(model).where(model.id == row_id).with_for_update()).first()
 
 
 def check_if_match(request: Request, current: str) -> None:

@@ -32,7 +32,9 @@ def settings_or_exit() -> "Settings":
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # libraries' housekeeping ("generated new fontManager") is not news to a rep
+    for noisy in ("alembic", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 

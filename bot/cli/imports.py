@@ -15,7 +15,9 @@ from crm.errors import CRMError
 
 
 def import_command(
-    file: Path = typer.Argument(..., help="CSV export of HubSpot, Salesforce, Pipedrive, Zoho..."),
+    file: Path = typer.Argument(
+        ..., help="CSV or .xlsx export of HubSpot, Salesforce, Pipedrive, Zoho..."
+    ),
     type_: str | None = typer.Option(
         None, "--type", help="contacts|companies|deals|activities|purchases (default: guessed)"
     ),
@@ -31,7 +33,7 @@ def import_command(
     encoding: str | None = typer.Option(None, "--encoding", help="e.g. cp1252 (default: detected)"),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, max=50_000),
 ) -> None:
-    """Import contacts, companies, deals, activities or purchases from a CSV file."""
+    """Import contacts, companies, deals, activities or purchases from a CSV or .xlsx file."""
     from bot.cli.common import build_app, fail, settings_or_exit
     from crm.imports import ImportOptions, run_import
 
@@ -74,21 +76,26 @@ def _progress() -> Progress:
 
 def export_command(
     record_type: str = typer.Argument(..., help="contacts|companies|deals|activities|purchases"),
-    file: Path = typer.Argument(..., help="where to write the CSV"),
-    format_: str = typer.Option("csv", "--format", help="csv"),
+    file: Path = typer.Argument(..., help="where to write the file"),
+    format_: str = typer.Option("csv", "--format", help="csv or xlsx"),
 ) -> None:
     """Export every record of a type, custom fields included; `rapport import` reads it back."""
     from bot.cli.common import build_app, fail, settings_or_exit
-    from crm.imports.export import export_records
+    from crm.imports.export import export_records, export_xlsx
 
-    if format_ != "csv":
-        fail("Only --format csv is available for now.")
+    format_ = format_.strip().lower()
+    if format_ not in ("csv", "xlsx"):
+        fail(f"--format is csv or xlsx, not '{format_[:20]}'.")
     settings = settings_or_exit()
     rapport = build_app(settings)
     try:
-        # with a BOM: Excel opens BOM-less UTF-8 as Windows-1252; the importer skips it
-        with file.open("w", newline="", encoding="utf-8-sig") as stream:
-            count = export_records(rapport.store, record_type, stream, actor=SYSTEM)
+        if format_ == "xlsx":
+            with file.open("wb") as binary:
+                count = export_xlsx(rapport.store, record_type, binary, actor=SYSTEM)
+        else:
+            # with a BOM: Excel opens BOM-less UTF-8 as Windows-1252; the importer skips it
+            with file.open("w", newline="", encoding="utf-8-sig") as stream:
+                count = export_records(rapport.store, record_type, stream, actor=SYSTEM)
     except OSError as exc:
         fail(f"Cannot write {file}: {exc.strerror}.")
         return

@@ -15,7 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 try:  # typer 0.29+ carries its own copy of click and no longer depends on the package
     from typer import _click as click
 except ImportError:  # pragma: no cover - older typer, built on the click package
-    import click  # type: ignore[no-redef]
+    import click  # type: ignore[no-redef]  # the same click API, from the package
 
 
 @dataclass(frozen=True)

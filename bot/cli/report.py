@@ -114,7 +114,7 @@ def report(
     engine = make_engine(database_url or settings.resolved_database_url)
     try:
         migrate.upgrade(engine)
-        with Store(engine).transaction() as session:
+        with Store(engine, report_work_mem=settings.report_work_mem).report() as session:
             result = run_report(
                 session,
                 name=name,

@@ -14,7 +14,7 @@ from typing import TextIO
 from bot.app import RapportApp, run_periodically
 from bot.customer.commands import COMMANDS, CustomerCommands, DataExport
 from channels.base import Action, Address, IncomingMessage, OutgoingMessage, Reply
-from channels.console import ConsoleChannel
+from channels.console import ConsoleChannel, OnLine
 from crm import views
 from crm.identities import find_identity
 from crm.models import Message
@@ -141,7 +141,7 @@ async def run_shell(
             await asyncio.to_thread(_present, app, key, feed.last_id, leaving=True)
 
 
-def _customer_lines(app: RapportApp, key: str, name: str):  # type: ignore[no-untyped-def]
+def _customer_lines(app: RapportApp, key: str, name: str) -> OnLine:
     """A customer's line: `/start`, `/stop`, `/help`, `/status`, `/mydata`, `/forget` run
     the same commands as on Telegram (never stored as a message); a number answers the
     last buttons shown; anything else is a message to the team."""

@@ -39,6 +39,7 @@ from crm.contacts import set_consent
 from crm.enums import ActorKind, FollowUpKind
 from crm.errors import Invalid
 from crm.identities import find_identity, resolve_customer
+from crm.ids import id_of
 from crm.models import Contact
 from crm.privacy import Erasure, erase_contact, export_contact
 from crm.self_service import (
@@ -209,7 +210,7 @@ class CustomerCommands:
                 set_consent(
                     session,
                     actor=self._actor(contact, message),
-                    contact_id=contact.id,
+                    contact_id=id_of(contact),
                     opted_out=False,
                     now=self._now,
                     source=message.address.channel,
@@ -243,7 +244,7 @@ class CustomerCommands:
         tz = self.services.settings.timezone
         with self._unit(message) as session:
             contact = self._known(session, message)
-            requests = open_requests(session, contact.id) if contact else []
+            requests = open_requests(session, id_of(contact)) if contact else []
             tz = (contact.timezone if contact else None) or tz
             lang = self._lang_of(message, contact)
         if not requests:
@@ -280,7 +281,7 @@ class CustomerCommands:
             set_consent(
                 session,
                 actor=self._actor(contact, message),
-                contact_id=contact.id,
+                contact_id=id_of(contact),
                 opted_out=True,
                 now=self._now,
                 source=message.address.channel,
@@ -296,7 +297,7 @@ class CustomerCommands:
             if contact is None:
                 return Reply(self._t(self._lang_of(message, None), "no_data"))
             lang = self._lang_of(message, contact)
-            data = export_contact(session, contact_id=contact.id, now=now)
+            data = export_contact(session, contact_id=id_of(contact), now=now)
             audit.record(
                 session,
                 actor=self._actor(contact, message),
@@ -377,7 +378,7 @@ class CustomerCommands:
             contact = self._known(session, message)
             if contact is None:
                 return Reply(self._t(lang, "forget_nothing"))
-            contact_id = contact.id
+            contact_id = id_of(contact)
             actor = Actor(kind=ActorKind.CUSTOMER, id=contact_id, channel=message.address.channel)
             counts = erase_contact(session, actor=actor, contact_id=contact_id, now=now)
         done.append(counts)

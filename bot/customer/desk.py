@@ -22,6 +22,7 @@ from crm import conversations, followups
 from crm.contact_language import learn_language
 from crm.conversations import VAGUE_NEEDS, Attachment
 from crm.identities import resolve_customer
+from crm.ids import id_of
 from crm.inbound import KnownCustomer, known_customer
 from crm.models import Contact
 from crm.needs.language import detect as detect_language
@@ -94,6 +95,7 @@ class CustomerDesk:
         if "\x00" in text or "\x00" in (message.sender_name or ""):  # PostgreSQL refuses NUL
             text = text.replace("\x00", "")
             message = replace(message, sender_name=(message.sender_name or "").replace("\x00", ""))
+        await self.services.classifier_ready()  # a first start may still be training it
         received = await asyncio.to_thread(self._classify_and_store, message, text)
         if received.event is not None:
             await self._route(received.event)
@@ -137,7 +139,7 @@ class CustomerDesk:
             known = self._customer(session, message, now)
             resolution = known.resolution
             mark_reachable(session, identity=resolution.identity, now=now)  # if they had blocked us
-            if record_survey_answer(session, resolution.contact.id, text, now):
+            if record_survey_answer(session, id_of(resolution.contact), text, now):
                 # A 1-5 answer to the satisfaction survey is stored on the surveyed
                 # conversation; it does not open a new inbox conversation.
                 thanks = self.acks.texts.get(
@@ -163,7 +165,7 @@ class CustomerDesk:
             result.message.language = language
             learn_language(session, resolution.contact, language, now=now)
             if known.followups_to_stop:
-                followups.cancel_on_reply(session, contact_id=resolution.contact.id, now=now)
+                followups.cancel_on_reply(session, contact_id=id_of(resolution.contact), now=now)
             conversation = result.conversation
             # A burst gets one acknowledgement, unless a message in it brings a new,
             # specific need ("hi" ... "my card was charged twice"): that deserves its own.
@@ -187,9 +189,9 @@ class CustomerDesk:
                 )
                 conversations.note_customer_activity(session, conversation=conversation, now=now)
             event = InboxEvent(
-                conversation_id=conversation.id,
-                message_id=result.message.id,
-                contact_id=resolution.contact.id,
+                conversation_id=id_of(conversation),
+                message_id=id_of(result.message),
+                contact_id=id_of(resolution.contact),
                 contact_name=resolution.contact.name,
                 channel=message.address.channel,
                 text=text,

@@ -13,6 +13,8 @@ Reference conventions shared by every command:
 
 from dataclasses import dataclass, field
 
+from bot.language.parsing import Amount
+
 
 @dataclass(frozen=True)
 class Command:
@@ -101,15 +103,15 @@ class LogActivity(Command):
 class CreateDeal(Command):
     """`deal Acme "50 seats" $12,000 stage proposal close end of month`.
 
-    amount_minor/currency are parsed by the grammar (money needs no context);
-    close_when stays raw text."""
+    amount is parsed by the grammar; its currency is None when the rep named none (the
+    handler applies the business's currency); close_when stays raw text."""
 
     ref: str
     title: str
-    amount_minor: int | None = None
-    currency: str | None = None
+    amount: Amount | None = None
     stage: str | None = None
     close_when: str | None = None
+    confirmed: bool = False  # a second open deal of the same title with the party asks first
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,7 @@ class RecordSale(Command):
     when stays raw text (None: now); reference is free text (an order or invoice)."""
 
     ref: str
-    amount_minor: int
-    currency: str
+    amount: Amount  # currency None: the business's (RAPPORT_CURRENCY)
     when: str | None = None
     reference: str | None = None
 

@@ -17,7 +17,7 @@ from rapidfuzz import process
 from bot.language import commands as cmd
 from bot.language import tokens as tok
 from bot.language.commands import Command, ParseError
-from bot.language.parsing import parse_money
+from bot.language.parsing import read_amount
 
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
@@ -64,6 +64,14 @@ def _add(verb: str, rest: str) -> Result:
     name, values, company = tok.split_contact_details(rest)
     if not name:
         return _error(verb, "add needs a name.")
+    if not any(ch.isalpha() for ch in name):
+        # `add 00000000000000000000000` is a phone gone wrong, not a person called that
+        shown = name if len(name) <= 40 else f"{name[:37]}..."
+        return _error(
+            verb,
+            f"add needs a name with letters: `{shown}` is not a name, nor a phone I can read"
+            " (e.g. add Jane Doe +1 415 555 0100).",
+        )
     return cmd.AddContact(name, values["email"], values["phone"], company, values["tag"])
 
 
@@ -221,8 +229,7 @@ def _deal(verb: str, rest: str) -> Result:
         return _error(verb, str(exc))
     if title is not None and leftover:
         return _error(verb, f"I didn't understand '{leftover[:40]}' after the title.")
-    minor, currency = amount or (None, None)
-    return cmd.CreateDeal(ref, title or leftover or ref, minor, currency, stage, close_when)
+    return cmd.CreateDeal(ref, title or leftover or ref, amount, stage, close_when)
 
 
 def _stage(verb: str, rest: str) -> Result:
@@ -265,25 +272,45 @@ def _sold(verb: str, rest: str) -> Result:
     words = rest.split()
     at = next((i for i, w in enumerate(words) if _money_word(w)), None)
     if at is None or at == 0:
-        return _error(verb, f"Say who bought and how much: {_SOLD_USAGE}, e.g. sold jane $120")
-    minor, currency = parse_money(words[at])
-    tail = " ".join(words[at + 1 :])
+        refusal = next((r for w in words[1:] if (r := _money_refusal(w))), None)
+        return _error(
+            verb, refusal or f"Say who bought and how much: {_SOLD_USAGE}, e.g. sold jane $120"
+        )
+    try:
+        found = tok.find_amount(words[at:], frozenset({"on", "ref"}))
+    except ValueError as exc:
+        return _error(verb, str(exc))
+    if found is None or found[0] != 0:  # a bare number find_amount leaves to a title: money
+        found = (0, 1, read_amount(words[at]))
+    _, end, amount = found
+    tail = " ".join(words[at + end :])
     reference = None
     split = re.search(r"(?:(?:^|\s)ref\b[:\s]*|\s*:\s*)", tail, flags=re.IGNORECASE)
     if split:
         tail, reference = tail[: split.start()], tail[split.end() :].strip() or None
     when = re.sub(r"^on\s+", "", tail.strip(), flags=re.IGNORECASE) or None
-    return cmd.RecordSale(tok.normalise_ref(" ".join(words[:at])), minor, currency, when, reference)
+    return cmd.RecordSale(tok.normalise_ref(" ".join(words[:at])), amount, when, reference)
 
 
 def _money_word(word: str) -> bool:
     if not re.match(r"^(?:[$€£¥]|[A-Za-z]{3})?\d", word) and not re.match(r"^\d", word):
         return False
     try:
-        parse_money(word)
+        read_amount(word)
     except ValueError:
         return False
     return True
+
+
+def _money_refusal(word: str) -> str | None:
+    """Why a word shaped like money is not one (`€12.500` reads two ways), else None."""
+    if not re.match(r"^[-−]?(?:[$€£¥]|[A-Za-z]{3})?[-−]?\d", word):
+        return None
+    try:
+        read_amount(word)
+    except ValueError as exc:
+        return None if str(exc).startswith("I couldn't read") else str(exc)
+    return None
 
 
 def _scoped(factory: Callable[[str], Command], default: str, scopes: dict[str, str]) -> Handler:

@@ -7,6 +7,7 @@ Every failure is a `ValueError` whose message can be shown to the rep as is.
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, available_timezones
@@ -21,7 +22,6 @@ _MAX_WHEN_CHARS = 80
 _MAX_AHEAD = timedelta(days=36525)  # beyond a century it is a misparse, not a plan
 _MAX_BEHIND = timedelta(days=3660)
 FAR_AHEAD = timedelta(days=366)  # further than this, confirmations say how far it is
-LUNCH_END = time(14, 0)
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 _WEEKDAYS = {
@@ -112,8 +112,8 @@ def parse_when(
     *,
     tz: str,
     now: datetime,
+    after_lunch: time,
     dateorder: str | None = None,
-    after_lunch: time = LUNCH_END,
 ) -> datetime:
     """Turn what a rep typed ("tomorrow at 9", "2h", "end of month") into an aware UTC time.
 
@@ -221,6 +221,7 @@ def _parse_numeric(phrase: str, now: datetime, order: str) -> datetime | None:
                      and _looks_like_clock_dot(head)):  # fmt: skip
         return None
     a, b, c = match["a"], match["b"], match["c"]
+    year: int | None  # None: the next time that day comes
     if len(a) == 4:
         if not c:
             return None
@@ -267,7 +268,7 @@ def _clean_phrase(text: str) -> str:
     return _FILLER.sub("", phrase)
 
 
-def _parse_own(phrase: str, now: datetime, after_lunch: time = LUNCH_END) -> datetime | None:
+def _parse_own(phrase: str, now: datetime, after_lunch: time) -> datetime | None:
     """The phrases busy reps type most, resolved without dateparser."""
     short = _SHORT_DURATION.fullmatch(phrase)
     if short:
@@ -312,8 +313,8 @@ def _split_clock(phrase: str) -> tuple[str | None, time | None]:
 
 
 def _is_own_day(text: str) -> bool:
-    probe = datetime(2000, 1, 3, 12, tzinfo=UTC)
-    return _resolve_day(_FILLER.sub("", text.strip()), probe) is not None
+    probe = datetime(2000, 1, 3, 12, tzinfo=UTC)  # whether it is a day, not which moment
+    return _resolve_day(_FILLER.sub("", text.strip()), probe, probe.time()) is not None
 
 
 def _clock(match: re.Match[str]) -> time | None:
@@ -335,7 +336,7 @@ def _clock(match: re.Match[str]) -> time | None:
 
 
 def _resolve_day(
-    text: str, now: datetime, after_lunch: time = LUNCH_END
+    text: str, now: datetime, after_lunch: time
 ) -> tuple[date, time, int | None] | None:
     """A day phrase -> (date, default time, days to add if that moment has passed)."""
     today = now.date()
@@ -513,8 +514,24 @@ def _money_words(cleaned: str) -> str:
     return _INDIAN.sub(lambda m: m[0].replace(",", ""), text)
 
 
-def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
-    """`$12,000` -> (1200000, "USD"); `€1.5m` -> (150000000, "EUR"); `JPY 5000` -> (5000, "JPY").
+@dataclass(frozen=True)
+class Amount:
+    """Money as typed: its value and the currency it names, or None when it names none
+    (`5000`, `12k`). The grammar knows no settings, so an unstated currency stays None
+    until a handler applies the business's own (RAPPORT_CURRENCY): reading `5000` as
+    dollars in a euro business would put the wrong money on every deal."""
+
+    value: Decimal
+    currency: str | None = None
+
+    def minor(self, default_currency: str) -> tuple[int, str]:
+        """(minor units, currency), the stated currency or else `default_currency`.
+        Raises ValueError for decimals the currency lacks or an absurd size."""
+        return to_minor(self.value, self.currency or default_currency)
+
+
+def read_amount(text: str) -> Amount:
+    """`$12,000` -> Amount(12000, "USD"); `12k` -> Amount(12000, None).
 
     Also the world's spellings: `1.234,56 €`, `CHF 7'500`, `₹5,00,000`, `1 000 000 ¥`,
     `3 million dollars`. Decimal only, never float: money must not pick up binary
@@ -529,8 +546,40 @@ def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
         raise _bad_amount(text)
     if match["sign1"] or match["sign2"]:
         raise ValueError("Amounts cannot be negative.")
-    currency = _currency(match["pre"], match["post"], default_currency)
+    currency = _stated_currency(match["pre"], match["post"])
+    if (
+        _DOT_OR_GROUP.fullmatch(match["num"])
+        and not match["mult"]
+        and currency not in _THREE_DECIMALS
+    ):
+        raise _two_readings(match["num"])
     value = _decimal(match["num"], text) * _MULTIPLIERS.get(match["mult"] or "", 1)
+    amount = Amount(value, currency)
+    amount.minor(currency or "USD")  # a stated currency's decimals and the size, checked now
+    return amount
+
+
+# `12.500`: twelve and a half in one country, twelve thousand five hundred in the next
+_DOT_OR_GROUP = re.compile(r"[1-9]\d{0,2}\.\d{3}")
+
+
+def _two_readings(number: str) -> ValueError:
+    """`12.500` is 12,500 with a thousands dot and 12.50 with a decimal point: ask."""
+    grouped, point = number.replace(".", ""), Decimal(number)
+    if point != round(point, 2):  # `1.234`: no currency here has three decimals
+        return ValueError(
+            f"Did you mean {int(grouped):,}? A dot before three digits may be a thousands "
+            f"dot, and I won't guess with money: write {grouped}."
+        )
+    return ValueError(
+        f"Is '{number}' {int(grouped):,} or {point:.2f}? "
+        f"I won't guess with money: write {grouped} or {point:.2f}."
+    )
+
+
+def to_minor(value: Decimal, currency: str) -> tuple[int, str]:
+    """12.5 EUR -> (1250, "EUR"); refuses decimals the currency does not have."""
+    currency = _known_currency(currency.upper())
     minor = value.scaleb(currency_exponent(currency))
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} amounts can't have that many decimals.")
@@ -539,11 +588,20 @@ def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
     return int(minor), currency
 
 
-def _currency(pre: str | None, post: str | None, default: str) -> str:
+def parse_money(text: str, default_currency: str = "USD") -> tuple[int, str]:
+    """`$12,000` -> (1200000, "USD"); `€1.5m` -> (150000000, "EUR"); `JPY 5000` -> (5000, "JPY");
+    an amount that names no currency is in `default_currency`. See `read_amount`."""
+    return read_amount(text).minor(default_currency)
+
+
+def _stated_currency(pre: str | None, post: str | None) -> str | None:
     codes = {_SYMBOLS.get(code, code.upper()) for code in (pre, post) if code}
     if len(codes) > 1:
         raise ValueError(f"That amount has two currencies ({' and '.join(sorted(codes))}).")
-    currency = codes.pop() if codes else default.upper()
+    return _known_currency(codes.pop()) if codes else None
+
+
+def _known_currency(currency: str) -> str:
     if currency not in CURRENCIES:
         raise ValueError(
             f"I don't know the currency '{currency[:10]}'. Use a code like USD or EUR."
@@ -578,7 +636,11 @@ def _decimal(number: str, original: str) -> Decimal:
 _EMAIL_SHAPE = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}")
 PHONE_PATTERN = re.compile(
     r"(?<![\w#+$€£¥/])(?<!\d[.,])"
-    r"(?:\+\s?)?(?:\(\d{1,5}\)|\d{1,12})(?:[\s.-]?(?:\(\d{1,5}\)|\d{1,12})){0,7}"
+    # Groups after the first need a separator unless a bracket ends or starts them: two
+    # digit groups side by side would let a long run of digits be split every possible way
+    # (catastrophic backtracking: `add` + 3,000 zeros took a minute).
+    r"(?:\+\s?)?(?:\(\d{1,5}\)|\d{1,15})"
+    r"(?:[\s.-]?\(\d{1,5}\)|[\s.-]\d{1,12}|(?<=\))\d{1,12}){0,7}"
     r"(?:\s*(?:ext\.?|extension|x|#)\s*\d{1,6})?"
     r"(?![\w/%]|[.,]\d)",
     re.IGNORECASE,

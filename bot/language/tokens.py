@@ -12,10 +12,11 @@ from zoneinfo import available_timezones
 from bot.language.parsing import (
     CURRENCIES,
     PHONE_PATTERN,
+    Amount,
     looks_like_email,
     looks_like_phone,
-    parse_money,
     parse_when,
+    read_amount,
 )
 
 MAX_INPUT_CHARS = 4000
@@ -162,7 +163,7 @@ _MARKER_TOKEN = re.compile(
 def is_when(text: str) -> bool:
     """Does this phrase read as a date/time? (decided with a fixed clock, in UTC)."""
     try:
-        parse_when(text, tz="UTC", now=_PROBE_NOW)
+        parse_when(text, tz="UTC", now=_PROBE_NOW, after_lunch=_PROBE_NOW.time())
     except ValueError:
         return False
     return True
@@ -268,19 +269,22 @@ def _try_when(text: str, words: list[re.Match[str]], i: int, j: int) -> tuple[st
 
 _SYMBOL = re.compile(r"[$€£¥₹₩₽₺₪]")
 _SCALED = re.compile(r"[-−]?\d[\d,.]*\s*(?:k|m|mm|mn|bn|b)", re.IGNORECASE)
-_GROUPED = re.compile(r"[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_GROUPED = re.compile(
+    r"[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"  # 12,500.50
+    r"|[-−]?\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|[-−]?\d+,\d{1,2}"  # 12.500,50 and 99,90
+)
 _BARE = re.compile(r"\d+(?:\.\d{1,2})?")
 _YEAR = re.compile(r"(?:19[89]|20\d)\d")
 
 
-def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int, int, str] | None:
-    """First money-looking token(s) -> (start, end, minor units, currency).
+def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int, Amount] | None:
+    """First money-looking token(s) -> (start, end, the amount; its currency None if unstated).
 
     Money-looking: a currency symbol ($12,000), a scale (12k, 1.5m), a currency code
     next to a number (12000 EUR, JPY 5000) or thousands commas. A bare number counts
     only as the last word or right before a keyword, so "50 seats" stays in a title,
     and never when it looks like a year (1980-2099).
-    Raises ValueError (from parse_money) when it looks like money but isn't valid.
+    Raises ValueError (from read_amount) when it looks like money but isn't valid.
     """
     cleaned = [w.strip(",;()") for w in words]
     for i, word in enumerate(cleaned):
@@ -289,11 +293,9 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
             return spelled
         pair = " ".join(cleaned[i : i + 2])
         if i + 1 < len(cleaned) and _is_code_pair(word, cleaned[i + 1]):
-            minor, currency = parse_money(pair)
-            return i, i + 2, minor, currency
+            return i, i + 2, read_amount(pair)
         if _money_shaped(word, cleaned[i + 1] if i + 1 < len(cleaned) else None, stop_words):
-            minor, currency = parse_money(word)
-            return i, i + 1, minor, currency
+            return i, i + 1, read_amount(word)
     return None
 
 
@@ -307,7 +309,7 @@ _AMOUNT_WORDS = frozenset({
 })  # fmt: skip
 
 
-def _spelled_amount(words: list[str], i: int) -> tuple[int, int, int, str] | None:
+def _spelled_amount(words: list[str], i: int) -> tuple[int, int, Amount] | None:
     """An amount written over several words: `1 000 000 ¥`, `1.234,56 €`, `CHF 7'500`,
     `3 million dollars`. The longest run of amount-shaped words that parse wins."""
     for n in range(min(5, len(words) - i), 1, -1):
@@ -315,12 +317,12 @@ def _spelled_amount(words: list[str], i: int) -> tuple[int, int, int, str] | Non
         if not _spelled_shape(span):
             continue
         try:
-            minor, currency = parse_money(" ".join(span))
+            amount = read_amount(" ".join(span))
         except ValueError as exc:
             if "negative" in str(exc):
                 raise
             continue
-        return i, i + n, minor, currency
+        return i, i + n, amount
     return None
 
 
@@ -358,7 +360,9 @@ def _money_shaped(word: str, following: str | None, stop_words: frozenset[str]) 
 # --- clauses ----------------------------------------------------------------------------
 
 Span = tuple[int, int, str, str]  # start, end, kind, value
-_COMPANY = re.compile(r"(?:^|\s)(?:at|from)\s+|(?:^|\s)@\s*(?=\S)", re.IGNORECASE)
+_COMPANY = re.compile(
+    r"(?:^|\s)(?:at|from)\s+|(?:^|\s)@\s*(?=\S)|(?:^|[,;])\s*company\s*[:=]?\s+", re.IGNORECASE
+)  # `company Acme` counts only after a comma: `add Jane, jane@x.com, company Acme`
 
 
 def split_contact_details(text: str) -> tuple[str, dict[str, tuple[str, ...]], str | None]:
@@ -378,7 +382,9 @@ def split_contact_details(text: str) -> tuple[str, dict[str, tuple[str, ...]], s
             specials.append((match.start(), match.end(), "phone", match[0].strip()))
     specials.sort()
     name_parts, company = _name_and_company(_blank(text, specials, mark="\0").split("\0"))
-    name = " ".join(strip_quotes(" ".join(name_parts).strip(" ,;-")).split())
+    # `add Jane Doe, jane@x.com, +1 ...` leaves empty pieces between the commas: drop them
+    pieces = (piece.strip(" -") for piece in re.split(r"[,;]", " ".join(name_parts)))
+    name = " ".join(strip_quotes(", ".join(piece for piece in pieces if piece)).split())
     values = {
         kind: tuple(dict.fromkeys(value for _, _, k, value in specials if k == kind))
         for kind in ("email", "phone", "tag")
@@ -425,7 +431,7 @@ def split_follow_up(text: str) -> tuple[str, str | None]:
 
 
 DEAL_KEYWORDS = frozenset({"stage", "close", "closing", "closes"})
-DealTerms = tuple[tuple[int, str] | None, str | None, str | None, str]
+DealTerms = tuple[Amount | None, str | None, str | None, str]
 
 
 def deal_terms(words: list[str]) -> DealTerms:
@@ -434,8 +440,8 @@ def deal_terms(words: list[str]) -> DealTerms:
     amount = None
     found = find_amount(words, DEAL_KEYWORDS)
     if found:
-        start, end, minor, currency = found
-        amount, words = (minor, currency), words[:start] + words[end:]
+        start, end, amount = found
+        words = words[:start] + words[end:]
     stage = close_when = None
     leftover: list[str] = []
     i = 0
@@ -446,8 +452,8 @@ def deal_terms(words: list[str]) -> DealTerms:
                 raise ValueError("Which stage? e.g. stage proposal")
             stage, i = words[i + 1].lower().strip(",;"), i + 2
         elif word in ("close", "closing", "closes"):
-            end = next((k for k in range(i + 1, len(words)) if words[k].lower() == "stage"), None)
-            close_when, i = _close_phrase(words[i + 1 : end]), end or len(words)
+            stop = next((k for k in range(i + 1, len(words)) if words[k].lower() == "stage"), None)
+            close_when, i = _close_phrase(words[i + 1 : stop]), stop or len(words)
         else:
             leftover.append(words[i])
             i += 1

@@ -16,17 +16,28 @@ between lines). One tick:
    the platform asked, a transient error retried with backoff up to
    MAX_ATTEMPTS, a permanent error failed with the reason (and the rep told once).
 
-A worker that dies mid-send leaves its rows claimed until the lease runs out;
-another worker then re-sends them. That is the one place a message can go out
-twice, so outcomes are recorded per send, not per batch, to keep the window small.
+Leases are set and compared on the database's clock (a worker whose clock runs
+ahead cannot take over rows another is sending); this worker measures what is left
+of its own lease on its monotonic clock from before the claim, so it stops sending
+before the database could hand the row to someone else. Each claim carries a
+fencing token: an outcome is written only under it, so a worker whose claim was
+taken over records nothing. Recording is retried (short backoff) across a dropped
+database connection until the lease would lapse.
+
+The one place a message can still go out twice: the channel accepted it and the
+worker then died (or lost the database for longer than the rest of its lease)
+before the outcome committed; the row is claimed again once the lease runs out
+and re-sent. Outcomes are recorded per send, not per batch, to keep that small.
 """
 
 import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -35,6 +46,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from bot.context import Services
@@ -45,6 +57,7 @@ from channels.base import Address, OutgoingMessage, Reply, SendResult
 from crm import claims, conversations, followups
 from crm.enums import FollowUpKind
 from crm.hours import QuietHours
+from crm.ids import id_of
 from crm.models import FollowUp, Rep
 from crm.worktime import zone_name
 
@@ -53,6 +66,9 @@ logger = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
 MAX_BACKOFF = 300.0
+# Pauses between tries to record an outcome across a dropped database connection (then
+# the last one, repeated) while the lease lasts.
+RECORD_BACKOFF = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 # The channel-side kind of each follow-up's message (a channel may render them differently).
 MESSAGE_KIND = {
     FollowUpKind.REMINDER: "reminder",
@@ -70,6 +86,14 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 5.0 * 2 ** max(0, attempts - 1))
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """A database error worth trying again: the connection dropped or the server is busy
+    (a terminated backend, a restart, SQLite's lock timeout), not a bad statement."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 RepCache = dict[int | None, tuple[Rep | None, list[Address]]]  # per claim: rep and addresses
 
 
@@ -80,6 +104,11 @@ class Job:
     row: FollowUp
     addresses: list[Address]
     reply: Reply
+    deadline: float = float("inf")  # when the lease ends, on this worker's monotonic clock
+
+    @property
+    def token(self) -> str | None:
+        return self.row.claim_token
 
 
 @dataclass(frozen=True)
@@ -209,6 +238,8 @@ class Outbox:
             threading.Lock() if services.store.dialect == "sqlite" else contextlib.nullcontext()
         )
         self.last = TickStats()
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], None] = time.sleep
 
     # --- deciding, inside the claim transaction ---------------------------------------------
 
@@ -246,7 +277,13 @@ class Outbox:
     def _fail(self, session: Session, row: FollowUp, reason: str, now: datetime) -> None:
         if (
             followups.finish(
-                session, followup_id=row.id, worker=self.worker, now=now, sent=False, error=reason
+                session,
+                followup_id=id_of(row),
+                worker=self.worker,
+                token=row.claim_token,
+                now=now,
+                sent=False,
+                error=reason,
             )
             and FollowUpKind(row.kind).failure_told_to_rep
         ):
@@ -255,9 +292,13 @@ class Outbox:
 
     def _claim(self, now: datetime, batch: int) -> list[Job]:
         jobs: list[Job] = []
+        token = secrets.token_hex(16)  # this claim's fencing token
+        # Read before the claim is sent: the database's lease starts later, so this
+        # worker's idea of its lease ends first.
+        deadline = self.monotonic() + self.lease.total_seconds()
         with self._db_lock, self.services.store.transaction() as session:
             rows = followups.claim_due(
-                session, worker=self.worker, now=now, lease=self.lease, limit=batch
+                session, worker=self.worker, now=now, lease=self.lease, limit=batch, token=token
             )
             self.last.claimed += len(rows)
             reps: RepCache = {}
@@ -274,12 +315,14 @@ class Outbox:
                     logger.exception("could not prepare follow-up id=%s kind=%s", row.id, row.kind)
                     decision = Fail(f"could not prepare it ({type(exc).__name__})")
                 if isinstance(decision, Job):
+                    decision.deadline = deadline
                     jobs.append(decision)
                 elif isinstance(decision, Defer):
                     claims.release(
                         session,
-                        followup_id=row.id,
+                        followup_id=id_of(row),
                         worker=self.worker,
+                        token=token,
                         due_at=decision.until,
                         now=now,
                         late=now - row.due_at > LATE_AFTER,
@@ -295,8 +338,9 @@ class Outbox:
                 elif isinstance(decision, Skip):
                     claims.skip(
                         session,
-                        followup_id=row.id,
+                        followup_id=id_of(row),
                         worker=self.worker,
+                        token=token,
                         now=now,
                         reason=decision.reason,
                     )
@@ -307,16 +351,16 @@ class Outbox:
 
     # --- sending ------------------------------------------------------------------------------
 
-    def _lease_left(self, row: FollowUp) -> timedelta:
-        if row.lease_until is None:
-            return self.lease
-        return row.lease_until - self.services.clock.now()
+    def _lease_left(self, job: Job) -> timedelta:
+        """What is left of the claim's lease, on this worker's monotonic clock (its wall
+        clock may be off; the database's lease_until is on the database's clock)."""
+        return timedelta(seconds=job.deadline - self.monotonic())
 
     async def _send(self, job: Job) -> SendResult | Defer | None:
         """Tries each address in turn while the failure is permanent (Slack gone -> email)."""
         result: SendResult | None = None
         for address in job.addresses:
-            if self._lease_left(job.row) < self.guard:
+            if self._lease_left(job) < self.guard:
                 return Defer(self.services.clock.now(), "lease nearly over")
             waited = await self.limiter.acquire(
                 address.channel, address.chat_id, max_wait=self.guard.total_seconds()
@@ -332,7 +376,7 @@ class Outbox:
             )
             # A send must end (and be recorded) while the lease holds, or another worker
             # would take the row over and send it again.
-            budget = (self._lease_left(job.row) - self.guard / 2).total_seconds()
+            budget = (self._lease_left(job) - self.guard / 2).total_seconds()
             try:
                 async with asyncio.timeout(max(budget, 1.0)):
                     result = await self.services.hub.send(outgoing)
@@ -349,7 +393,10 @@ class Outbox:
     ) -> Outcome:
         """Writes one outcome; returns what happened (delivered, deferred, retried, failed)."""
         row = job.row
-        if claims.lock_claim(session, followup_id=row.id, worker=self.worker) is None:
+        if (
+            claims.lock_claim(session, followup_id=id_of(row), worker=self.worker, token=job.token)
+            is None
+        ):
             logger.warning("claim lost before recording id=%s worker=%s", row.id, self.worker)
             return Outcome.LOST_CLAIMS
         if outcome is None:
@@ -357,8 +404,9 @@ class Outbox:
         if isinstance(outcome, Defer):
             claims.release(
                 session,
-                followup_id=row.id,
+                followup_id=id_of(row),
                 worker=self.worker,
+                token=job.token,
                 due_at=outcome.until,
                 now=now,
                 reason=outcome.reason,
@@ -369,15 +417,22 @@ class Outbox:
             return self._keep_for_return(session, job, outcome, now, late)
         if outcome.delivered:
             followups.finish(
-                session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
+                session,
+                followup_id=id_of(row),
+                worker=self.worker,
+                token=job.token,
+                now=now,
+                sent=True,
+                late=late,
             )
             return Outcome.DELIVERED
         error = (outcome.error or "not delivered")[:400]
         if outcome.retry_after and not outcome.permanent:
             claims.release(
                 session,
-                followup_id=row.id,
+                followup_id=id_of(row),
                 worker=self.worker,
+                token=job.token,
                 late=late,
                 now=now,
                 due_at=now + timedelta(seconds=outcome.retry_after),
@@ -387,8 +442,9 @@ class Outbox:
         if not outcome.permanent and row.attempts < MAX_ATTEMPTS:
             followups.finish(
                 session,
-                followup_id=row.id,
+                followup_id=id_of(row),
                 worker=self.worker,
+                token=job.token,
                 now=now,
                 sent=False,
                 error=error,
@@ -422,51 +478,103 @@ class Outbox:
             author_rep_id=row.rep_id,
         )
         done = followups.finish(
-            session, followup_id=row.id, worker=self.worker, now=now, sent=True, late=late
+            session,
+            followup_id=id_of(row),
+            worker=self.worker,
+            token=job.token,
+            now=now,
+            sent=True,
+            late=late,
         )
         if done is not None and note:
             done.last_error = note[:500]
             session.add(done)
         return Outcome.DELIVERED
 
-    def _record_many(self, items: list[tuple[Job, SendResult | Defer | None]]) -> list[Outcome]:
-        """One transaction for outcomes that arrived together; one by one if that fails.
+    def _write(
+        self, items: list[tuple[Job, SendResult | Defer | None]], *, again: bool
+    ) -> list[Outcome]:
+        """One transaction for outcomes that arrived together.
 
-        Deliveries, the common case, are marked sent by one conditional UPDATE;
-        anything else goes through the per-row path.
+        Deliveries, the common case, are marked sent by one conditional UPDATE per
+        claim token; anything else goes through the per-row path. `again`: an earlier
+        try may have committed without us hearing, so rows this claim already marked
+        sent count as delivered.
         """
         now = self.services.clock.now()
-        sent = [
-            job.row.id
-            for job, outcome in items
-            if isinstance(outcome, SendResult) and outcome.delivered and not outcome.queued
-        ]
-        try:
-            with self._db_lock, self.services.store.transaction() as session:
-                held = claims.mark_sent(
-                    session, followup_ids=sent, worker=self.worker, now=now, late_after=LATE_AFTER
+        sent: dict[str | None, list[int]] = {}
+        for job, outcome in items:
+            if (
+                isinstance(outcome, SendResult)
+                and outcome.delivered
+                and not outcome.queued
+                and job.row.id is not None
+            ):
+                sent.setdefault(job.token, []).append(job.row.id)
+        to_mark = {i for ids in sent.values() for i in ids}
+        with self._db_lock, self.services.store.transaction() as session:
+            held: set[int] = set()
+            for token, ids in sent.items():
+                held |= claims.mark_sent(
+                    session,
+                    followup_ids=ids,
+                    worker=self.worker,
+                    token=token,
+                    now=now,
+                    late_after=LATE_AFTER,
+                    already=again,
                 )
-                results = []
-                for job, outcome in items:
-                    if isinstance(outcome, SendResult) and job.row.id in sent:
-                        results.append(
-                            Outcome.DELIVERED if job.row.id in held else Outcome.LOST_CLAIMS
-                        )
-                    else:
-                        results.append(self._apply(session, job, outcome, now))
-                if len(held) < len(sent):
-                    logger.warning(
-                        "claims lost before recording rows=%s worker=%s",
-                        len(sent) - len(held),
-                        self.worker,
+            results = []
+            for job, outcome in items:
+                if isinstance(outcome, SendResult) and job.row.id in to_mark:
+                    results.append(Outcome.DELIVERED if job.row.id in held else Outcome.LOST_CLAIMS)
+                else:
+                    results.append(self._apply(session, job, outcome, now))
+            if len(held) < len(to_mark):
+                logger.warning(
+                    "claims lost before recording rows=%s worker=%s",
+                    len(to_mark) - len(held),
+                    self.worker,
+                )
+            return results
+
+    def _record_many(
+        self, items: list[tuple[Job, SendResult | Defer | None]], again: bool = False
+    ) -> list[Outcome]:
+        """Records outcomes; across a dropped connection tries again (short backoff) while
+        the lease lasts, since a row whose lease lapses unrecorded is sent again by the
+        next worker to claim it. Any other error: one by one, so a bad row stays alone."""
+        deadline = min(job.deadline for job, _ in items)
+        tries = 0
+        while True:
+            try:
+                return self._write(items, again=again or tries > 0)
+            except Exception as exc:  # noqa: BLE001 - sorted below: retried, split or given up
+                if not connection_lost(exc):
+                    failure = exc
+                    break
+                pause = RECORD_BACKOFF[min(tries, len(RECORD_BACKOFF) - 1)]
+                if self.monotonic() + pause >= deadline:
+                    logger.error(
+                        "recording gave up as the lease ends rows=%s tries=%s error=%s",
+                        len(items),
+                        tries + 1,
+                        type(exc).__name__,
                     )
-                return results
-        except Exception:  # noqa: BLE001 - retried per row below, so one bad row stays alone
-            if len(items) == 1:
-                logger.exception("recording failed id=%s", items[0][0].row.id)
-                return [Outcome.ERRORS]
-            logger.warning("group record failed rows=%s; recording one by one", len(items))
-        return [self._record_many([item])[0] for item in items]
+                    return [Outcome.ERRORS] * len(items)
+                tries += 1
+                logger.warning(
+                    "recording retried rows=%s try=%s error=%s",
+                    len(items),
+                    tries,
+                    type(exc).__name__,
+                )
+                self.sleep(pause)
+        if len(items) == 1:
+            logger.error("recording failed id=%s", items[0][0].row.id, exc_info=failure)
+            return [Outcome.ERRORS]
+        logger.warning("group record failed rows=%s; recording one by one", len(items))
+        return [self._record_many([item], again=again or tries > 0)[0] for item in items]
 
     def _record(self, job: Job, outcome: SendResult | Defer | None) -> Outcome:
         return self._record_many([(job, outcome)])[0]

@@ -1,5 +1,5 @@
 """Periodic work beyond the outbox: the weekly summary, the nightly retraining and the
-nightly pruning of old dedupe keys.
+nightly pruning of old dedupe keys and of the open API's history.
 
 Several workers may run the same cron job; each report of the weekly summary is
 posted once because the first worker to record `(weekly-report, <ISO week>:<report>)`
@@ -20,7 +20,7 @@ from bot.context import Services
 from bot.reports import WEEKLY_REPORTS, Assumptions, run_report
 from channels.base import Address, OutgoingMessage, Reply
 from crm.conversations import corrections
-from crm.housekeeping import prune_processed_events
+from crm.housekeeping import prune_api_history, prune_processed_events
 from crm.self_service import delivered_before, first_delivery, forget_delivery
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _give_back(services: Services, week: str, names: list[str]) -> None:
 def _weekly_replies(services: Services, names: list[str]) -> list[Reply]:
     settings, now = services.settings, services.clock.now()
     replies = []
-    with services.store.transaction() as session:
+    with services.store.report() as session:
         for name in names:
             result = run_report(
                 session,
@@ -149,38 +149,56 @@ async def retrain_classifier(services: Services) -> bool:
     return await asyncio.to_thread(_retrain, services)
 
 
-def _prune(services: Services) -> int | None:
+def _prune(services: Services) -> tuple[int, dict[str, int]] | None:
     now = services.clock.now()
     if not _claim_once(services, PRUNE_SOURCE, now.date().isoformat()):
         return None
-    return prune_processed_events(
+    settings = services.settings
+    dedupe = prune_processed_events(
         services.store,
         now=now,
-        retention=timedelta(days=services.settings.dedupe_retention_days),
+        retention=timedelta(days=settings.dedupe_retention_days),
         once_only_sources=ONCE_ONLY_SOURCES,
     )
+    api = prune_api_history(
+        services.store,
+        now=now,
+        idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+        webhook_retention=timedelta(days=settings.webhook_retention_days),
+    )
+    return dedupe, api
 
 
 async def prune_dedupe_keys(services: Services) -> int:
-    """Nightly: deletes re-delivery keys too old to stop a duplicate (see crm.housekeeping).
+    """Nightly: deletes re-delivery keys too old to stop a duplicate (see crm.housekeeping),
+    and the open API's history past its retention: idempotency records, delivered
+    webhooks and their events, ended rate-limit windows (crm.housekeeping.prune_api_history).
 
     Once per UTC day across workers (the others would find nothing left to delete
     anyway, but would contend for the same rows). A database error is logged and
     swallowed: the rows wait for the next night, and the scheduler carries on.
-    Returns how many rows this worker deleted.
+    Returns how many dedupe keys this worker deleted.
     """
     try:
-        deleted = await asyncio.to_thread(_prune, services)
+        pruned = await asyncio.to_thread(_prune, services)
     except SQLAlchemyError:
         logger.exception("dedupe keys not pruned; the next night retries")
         return 0
-    if deleted is None:
+    if pruned is None:
         logger.debug("dedupe keys already pruned today by another worker")
         return 0
+    deleted, api = pruned
     logger.info(
         "dedupe keys pruned rows=%s retention_days=%s",
         deleted,
         services.settings.dedupe_retention_days,
+    )
+    logger.info(
+        "api history pruned idempotency=%s webhook_deliveries=%s webhook_events=%s rate_windows=%s",
+        api["idempotency"],
+        api["webhook_deliveries"],
+        api["webhook_events"],
+        api["rate_windows"],
     )
     return deleted
 

@@ -15,7 +15,7 @@ run on a virtual clock and never sleep for real.
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from channels.base import SendLimit
 from channels.hub import ChannelHub
@@ -36,7 +36,7 @@ class HubLimits(Mapping[str, tuple[Limit, ...]]):
     def __getitem__(self, channel: str) -> tuple[Limit, ...]:
         return self.hub.traits(channel).limits
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self.hub.names)
 
     def __len__(self) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Required, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -28,6 +29,7 @@ from crm.actors import SYSTEM
 from crm.digest import Digest, build_digest, stale_deals, waiting_conversations
 from crm.enums import FollowUpKind, FollowUpStatus
 from crm.errors import Conflict, Invalid
+from crm.ids import id_of
 from crm.models import Contact, FollowUp, Rep
 from crm.surveys import conversations_to_survey, record_survey_answer, survey_key
 from crm.views import active_admin_ids, active_reps
@@ -41,10 +43,24 @@ DIGEST_LOOKAHEAD = timedelta(minutes=15)  # queued this early, so the tick sends
 SECTION_LIMIT = 8
 
 
-def _enqueue(session: Session, **fields: object) -> bool:
+class _Row(TypedDict, total=False):
+    """The keyword arguments of crm.followups.schedule that a rule passes."""
+
+    kind: Required[FollowUpKind]
+    due_at: Required[datetime]
+    text: Required[str]
+    now: Required[datetime]
+    rep_id: int | None
+    contact_id: int | None
+    channel: str | None
+    dedupe_key: str | None
+    stop_on_reply: bool
+
+
+def _enqueue(session: Session, **fields: Unpack[_Row]) -> bool:
     """Schedules one row; False when its dedupe key already exists (another worker won)."""
     try:
-        followups.schedule(session, actor=SYSTEM, **fields)  # type: ignore[arg-type]
+        followups.schedule(session, actor=SYSTEM, **fields)
     except Conflict:
         return False
     except Invalid as exc:
@@ -162,7 +178,7 @@ def render_digest(
     )
     digest = build_digest(
         session,
-        rep_id=rep.id,
+        rep_id=id_of(rep),
         day_start=day_start,
         day_end=day_end,
         today=now.astimezone(zone).date(),
@@ -277,7 +293,7 @@ def enqueue_surveys(session: Session, settings: Settings, now: datetime) -> int:
             now=now,
             contact_id=conversation.contact_id,
             channel=conversation.channel,
-            dedupe_key=survey_key(conversation.id),
+            dedupe_key=survey_key(id_of(conversation)),
             stop_on_reply=False,
         )
     return made

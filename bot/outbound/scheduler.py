@@ -19,8 +19,9 @@ supported). Every job:
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -54,7 +55,7 @@ class Scheduler:
     # --- jobs -------------------------------------------------------------------------------
 
     def _shielded(
-        self, name: str, work: Callable[[], Awaitable[Any]]
+        self, name: str, work: Callable[[], Coroutine[Any, Any, Any]]
     ) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
             task = asyncio.get_running_loop().create_task(work(), name=f"rapport-{name}")
@@ -83,7 +84,9 @@ class Scheduler:
             logger.info("rule queued rule=%s rows=%s", rule.name, made)
         return made
 
-    def add_cron(self, name: str, work: Callable[[], Awaitable[Any]], **cron: str) -> None:
+    def add_cron(
+        self, name: str, work: Callable[[], Coroutine[Any, Any, Any]], **cron: str
+    ) -> None:
         """For other periodic work (retraining, weekly reports): same options, same shutdown."""
         self.aps.add_job(
             self._shielded(name, work),
@@ -99,7 +102,7 @@ class Scheduler:
         now = datetime.now(UTC)
         for rule in self.rules:
             self.aps.add_job(
-                self._shielded(f"rule-{rule.name}", lambda rule=rule: self.run_rule(rule)),
+                self._shielded(f"rule-{rule.name}", partial(self.run_rule, rule)),
                 CronTrigger(timezone=UTC, **rule.cron),
                 id=f"rule-{rule.name}",
                 name=f"rule-{rule.name}",

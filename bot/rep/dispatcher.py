@@ -26,6 +26,7 @@ from crm.conversations import mark_delivery
 from crm.errors import Ambiguous, CRMError, Forbidden, Invalid
 from crm.models import Rep
 from crm.reps import is_locked_out
+from crm.views import briefs_of
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ class Dispatcher:
             return Reply(f"`{command.name}` is not available here yet. Type `help`.", ok=False)
         ctx = HandlerContext(self.services, actor, address)
         try:
-            outcome = await asyncio.to_thread(self._run, handler, ctx, command)
+            outcome = await asyncio.to_thread(
+                self._run, handler, ctx, command, self.router.is_report(type(command))
+            )
         except Ambiguous as exc:
             if text is None:
                 return Reply(f"{exc} Use the #id.", ok=False)
@@ -104,8 +107,11 @@ class Dispatcher:
             return self._ask_confirmation(actor, address, outcome)
         return await self._finish(outcome)
 
-    def _run(self, handler: Handler, ctx: HandlerContext, command: Command) -> Outcome:
-        with self.services.store.transaction() as session:
+    def _run(
+        self, handler: Handler, ctx: HandlerContext, command: Command, report: bool = False
+    ) -> Outcome:
+        store = self.services.store
+        with store.report() if report else store.transaction() as session:
             if is_locked_out(session, ctx.actor):
                 raise Forbidden(
                     "You have no access to Rapport (access revoked, or a guest account). "
@@ -117,8 +123,8 @@ class Dispatcher:
             except Ambiguous as exc:
                 # Describe the candidates while the session is alive; the rollback
                 # that follows detaches them.
-                exc.listing = candidates_text(session, exc.candidates[:SHOWN])  # type: ignore[attr-defined]
-                exc.ids = [getattr(c, "id", None) for c in exc.candidates]  # type: ignore[attr-defined]
+                exc.listing = candidates_text(briefs_of(session, exc.candidates[:SHOWN]))
+                exc.ids = [getattr(c, "id", None) for c in exc.candidates]
                 raise
         return result if isinstance(result, Outcome) else Outcome(result)
 
@@ -187,8 +193,8 @@ class Dispatcher:
         self, actor: Actor, address: Address | None, text: str, exc: Ambiguous
     ) -> Reply:
         """Lists the first candidates and remembers the command, so `1`/`2`/`#id` finishes it."""
-        ids = tuple(i for i in getattr(exc, "ids", []) if i is not None)
-        listing: str = getattr(exc, "listing", "")
+        ids = tuple(i for i in exc.ids if i is not None)
+        listing = exc.listing
         more = len(ids) - SHOWN
         if exc.ref and ids:
             self.picks.ask(

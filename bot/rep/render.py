@@ -1,18 +1,16 @@
 """Turning domain rows into neutral replies: cards, lists, money and times for people."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from bot.language.parsing import currency_exponent, format_when
 from channels.base import Action, Card
-from crm.contacts import points_of
-from crm.models import Company, Contact, Deal
+from crm.models import Contact, Deal
 from crm.needs.language import LANGUAGE_NAMES
 from crm.validation import format_phone
-from crm.views import ContactOverview
+from crm.views import ContactBrief, ContactOverview
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
@@ -26,25 +24,24 @@ def money(amount_minor: int, currency: str) -> str:
     return f"{symbol}{number}" if symbol else f"{number} {currency}"
 
 
-def local_date(dt, tz: str) -> str:  # type: ignore[no-untyped-def]
+def local_date(dt: datetime, tz: str) -> str:
     """The day alone, in the viewer's zone: `Mon 02 Nov 2026` (past dates of sales, calls)."""
     return dt.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y")
 
 
-def when(dt, tz: str, now=None) -> str:  # type: ignore[no-untyped-def]
+def when(dt: datetime | None, tz: str, now: datetime | None = None) -> str:
     return format_when(dt, tz, now=now) if dt is not None else "-"
 
 
-def contact_line(session: Session, contact: Contact) -> str:
-    company = session.get(Company, contact.company_id) if contact.company_id else None
-    points = points_of(session, contact.id)
-    bits = [f"#{contact.id} {contact.name}"]
-    if company:
-        bits.append(f"({company.name})")
-    if points.emails:
-        bits.append(points.emails[0])
-    if points.phones:
-        bits.append(format_phone(points.phones[0]))
+def contact_line(brief: ContactBrief) -> str:
+    """`#4 Jane Doe (Acme) jane@acme.com +1 415 555 0100`: values read by crm.views."""
+    bits = [f"#{brief.contact.id} {brief.contact.name}"]
+    if brief.company_name:
+        bits.append(f"({brief.company_name})")
+    if brief.email:
+        bits.append(brief.email)
+    if brief.phone:
+        bits.append(format_phone(brief.phone))
     return " ".join(bits)
 
 
@@ -52,7 +49,7 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
-def contact_card(view: ContactOverview, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
+def contact_card(view: ContactOverview, *, tz: str, now: datetime) -> Card:
     """The card a rep sees for `show`: who, how to reach them, deals, next step, history.
     Pure rendering: the values are read by crm.views.contact_overview."""
     contact, company, owner, points = view.contact, view.company, view.owner, view.points
@@ -104,11 +101,13 @@ def deal_line(deal: Deal) -> str:
     return f"#{deal.id} {deal.title} {money(deal.amount_minor, deal.currency)} ({deal.stage})"
 
 
-def candidates_text(session: Session, candidates: Sequence[object]) -> str:
+def candidates_text(candidates: Sequence[object]) -> str:
+    """A numbered "which one?" list: contacts as their briefs (crm.views.briefs_of), deals
+    as their line, anything else as text."""
     lines = []
     for number, item in enumerate(candidates, start=1):
-        if isinstance(item, Contact):
-            lines.append(f"{number}. {contact_line(session, item)}")
+        if isinstance(item, ContactBrief):
+            lines.append(f"{number}. {contact_line(item)}")
         elif isinstance(item, Deal):
             lines.append(f"{number}. {deal_line(item)}")
         else:

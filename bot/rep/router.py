@@ -22,11 +22,19 @@ class Router:
 
     def __init__(self) -> None:
         self._handlers: dict[type, Handler] = {}
+        self._reports: set[type] = set()
 
-    def add(self, command_type: type, handler: Handler) -> None:
+    def add(self, command_type: type, handler: Handler, *, report: bool = False) -> None:
+        """`report=True`: the handler only reads, and its transaction is a report's
+        (`Store.report`: no write lock on SQLite, more sort memory on PostgreSQL)."""
         if command_type in self._handlers:
             raise ValueError(f"{command_type.__name__} already has a handler")
         self._handlers[command_type] = handler
+        if report:
+            self._reports.add(command_type)
+
+    def is_report(self, command_type: type) -> bool:
+        return command_type in self._reports
 
     def get(self, command_type: type) -> Handler | None:
         return self._handlers.get(command_type)

@@ -28,6 +28,7 @@ def api_deps(rapport: RapportApp) -> ApiDeps:
         clock=services.clock,
         pipeline=services.pipeline,
         region=rapport.settings.default_phone_region,
+        currency=rapport.settings.default_currency,
         send=services.hub.send,
     )
 

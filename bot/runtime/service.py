@@ -1,8 +1,9 @@
 """`rapport run`: start the configured channels, the HTTP server and the scheduler.
 
 Each channel starts only when its settings are present. The order is: the
-classifier, the channels, the HTTP server (when a channel serves HTTP), then
-the scheduler; everything stops in reverse order. One asyncio loop owns it all.
+classifier (in the background: customer messages wait for it, nothing else does), the
+channels, the HTTP server (when a channel serves HTTP), then the scheduler; everything
+stops in reverse order. One asyncio loop owns it all.
 """
 
 import asyncio
@@ -55,16 +56,22 @@ class Service:
         self._started: list[Component] = []
 
     async def start(self) -> None:
-        if self.rapport.services.classifier is None:
-            await asyncio.to_thread(self.rapport.load_classifier)
+        services = self.rapport.services
+        if services.classifier is None and services.classifier_loading is None:
+            # Loading takes a second; training on a first start takes a minute or more on
+            # a small machine. The API, Slack and the scheduler serve meanwhile; customer
+            # messages wait for it (CustomerDesk.receive), so none is left untagged.
+            services.classifier_loading = asyncio.ensure_future(
+                asyncio.to_thread(self._load_classifier)
+            )
         parts = [c.http for c in self.components if c.http is not None]
         for component in self.components:
             await component.start()
             self._started.append(component)
         if parts or any(c.needs_http for c in self.components):
 
-            async def health() -> bool:
-                return await asyncio.to_thread(self.rapport.store.ping)
+            async def health() -> str | None:
+                return await asyncio.to_thread(self.rapport.store.health)
 
             settings = self.rapport.settings
             self.http = HttpServer(
@@ -73,6 +80,13 @@ class Service:
             await self.http.start()
             logger.info("http listening host=%s port=%s", settings.http_host, self.http.port)
         logger.info("rapport running components=%s", ",".join(c.name for c in self._started))
+
+    def _load_classifier(self) -> object:
+        try:
+            return self.rapport.load_classifier()
+        except Exception:  # noqa: BLE001 - messages are stored untagged, as without one
+            logger.exception("need classifier could not be loaded; messages stay untagged")
+            return None
 
     async def stop(self) -> None:
         if self.http is not None:

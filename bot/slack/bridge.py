@@ -31,6 +31,7 @@ from crm.identities import find_identity
 from crm.models import Contact, Conversation, Message, Rep
 from crm.search import ID_REF, search_contacts
 from crm.self_service import first_delivery
+from crm.views import contact_brief
 
 if TYPE_CHECKING:
     from bot.app import RapportApp
@@ -192,7 +193,10 @@ class SlackBridge:
     def _search(self, query: str) -> list[tuple[str, str]]:
         with self.services.store.transaction() as session:
             matches = search_contacts(session, query[:100], limit=20)
-            return [(contact_line(session, m.contact)[:75], f"#{m.contact.id}") for m in matches]
+            return [
+                (contact_line(contact_brief(session, m.contact))[:75], f"#{m.contact.id}")
+                for m in matches
+            ]
 
     # --- forms, home, inbox threads ------------------------------------------------------------
 

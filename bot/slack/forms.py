@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.context import HandlerContext, Services
 from bot.language import commands as cmd
-from bot.language.parsing import parse_when
+from bot.language.parsing import Amount, parse_when
 from bot.language.tokens import deal_terms
 from bot.rep.handlers.checks import when_or_invalid
 from channels.base import Reply
@@ -25,6 +25,7 @@ from crm.activities import log_activity
 from crm.actors import Actor
 from crm.contacts import find_by_points, normalise_points
 from crm.errors import CRMError, Invalid
+from crm.ids import id_of
 from crm.models import Contact
 from crm.search import ID_REF
 from crm.validation import normalise_email, normalise_phone, normalise_tag
@@ -135,17 +136,17 @@ def _new_deal(
     title = " ".join(v.get("title", "").split())
     if not title:
         errors["title"] = "A deal needs a title."
-    minor = currency = None
+    found: Amount | None = None
     if amount := v.get("amount", "").strip():
         try:
             found, _, _, leftover = deal_terms(amount.split())
+            if found is not None:
+                found.minor(ctx.settings.default_currency)  # decimals the currency lacks
         except ValueError as exc:
             errors["amount"] = str(exc)
         else:
             if found is None or leftover:
                 errors["amount"] = f"'{amount[:30]}' isn't an amount; e.g. $12,000 or 12k EUR."
-            else:
-                minor, currency = found
     stage = v.get("stage", "").strip() or None
     if stage:
         try:
@@ -155,12 +156,14 @@ def _new_deal(
     close = v.get("close", "").strip() or None
     if close:
         try:
-            parse_when(close, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder)
+            parse_when(
+                close, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder, after_lunch=ctx.after_lunch
+            )
         except ValueError as exc:
             errors["close"] = str(exc)
     if errors:
         return errors
-    return cmd.CreateDeal(ref, title, minor, currency, stage, close)
+    return cmd.CreateDeal(ref, title, found, stage, close)
 
 
 def _reminder(
@@ -198,7 +201,7 @@ def _log_message(
             log_activity(
                 session,
                 actor=ctx.actor,
-                contact_id=contact.id,
+                contact_id=id_of(contact),
                 kind="note",
                 text=text,
                 now=ctx.now,

@@ -4,22 +4,18 @@ Neutral: sections of (heading, rows), each row a Reply whose actions are the
 row's buttons (Done / Snooze on follow-ups). The Slack channel lays it out.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from sqlmodel import Session
 
 from bot.context import Services
 from bot.rep.render import money, when
 from channels.base import Action, Reply
 from crm.actors import Actor
-from crm.conversations import list_conversations
-from crm.followups import list_followups
-from crm.models import Deal
-from crm.views import open_deals_of, unassigned_by_need
+from crm.models import Contact, Conversation, Deal, FollowUp, Message
+from crm.views import HomeView, home_view
 
 Section = tuple[str, list[Reply]]
-OPEN = ("pending", "claimed", "sent")
 PER_SECTION = 10
 
 
@@ -30,23 +26,30 @@ def end_of_day(now: datetime, tz: str) -> datetime:
 
 
 def build_home(services: Services, actor: Actor) -> list[Section]:
+    """Reads the rep's App Home (crm.views.home_view) and renders it."""
+    now = services.clock.now()
     with services.store.transaction() as session:
-        return [
-            _due(session, services, actor),
-            _deals(session, services, actor),
-            _mine(session, services, actor),
-            _unassigned(session),
-        ]
+        view = home_view(
+            session,
+            rep_id=actor.id,
+            now=now,
+            due_before=end_of_day(now, actor.timezone),
+            conversations=PER_SECTION,
+        )
+    return render_home(view, tz=actor.timezone, now=now, stages=services.pipeline.names)
 
 
-def _due(session: Session, services: Services, actor: Actor) -> Section:
-    now, tz = services.clock.now(), actor.timezone
-    cutoff = end_of_day(now, tz)
-    rows = [
-        r
-        for r in list_followups(session, rep_id=actor.id, now=now, limit=50)
-        if r.status in OPEN and r.due_at < cutoff
+def render_home(view: HomeView, *, tz: str, now: datetime, stages: Sequence[str]) -> list[Section]:
+    """The App Home's sections from values: no session, no query."""
+    return [
+        _due(view.due, tz, now),
+        _deals(view.deals, stages),
+        _mine(view.mine, tz, now),
+        _unassigned(view.unassigned),
     ]
+
+
+def _due(rows: list[FollowUp], tz: str, now: datetime) -> Section:
     out = []
     for row in rows[:PER_SECTION]:
         flag = "🔴 overdue · " if row.due_at < now else ""
@@ -64,12 +67,11 @@ def _due(session: Session, services: Services, actor: Actor) -> Section:
     return "Due today and overdue", out or [Reply("Nothing due today.")]
 
 
-def _deals(session: Session, services: Services, actor: Actor) -> Section:
-    deals = open_deals_of(session, actor.id)
+def _deals(deals: list[Deal], stages: Sequence[str]) -> Section:
     by_stage: dict[str, list[Deal]] = {}
     for deal in deals:
         by_stage.setdefault(deal.stage, []).append(deal)
-    order = services.pipeline.names + sorted(set(by_stage) - set(services.pipeline.names))
+    order = list(stages) + sorted(set(by_stage) - set(stages))
     rows = []
     for stage in order:
         if stage not in by_stage:
@@ -83,9 +85,9 @@ def _deals(session: Session, services: Services, actor: Actor) -> Section:
     return "My open deals by stage", rows or [Reply("No open deals. `/crm deal ...` adds one.")]
 
 
-def _mine(session: Session, services: Services, actor: Actor) -> Section:
-    rows = list_conversations(session, scope="mine", rep_id=actor.id, limit=PER_SECTION)
-    now = services.clock.now()
+def _mine(
+    rows: list[tuple[Conversation, Contact, Message | None]], tz: str, now: datetime
+) -> Section:
     out = []
     for conversation, contact, last in rows:
         need = conversation.need.replace("_", " ") if conversation.need else "untagged"
@@ -93,14 +95,13 @@ def _mine(session: Session, services: Services, actor: Actor) -> Section:
         out.append(
             Reply(
                 f"*{conversation.id}.* {contact.name} via {conversation.channel} [{need}], "
-                f"{when(conversation.last_message_at, actor.timezone, now)}: {text}"
+                f"{when(conversation.last_message_at, tz, now)}: {text}"
             )
         )
     return "Conversations assigned to me", out or [Reply("None assigned to you.")]
 
 
-def _unassigned(session: Session) -> Section:
-    counts = unassigned_by_need(session)
+def _unassigned(counts: list[tuple[str | None, int]]) -> Section:
     if not counts:
         return "Unassigned conversations", [Reply("None waiting.")]
     ordered = sorted(counts, key=lambda row: (-row[1], row[0] or "~"))

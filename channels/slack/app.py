@@ -125,10 +125,19 @@ def build_app(
         return BoltResponse(status=200, body="")
 
     async def once_per_event(body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """Slack retries an event it thinks we missed (X-Slack-Retry-Num): act on it once."""
+        """Slack retries an event it thinks we missed (X-Slack-Retry-Num): act on it once.
+
+        A slash command is acted on once per `trigger_id`: a captured request replayed
+        inside the 5 minutes its signature stays valid (older ones fail the signature
+        check) is dropped. The ids are stored in the database (ProcessedEvent), so a
+        replay sent to another worker is dropped too."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not await callbacks.first_delivery(str(event_id)):
             logger.info("slack event already processed event_id=%s", event_id)
+            return BoltResponse(status=200, body="")
+        trigger = body.get("trigger_id") if body.get("command") else None
+        if trigger and not await callbacks.first_delivery(f"trigger:{trigger}"):
+            logger.warning("slack command replay dropped user=%s", body.get("user_id"))
             return BoltResponse(status=200, body="")
         await next()
         return None

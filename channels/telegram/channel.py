@@ -107,6 +107,11 @@ class TelegramConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     store_attempts: int = 3
+    # A message whose store keeps failing (not "unavailable": a bug, a constraint, a corrupt
+    # page) is left unconfirmed so Telegram delivers it again; after this many deliveries
+    # in this process it is confirmed with an apology, so one bad update cannot hold back
+    # every later one for the 24 hours Telegram keeps it.
+    redeliveries: int = 5
     reply_retries: int = 3  # an answer to the customer after a 5xx or a refused connection
     reply_retry_initial: float = 1.0  # then doubling: 1 s, 2 s, 4 s
     reply_retry_max: float = 4.0
@@ -115,7 +120,7 @@ class TelegramConfig:
     phone_action: str = "share_phone"  # a Reply action with this id asks for the phone
 
 
-def _ids(update: object) -> tuple[object, object]:
+def _ids(update: object) -> tuple[int | None, int | None]:
     if isinstance(update, Update):
         chat = update.effective_chat
         return update.update_id, chat.id if chat else None
@@ -144,7 +149,8 @@ class TelegramChannel:
         self.callbacks = callbacks
         self.traits = telegram_traits(config.rate_per_second)
         self._closing = asyncio.Event()
-        self._held: set[int] = set()  # update ids not stored when the channel stopped
+        self._held: set[int] = set()  # update ids not stored: left unconfirmed
+        self._failed: dict[int, int] = {}  # update id -> deliveries whose store failed
         self.webhook_secret = config.webhook_secret or secrets.token_urlsafe(32)
         self.processor = ConfirmingProcessor()
         self._redactor = TokenRedactor(config.token, self.webhook_secret)
@@ -283,6 +289,7 @@ class TelegramChannel:
             secret=self.webhook_secret,
             wait=self.config.webhook_wait,
             ready=lambda: self._ready,
+            held=self._held.__contains__,
         )
         route = Route(self.config.webhook_path, endpoint.handle, methods=["POST"])
         return HttpRoutes(routes=[route])
@@ -330,6 +337,7 @@ class TelegramChannel:
         """
         backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
         attempt, waited = 0, False
+        self._held.discard(update.update_id)  # delivered again: try it afresh
         while attempt < self.config.store_attempts:
             attempt += 1
             try:
@@ -337,6 +345,7 @@ class TelegramChannel:
                 if waited:
                     logger.info("telegram message stored after a store outage update_id=%s",
                                 _ids(update)[0])  # fmt: skip
+                self._failed.pop(update.update_id, None)
                 return reply
             except Unavailable as exc:  # the store is down: hold the update, no apology
                 update_id, chat_id = _ids(update)
@@ -351,18 +360,12 @@ class TelegramChannel:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), timeout=backoff.next())
                 if self._closing.is_set():
-                    self._held.add(update_id)
+                    self._held.add(update.update_id)
                     return None
             except Exception as exc:  # noqa: BLE001 - the boundary: retry, then apologise
                 update_id, chat_id = _ids(update)
                 if attempt == self.config.store_attempts:
-                    logger.exception(
-                        "telegram message not stored update_id=%s chat_id=%s attempts=%s",
-                        update_id,
-                        chat_id,
-                        attempt,
-                    )
-                    return Reply(APOLOGY, ok=False)
+                    return self._not_stored(update, chat_id, exc)
                 logger.warning(
                     "telegram message store failed update_id=%s chat_id=%s attempt=%s error=%s",
                     update_id,
@@ -371,6 +374,34 @@ class TelegramChannel:
                     type(exc).__name__,
                 )
                 await asyncio.sleep(backoff.next())
+        return None
+
+    def _not_stored(self, update: Update, chat_id: object, exc: Exception) -> Reply | None:
+        """Every try of this delivery failed: leave the update unconfirmed (Telegram
+        delivers it again, the store's dedupe keeps it single), no apology; after
+        `redeliveries` deliveries, confirm it with the apology."""
+        update_id = update.update_id
+        deliveries = self._failed.get(update_id, 0) + 1
+        if deliveries >= self.config.redeliveries:
+            self._failed.pop(update_id, None)
+            logger.error(
+                "telegram message not stored, given up update_id=%s chat_id=%s deliveries=%s",
+                update_id,
+                chat_id,
+                deliveries,
+                exc_info=exc,
+            )
+            return Reply(APOLOGY, ok=False)
+        self._failed[update_id] = deliveries
+        self._held.add(update_id)
+        logger.warning(
+            "telegram message not stored, left unconfirmed update_id=%s chat_id=%s "
+            "delivery=%s error=%s",
+            update_id,
+            chat_id,
+            deliveries,
+            type(exc).__name__,
+        )
         return None
 
     async def _on_command(self, update: Update, _context: CallbackContext) -> None:
@@ -415,12 +446,18 @@ class TelegramChannel:
     async def _guarded(
         self, update: Update, what: str, job: Awaitable[Reply | None]
     ) -> Reply | None:
+        """A command, a button or a group notice. A failure leaves the update unconfirmed
+        like a message's (each command's re-delivery key is stored with what it did, so
+        running it again is safe); after `redeliveries` deliveries, the apology."""
+        self._held.discard(update.update_id)
         try:
-            return await job
-        except Exception:  # noqa: BLE001 - the boundary: log once, apologise
-            update_id, chat_id = _ids(update)
-            logger.exception("telegram %s failed update_id=%s chat_id=%s", what, update_id, chat_id)
-            return Reply(APOLOGY, ok=False)
+            reply = await job
+        except Exception as exc:  # noqa: BLE001 - the boundary: hold, then apologise
+            _update_id, chat_id = _ids(update)
+            logger.warning("telegram %s failed update_id=%s", what, update.update_id)
+            return self._not_stored(update, chat_id, exc)
+        self._failed.pop(update.update_id, None)
+        return reply
 
     async def _on_error(self, update: object, context: CallbackContext) -> None:
         """Last line: an exception that escaped a handler. Logged once, customer apologised to."""

@@ -133,8 +133,10 @@ class WebhookEndpoint:
         secret: str,
         wait: float,
         ready: Callable[[], bool],
+        held: Callable[[int], bool] | None = None,
     ) -> None:
         self.application = application
+        self.held = held  # an update the handlers could not store: answered 503
         self.processor = processor
         self.secret = secret.encode()
         self.wait = wait
@@ -167,6 +169,8 @@ class WebhookEndpoint:
             return Response(status_code=503)  # Telegram retries; the store deduplicates
         finally:
             self.processor.forget(update.update_id, done)
+        if self.held is not None and self.held(update.update_id):
+            return Response(status_code=503)  # not stored: Telegram delivers it again
         return Response(status_code=200)
 
 
@@ -261,7 +265,9 @@ class Poller:
         """One long poll, abandoned (unconfirmed) if stop is asked meanwhile."""
         fetch = asyncio.ensure_future(
             self.bot.get_updates(
-                offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed_updates
+                offset=self.offset,
+                timeout=timedelta(seconds=self.timeout),
+                allowed_updates=self.allowed_updates,
             )
         )
         stop = asyncio.ensure_future(self._stopping.wait())

@@ -152,15 +152,15 @@ def attachment_of(message: Message) -> Attachment | None:
     if message.animation is not None:
         media = message.animation
         return Attachment("video", media.file_id, media.file_size, caption)
-    for kind, media in (
+    for kind, other in (
         ("document", message.document),
         ("voice", message.voice),
         ("document", message.audio),
         ("video", message.video),
         ("video", message.video_note),
     ):
-        if media is not None:
-            return Attachment(kind, media.file_id, media.file_size, caption)
+        if other is not None:
+            return Attachment(kind, other.file_id, other.file_size, caption)
     if message.sticker is not None:
         sticker = message.sticker
         return Attachment("sticker", sticker.file_id, sticker.file_size, sticker.emoji)

@@ -14,7 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
-from telegram import Bot, Message, ReplyKeyboardRemove
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -75,10 +81,12 @@ class Sender:
         """Renders a Reply into its Bot API calls: its image, then its text in chunks,
         the keyboard on the last one."""
         chat_id = chat_ref(address.chat_id)
-        thread = int(address.thread_id) if (address.thread_id or "").isdigit() else None
+        thread_id = address.thread_id
+        thread = int(thread_id) if thread_id and thread_id.isdigit() else None
         private = isinstance(chat_id, int) and chat_id > 0
         rendered = render_reply(reply, phone_action=self.phone_action, private=private)
-        markup: object = rendered.inline
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+        markup = rendered.inline
         if rendered.phone_button is not None:
             markup = phone_keyboard(rendered.phone_button)
         elif markup is None and remove_keyboard:
@@ -98,7 +106,7 @@ class Sender:
                 self.bot.send_message,
                 chat_id=chat_id,
                 text=chunk,
-                reply_markup=markup if last else None,  # type: ignore[arg-type]
+                reply_markup=markup if last else None,
                 message_thread_id=thread,
             ))  # fmt: skip
         return Delivery(address.chat_id, calls)

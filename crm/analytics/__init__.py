@@ -2,9 +2,10 @@
 
 Each measure is a pure function of a Session and its parameters that aggregates in SQL
 and returns a frozen dataclass. Empty data never divides by zero: the affected values
-are None and the report's `note` says why. Formatting for people lives in `bot.reports`;
-charts (PNG bytes) in `crm.analytics.charts`, imported separately because matplotlib is
-slow to import and only some callers draw.
+are None and the report's `note` says why. What each report reads is
+`crm.analytics.views`; formatting for people lives in `bot.reports`; charts (PNG bytes)
+in `crm.analytics.charts`, imported separately because matplotlib is slow to import and
+only some callers draw.
 """
 
 from crm.analytics.churn import ChurnReport, churn

@@ -20,6 +20,7 @@ every term is a log (gammaln, logaddexp), so large counts never overflow. All th
 is vectorised over customers: the cost is linear in the number of customers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,11 +76,33 @@ def summarise(
     )
 
 
+def summary_from_totals(
+    days: NDArray[np.int64],
+    first: NDArray[np.int64],
+    last: NDArray[np.int64],
+    spend: Array,
+    first_spend: Array,
+    end_day: int,
+) -> Summary:
+    """The same summary from one row per customer, as the database aggregates it: the
+    number of purchase-days, the first and last day numbers, the total spend and the
+    first day's spend (the repeat purchases are the others)."""
+    x = (days - 1).astype(float)
+    repeat_spend = spend - first_spend
+    monetary = np.divide(repeat_spend, x, out=np.zeros(len(x)), where=x > 0)
+    return Summary(
+        frequency=x,
+        recency=(last - first) / 7.0,
+        age=(end_day - first) / 7.0,
+        monetary=monetary,
+    )
+
+
 def _fit(
     model: str,
     names: tuple[str, ...],
-    negative_ll: "callable",
-    start: Array,  # type: ignore[valid-type]
+    negative_ll: Callable[[Array], float],
+    start: Array,
 ) -> Fit:
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
     result = minimize(negative_ll, np.log(start), method="L-BFGS-B", bounds=bounds)

@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from crm.analytics.needs import NeedsReport
 from crm.analytics.pipeline import PipelineReport
-from crm.analytics.segments import SegmentsReport
+from crm.analytics.segments import MIN_CUSTOMERS, SegmentsReport
 
 SIZE = (8.0, 4.5)  # inches; at 100 dpi: 800x450
 DPI = 100
@@ -49,10 +49,16 @@ def _placeholder(axes: Axes, text: str) -> None:
 
 def needs_chart(report: NeedsReport) -> bytes:
     """Stacked bars: inbound messages per need per day (or week)."""
+    return _png(needs_figure(report))
+
+
+def needs_figure(report: NeedsReport) -> Figure:
+    """The needs chart as a figure: ticks are month-day, the axis label names the year(s)
+    and whether a bar is a day or the week starting that day."""
     figure, ax = _figure(f"Customer needs per {report.granularity}: {report.period.label}")
     if not report.inbound:
         _placeholder(ax, "No inbound messages in this period")
-        return _png(figure)
+        return figure
     shown = [t.need for t in report.totals[:MAX_STACKED_NEEDS]]
     rest = [t.need for t in report.totals[MAX_STACKED_NEEDS:]]
     positions = list(range(len(report.buckets)))
@@ -71,7 +77,7 @@ def needs_chart(report: NeedsReport) -> bytes:
     ax.set_ylabel("inbound messages")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize="small", ncols=2)
-    return _png(figure)
+    return figure
 
 
 def pipeline_chart(report: PipelineReport, stages: Sequence[tuple[str, int]] = ()) -> bytes:
@@ -112,13 +118,22 @@ def pipeline_figure(report: PipelineReport, stages: Sequence[tuple[str, int]] = 
 
 def segments_chart(report: SegmentsReport) -> bytes:
     """Bars: customers per RFM segment, in the fixed segment order."""
+    return _png(segments_figure(report))
+
+
+def segments_figure(report: SegmentsReport) -> Figure:
+    """Every segment is drawn, empty ones too (a bar of 0), so charts compare; under
+    MIN_CUSTOMERS customers none is (a placeholder says why)."""
     figure, ax = _figure(f"Customer segments ({report.customers} customers)")
     if not report.customers:
         _placeholder(ax, "No customers yet")
-        return _png(figure)
+        return figure
+    if report.customers < MIN_CUSTOMERS:  # quintiles of so few label no one meaningfully
+        _placeholder(ax, f"Not enough data: segments need at least {MIN_CUSTOMERS} customers")
+        return figure
     names = [s.name.replace("_", " ") for s in report.segments]
     bars = ax.bar(names, [s.size for s in report.segments], color="tab:blue")
     ax.bar_label(bars, padding=2, fontsize="small")
     ax.set_ylabel("customers")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return _png(figure)
+    return figure

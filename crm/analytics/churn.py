@@ -22,9 +22,9 @@ reported alongside: it moves before the churn rate does.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, not_, or_, select, true, union
+from sqlalchemy import Select, and_, case, func, not_, or_, select, true, union
 from sqlalchemy.sql import ColumnElement, Subquery
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm.analytics.period import Period
 from crm.analytics.sql import has_tag, in_window, share
@@ -53,27 +53,27 @@ class ChurnReport:
 
 def active_contacts(start: datetime, end: datetime) -> Subquery:
     """Distinct ids of contacts with an activity, purchase or inbound message in [start, end)."""
-    activities = select(Activity.contact_id.label("contact_id")).where(
+    activities: Select[int] = select(col(Activity.contact_id).label("contact_id")).where(
         in_window(Activity.occurred_at, start, end)
     )
-    inbound = select(Message.contact_id.label("contact_id")).where(
-        Message.direction == "inbound", in_window(Message.sent_at, start, end)
+    inbound: Select[int] = select(col(Message.contact_id).label("contact_id")).where(
+        col(Message.direction) == "inbound", in_window(Message.sent_at, start, end)
     )
-    bought = select(Purchase.contact_id.label("contact_id")).where(
-        Purchase.contact_id.is_not(None), in_window(Purchase.purchased_at, start, end)
+    bought: Select[int | None] = select(col(Purchase.contact_id).label("contact_id")).where(
+        col(Purchase.contact_id).is_not(None), in_window(Purchase.purchased_at, start, end)
     )
     return union(activities, inbound, bought).subquery()
 
 
 def owned_by(owner_id: int | None) -> ColumnElement[bool]:
-    return Contact.owner_id == owner_id if owner_id is not None else true()
+    return col(Contact.owner_id) == owner_id if owner_id is not None else true()
 
 
 def cancelled_by(end: datetime) -> ColumnElement[bool]:
     """Tagged `churned`, or opted out before `end` (an undated opt-out counts)."""
     opted_out = and_(
-        Contact.opted_out,
-        or_(Contact.consent_changed_at.is_(None), Contact.consent_changed_at < end),
+        col(Contact.opted_out),
+        or_(col(Contact.consent_changed_at).is_(None), col(Contact.consent_changed_at) < end),
     )
     return or_(has_tag(CHURN_TAG), opted_out)
 
@@ -89,7 +89,7 @@ def churn(
     at_end = active_contacts(period.end - window, period.end)
     tagged = cancelled_by(period.end)
     quiet = and_(not_(tagged), at_end.c.contact_id.is_(None))
-    customers, churned_tagged, churned_inactive = session.exec(
+    customers, churned_tagged, churned_inactive = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((tagged, 1), else_=0)), 0),
@@ -133,11 +133,13 @@ def churn(
 def _cancellation_signal(session: Session, period: Period, owner_id: int | None) -> tuple[int, int]:
     statement = select(
         func.count(),
-        func.coalesce(func.sum(case((Message.need == CANCELLATION_NEED, 1), else_=0)), 0),
-    ).where(Message.direction == "inbound", in_window(Message.sent_at, period.start, period.end))
+        func.coalesce(func.sum(case((col(Message.need) == CANCELLATION_NEED, 1), else_=0)), 0),
+    ).where(
+        col(Message.direction) == "inbound", in_window(Message.sent_at, period.start, period.end)
+    )
     if owner_id is not None:
         statement = statement.where(
-            Message.contact_id.in_(select(Contact.id).where(owned_by(owner_id)))
+            col(Message.contact_id).in_(select(col(Contact.id)).where(owned_by(owner_id)))
         )
-    inbound, cancellations = session.exec(statement).one()
+    inbound, cancellations = session.execute(statement).one()
     return int(inbound), int(cancellations)

@@ -26,11 +26,12 @@ average profit of the segment's paying customers (segments from the RFM scoring)
 Amounts are integer minor units, rounded half to even.
 """
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -151,7 +152,7 @@ def customer_lifetime_value(
 
     by_currency = [
         value("all", currency, int(n), int(total))
-        for currency, n, total in session.exec(
+        for currency, n, total in session.execute(
             select(paid.c.currency, func.count(), func.sum(paid.c.total))
             .group_by(paid.c.currency)
             .order_by(paid.c.currency)
@@ -188,7 +189,7 @@ def customer_lifetime_value(
 def _sales_in(period: Period) -> Subquery:
     """Purchases with a contact in the period, and won deals closed in it that have no
     purchase (won before purchases existed): each sale once."""
-    with_purchase = select(Purchase.deal_id).where(col(Purchase.deal_id).is_not(None))
+    with_purchase = select(col(Purchase.deal_id)).where(col(Purchase.deal_id).is_not(None))
     return union_all(
         select(
             col(Purchase.contact_id).label("cid"),
@@ -198,8 +199,8 @@ def _sales_in(period: Period) -> Subquery:
             col(Purchase.contact_id).is_not(None),
             in_window(Purchase.purchased_at, period.start, period.end),
         ),
-        select(Deal.contact_id, Deal.currency, Deal.amount_minor).where(
-            Deal.status == "won",
+        select(col(Deal.contact_id), col(Deal.currency), col(Deal.amount_minor)).where(
+            col(Deal.status) == "won",
             col(Deal.contact_id).is_not(None),
             in_window(Deal.closed_at, period.start, period.end),
             col(Deal.id).not_in(with_purchase),
@@ -215,52 +216,52 @@ def _segments_and_top(
     top: int,
     value: Callable[[str, str, int, int], Value],
 ) -> tuple[list[Value], list[tuple[int, str, str, str, int]]]:
-    """Per-segment totals and the top contacts per currency, in one query: the RFM
-    scoring behind the segments is the expensive part, so it is evaluated once and the
-    database returns only the first row of each segment/currency and the top rows."""
+    """Per-segment totals and the top contacts per currency.
+
+    Two queries that each return a row per paying customer: their totals (`paid`,
+    grouped by contact and currency in SQL) and their segments (the RFM scoring, narrowed
+    to payers by IN, a keyed lookup on both databases); they are matched here by
+    contact id in a dict. Joining the two derived tables in SQL let SQLite scan the
+    payers once per scored customer, which grows with the square of the customers."""
+    totals = session.execute(select(paid.c.cid, paid.c.currency, paid.c.total)).all()
+    if not totals:
+        return [], []
     rfm = scored_customers(session, as_of=period.end, owner_id=owner_id)
-    # narrowed to payers by IN (a hashed lookup on both databases) before joining: a
-    # plain join let SQLite rescan the scored customers once per payer
-    payers = (
-        select(rfm.c.contact_id, rfm.c.segment)
-        .where(rfm.c.contact_id.in_(select(paid.c.cid)))
-        .subquery("payers")
+    segments: dict[int, str] = dict(
+        session.execute(
+            select(rfm.c.contact_id, rfm.c.segment).where(rfm.c.contact_id.in_(select(paid.c.cid)))
+        ).all()
     )
-    group = (payers.c.segment, paid.c.currency)
-    joined = (
-        select(
-            paid.c.cid,
-            paid.c.currency,
-            paid.c.total,
-            payers.c.segment,
-            func.row_number()
-            .over(partition_by=paid.c.currency, order_by=(paid.c.total.desc(), paid.c.cid))
-            .label("place"),
-            func.row_number().over(partition_by=group, order_by=paid.c.cid).label("first"),
-            func.count().over(partition_by=group).label("group_n"),
-            func.sum(paid.c.total).over(partition_by=group).label("group_total"),
-        )
-        .join(payers, payers.c.contact_id == paid.c.cid)  # every payer has a touch
-        .subquery("joined")
-    )
-    statement = (
-        select(joined, Contact.name)
-        .join(Contact, col(Contact.id) == joined.c.cid)
-        .where(or_(joined.c.place <= top, joined.c.first == 1))
-        .order_by(joined.c.currency, joined.c.place)
-    )
-    by_segment: list[Value] = []
-    top_rows: list[tuple[int, str, str, str, int]] = []
-    for row in session.exec(statement).mappings():  # <= top per currency + one per group
-        if row["first"] == 1:
-            by_segment.append(
-                value(row["segment"], row["currency"], int(row["group_n"]), int(row["group_total"]))
-            )
-        if row["place"] <= top:
-            top_rows.append(
-                (int(row["cid"]), row["name"], row["segment"], row["currency"], int(row["total"]))
-            )
+    groups: dict[tuple[str, str], list[int]] = {}
+    per_currency: dict[str, list[tuple[int, int, str]]] = {}
+    for cid, currency, total in totals:
+        segment = segments.get(cid)
+        if segment is None:  # every payer has a touch, so this does not happen
+            continue
+        group = groups.setdefault((segment, currency), [0, 0])
+        group[0] += 1
+        group[1] += int(total)
+        per_currency.setdefault(currency, []).append((-int(total), int(cid), segment))
+    by_segment = [
+        value(segment, currency, n, total) for (segment, currency), (n, total) in groups.items()
+    ]
     by_segment.sort(key=lambda v: (SEGMENTS.index(v.group), v.currency))
+    best = {currency: heapq.nsmallest(top, rows) for currency, rows in sorted(per_currency.items())}
+    ids = {cid for rows in best.values() for _, cid, _ in rows}
+    names: dict[int, str] = (
+        dict(
+            session.execute(
+                select(col(Contact.id), col(Contact.name)).where(col(Contact.id).in_(ids))
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    top_rows = [
+        (cid, names[cid], segment, currency, -negative)
+        for currency, rows in best.items()
+        for negative, cid, segment in rows
+    ]
     return by_segment, top_rows
 
 

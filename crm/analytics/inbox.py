@@ -13,7 +13,7 @@ the customer wrote in):
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import SQLColumnExpression, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
@@ -57,7 +57,7 @@ def inbox_performance(
     if assignee_id is not None:
         where.append(col(Conversation.assignee_id) == assignee_id)
     overall = _groups(session, where, None)
-    reps = dict(session.exec(select(Rep.id, Rep.name)).all())
+    reps = dict(session.execute(select(col(Rep.id), col(Rep.name))).all())
     by_rep = [
         _rename(group, reps.get(key, f"rep #{key}") if key is not None else UNASSIGNED)
         for key, group in _groups(session, where, col(Conversation.assignee_id)).items()
@@ -79,7 +79,7 @@ def inbox_performance(
 
 
 def _groups(
-    session: Session, where: list[ColumnElement[bool]], key: ColumnElement[Any] | None
+    session: Session, where: list[ColumnElement[bool]], key: SQLColumnExpression[Any] | None
 ) -> dict[Any, InboxGroup]:
     """Counts, satisfaction and spreads per key value (None: one overall group)."""
     answered = col(Conversation.first_response_at)
@@ -112,18 +112,18 @@ def _groups(
 
 
 def _grouped_counts(
-    session: Session, where: list[ColumnElement[bool]], key: ColumnElement[Any] | None
+    session: Session, where: list[ColumnElement[bool]], key: SQLColumnExpression[Any] | None
 ) -> list[Any]:
     columns = (
         func.count(),
-        func.count(Conversation.first_response_at),
-        func.count(Conversation.closed_at),
+        func.count(col(Conversation.first_response_at)),
+        func.count(col(Conversation.closed_at)),
         func.avg(Conversation.satisfaction),
-        func.count(Conversation.satisfaction),
+        func.count(col(Conversation.satisfaction)),
     )
     if key is None:
-        return [(None, *row) for row in session.exec(select(*columns).where(*where))]
-    return list(session.exec(select(key, *columns).where(*where).group_by(key)))
+        return [(None, *row) for row in session.execute(select(*columns).where(*where))]
+    return list(session.execute(select(key, *columns).where(*where).group_by(key)))
 
 
 def _empty() -> InboxGroup:

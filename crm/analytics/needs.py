@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlmodel import Session, col
 
 from crm.analytics.churn import owned_by
@@ -114,9 +114,11 @@ def needs_over_time(
         func.coalesce(Message.need, UNCLASSIFIED).label("need"),
         col(Message.need_confidence).label("confidence"),
         case((col(Message.need_corrected), 1), else_=0).label("fixed"),
-    ).where(Message.direction == "inbound", in_window(sent, period.start, period.end))
+    ).where(col(Message.direction) == "inbound", in_window(sent, period.start, period.end))
     if owner_id is not None:
-        rows = rows.where(col(Message.contact_id).in_(select(Contact.id).where(owned_by(owner_id))))
+        rows = rows.where(
+            col(Message.contact_id).in_(select(col(Contact.id)).where(owned_by(owner_id)))
+        )
     inbound_rows = rows.subquery("inbound_rows")  # grouped outside: PostgreSQL cannot match
     statement = select(  # a CASE with bound parameters between SELECT and GROUP BY
         inbound_rows.c.bucket,
@@ -128,7 +130,7 @@ def needs_over_time(
     ).group_by(inbound_rows.c.bucket, inbound_rows.c.need)
     counts: list[dict[str, int]] = [{} for _ in starts]
     per_need: dict[str, list[float]] = {}  # need -> [count, confidence sum, n confident, fixed]
-    for index, name, n, conf_sum, conf_n, fixed in session.exec(statement):  # bucket x need
+    for index, name, n, conf_sum, conf_n, fixed in session.execute(statement):  # bucket x need
         counts[int(index)][name] = int(n)
         acc = per_need.setdefault(name, [0, 0.0, 0, 0])
         acc[0] += int(n)
@@ -184,18 +186,20 @@ def _by_language(
 ) -> dict[str, dict[str, int]]:
     """Inbound messages per detected language and need, most frequent language first."""
     sent = col(Message.sent_at)
-    rows = select(
+    rows: Select[str, str, int] = select(
         func.coalesce(Message.language, UNKNOWN_LANGUAGE).label("language"),
         func.coalesce(Message.need, UNCLASSIFIED).label("need"),
         col(Message.contact_id).label("contact_id"),
-    ).where(Message.direction == "inbound", in_window(sent, period.start, period.end))
+    ).where(col(Message.direction) == "inbound", in_window(sent, period.start, period.end))
     if owner_id is not None:
-        rows = rows.where(col(Message.contact_id).in_(select(Contact.id).where(owned_by(owner_id))))
+        rows = rows.where(
+            col(Message.contact_id).in_(select(col(Contact.id)).where(owned_by(owner_id)))
+        )
     inbound = rows.subquery("inbound_languages")  # grouped outside, as needs_over_time does
     statement = select(inbound.c.language, inbound.c.need, func.count()).group_by(
         inbound.c.language, inbound.c.need
     )
     table: dict[str, dict[str, int]] = {}
-    for language, need, n in session.exec(statement):
+    for language, need, n in session.execute(statement):
         table.setdefault(str(language), {})[str(need)] = int(n)
     return dict(sorted(table.items(), key=lambda item: (-sum(item[1].values()), item[0])))

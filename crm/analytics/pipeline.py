@@ -97,29 +97,29 @@ def pipeline_report(
         closed_where.append(col(Deal.owner_id) == owner_id)
     counts: dict[str, int] = Counter()
     amounts: dict[str, dict[str, int]] = {"won": {}, "lost": {}}
-    for status, currency, n, total in session.exec(
-        select(Deal.status, Deal.currency, func.count(), func.sum(Deal.amount_minor))
+    for status, currency, n, total in session.execute(
+        select(col(Deal.status), col(Deal.currency), func.count(), func.sum(col(Deal.amount_minor)))
         .where(*closed_where)
         .group_by(col(Deal.status), col(Deal.currency))
         .order_by(col(Deal.currency))
     ):
         counts[status] += int(n)
         amounts[status][currency] = int(total or 0)
-    cycle_seconds = session.exec(
+    cycle_seconds = session.execute(
         select(func.avg(seconds_between(session, col(Deal.closed_at), col(Deal.created_at)))).where(
-            *closed_where, Deal.status == "won"
+            *closed_where, col(Deal.status) == "won"
         )
     ).one()[0]
-    reasons = session.exec(
-        select(Deal.close_reason, func.count())
-        .where(*closed_where, Deal.status == "lost")
+    reasons = session.execute(
+        select(col(Deal.close_reason), func.count())
+        .where(*closed_where, col(Deal.status) == "lost")
         .group_by(col(Deal.close_reason))
     ).all()
     closed = [
         ClosedDeal(
             d.id or 0, d.title, d.status, d.amount_minor, d.currency, d.close_reason, d.closed_at
         )
-        for d in session.exec(
+        for d in session.execute(
             select(Deal)
             .where(*closed_where)
             .order_by(col(Deal.closed_at).desc(), col(Deal.id).desc())

@@ -18,7 +18,8 @@ customers have a strictly worse value. Ties share the lower score, so a crowd of
 customers with no won deal all get M=1 rather than being spread over 1-4 at random,
 and the result is deterministic. A customer with deals in several currencies gets the
 best of their per-currency M scores. With fewer than five customers the scores are
-coarse (one customer scores 1/1/1) and the report says so.
+coarse (one customer scores 1/1/1, "lost" even if they bought 31 days ago): the report
+says so and the reports show no segment label at all.
 
 Segments, first matching rule wins (every R/F/M combination lands in exactly one):
 
@@ -104,18 +105,27 @@ def scored_customers(session: Session, *, as_of: datetime, owner_id: int | None 
     customer), and every step reads the previous one once.
     """
     del session  # the query is dialect-neutral; kept for a uniform signature
-    won = and_(Deal.status == "won", col(Deal.closed_at) < as_of, col(Deal.contact_id).is_not(None))
+    won = and_(
+        col(Deal.status) == "won", col(Deal.closed_at) < as_of, col(Deal.contact_id).is_not(None)
+    )
     # a won deal is a purchase (crm.purchases); deals won before purchases existed and
     # without one still count, so nothing is counted twice and nothing is lost
     won_alone = and_(
-        won, col(Deal.id).not_in(select(Purchase.deal_id).where(col(Purchase.deal_id).is_not(None)))
+        won,
+        col(Deal.id).not_in(
+            select(col(Purchase.deal_id)).where(col(Purchase.deal_id).is_not(None))
+        ),
     )
     bought = and_(col(Purchase.purchased_at) < as_of, col(Purchase.contact_id).is_not(None))
     spent = union_all(
         select(
-            col(Deal.contact_id).label("cid"), Deal.currency, Deal.amount_minor.label("amount")
+            col(Deal.contact_id).label("cid"),
+            col(Deal.currency),
+            col(Deal.amount_minor).label("amount"),
         ).where(won_alone),
-        select(col(Purchase.contact_id), Purchase.currency, Purchase.amount_minor).where(bought),
+        select(col(Purchase.contact_id), col(Purchase.currency), col(Purchase.amount_minor)).where(
+            bought
+        ),
     ).subquery("spent")
     money = select(spent.c.cid, spent.c.currency, func.sum(spent.c.amount).label("total"))
     if owner_id is not None:
@@ -139,7 +149,7 @@ def scored_customers(session: Session, *, as_of: datetime, owner_id: int | None 
         .where(col(Activity.occurred_at) < as_of)
         .group_by(col(Activity.contact_id)),
         select(col(Message.contact_id), func.max(Message.sent_at), func.count(), no_ge, no_day)
-        .where(Message.direction == "inbound", col(Message.sent_at) < as_of)
+        .where(col(Message.direction) == "inbound", col(Message.sent_at) < as_of)
         .group_by(col(Message.contact_id)),
         select(col(Deal.contact_id), func.max(Deal.closed_at), literal(0), no_ge, no_day)
         .where(won_alone)
@@ -203,19 +213,19 @@ def rfm_segments(
     best first (highest M, then F, then most recent). One query: the scoring is the
     expensive part, so sizes ride along as window aggregates instead of a second pass."""
     rfm = scored_customers(session, as_of=as_of, owner_id=owner_id)
-    by_segment = {"partition_by": rfm.c.segment}
+    segment = rfm.c.segment
     place = func.row_number().over(
-        **by_segment,
+        partition_by=segment,
         order_by=(rfm.c.m.desc(), rfm.c.f.desc(), rfm.c.last_touch.desc(), rfm.c.contact_id),
     )
     listed = select(
         rfm,
         place.label("place"),
-        func.count().over(**by_segment).label("size"),
-        func.avg(rfm.c.frequency).over(**by_segment).label("avg_frequency"),
+        func.count().over(partition_by=segment).label("size"),
+        func.avg(rfm.c.frequency).over(partition_by=segment).label("avg_frequency"),
     ).subquery("listed")
     statement = (
-        select(listed, Contact.name)
+        select(listed, col(Contact.name))
         .join(Contact, col(Contact.id) == listed.c.contact_id)
         .order_by(listed.c.segment, listed.c.place)
     )
@@ -223,7 +233,7 @@ def rfm_segments(
         statement = statement.where(listed.c.place <= max(1, members_per_segment))
     sizes: dict[str, tuple[int, float]] = {}
     members: dict[str, list[SegmentMember]] = {}
-    for row in session.exec(statement).mappings():  # at most `limit` rows per segment
+    for row in session.execute(statement).mappings():  # at most `limit` rows per segment
         name = row["segment"]
         sizes[name] = (int(row["size"]), float(row["avg_frequency"]))
         if members_per_segment == 0:
@@ -259,6 +269,6 @@ def rfm_segments(
     elif customers < MIN_CUSTOMERS:
         note = (
             f"not enough data: only {customers} customer(s); quintile scores need at least "
-            f"{MIN_CUSTOMERS}, so only the {RECENT_DAYS}-day recency floor is meaningful"
+            f"{MIN_CUSTOMERS}, so no customer is labelled with a segment yet"
         )
     return SegmentsReport(as_of=as_of, customers=customers, segments=segments, note=note)

@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, extract, func, literal, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    SQLColumnExpression,
+    String,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
@@ -65,7 +77,7 @@ def grouped_spread(
     session: Session,
     *,
     value: ColumnElement[Any],
-    key: ColumnElement[Any] | None,
+    key: SQLColumnExpression[Any] | None,
     where: Sequence[ColumnElement[bool]],
 ) -> dict[Any, Spread]:
     """Median and p90 of `value` per `key` (None: one overall group) in one query.
@@ -92,7 +104,7 @@ def grouped_spread(
         picks.append(func.max(case((ranked.c.i == high, ranked.c.x))))
     statement = select(ranked.c.k, func.max(ranked.c.n), *picks).group_by(ranked.c.k)
     out: dict[Any, Spread] = {}
-    for row in session.exec(statement):  # one row per group
+    for row in session.execute(statement):  # one row per group
         k, n, *values = row
         n = int(n)
         results = []

@@ -2,7 +2,7 @@
 
 As of a day (purchases on that day included, nothing after it used), every contact who
 bought (a purchase, or a won deal that has none) is summarised in SQL as one row per
-purchase-day, the BTYD models
+customer (purchase-days, first and last purchase day, spend), the BTYD models
 (crm.analytics.btyd) are fitted on those summaries, and each customer gets:
 
 - expected purchases over the horizon (default 12 months),
@@ -23,17 +23,20 @@ Rules the issue left open, decided here:
   model figures: the caller falls back to RFM segments and the note says why.
 - No discounting and no margin: expected value is revenue over the horizon.
 
-Cost: one grouped query (rows = customer-days) and vectorised numpy, linear in the
-purchases; the segment and contact look-ups are one query each.
+Cost: one grouped query that returns a row per customer (with the contact's name, owner
+and external id joined in), vectorised numpy over customers, and one query for the
+segments: linear in the purchases, and only customers ever reach Python.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Date, cast, func, select, union_all
+from sqlalchemy import Date, Integer, case, cast, func, literal, select, text, union_all
 from sqlmodel import Session, col
 
 from crm.analytics import btyd
@@ -88,17 +91,14 @@ class ValueReport:
     total_expected_value_minor: int | None
     model: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
-
-
-def _day(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)
+    # How many customers the RFM scoring ranked (None: not scored, with_segments=False).
+    # Under segments.MIN_CUSTOMERS the quintiles mean nothing, so reports show no labels.
+    rfm_customers: int | None = None
 
 
 def _sales(end: datetime) -> Any:
     """Purchases, and won deals that have none (won before purchases existed), up to end."""
-    with_purchase = select(Purchase.deal_id).where(col(Purchase.deal_id).is_not(None))
+    with_purchase = select(col(Purchase.deal_id)).where(col(Purchase.deal_id).is_not(None))
     return union_all(
         select(
             col(Purchase.contact_id).label("cid"),
@@ -106,8 +106,10 @@ def _sales(end: datetime) -> Any:
             col(Purchase.amount_minor).label("amount"),
             col(Purchase.currency).label("currency"),
         ).where(col(Purchase.purchased_at) < end, col(Purchase.contact_id).is_not(None)),
-        select(Deal.contact_id, Deal.closed_at, Deal.amount_minor, Deal.currency).where(
-            Deal.status == "won",
+        select(
+            col(Deal.contact_id), col(Deal.closed_at), col(Deal.amount_minor), col(Deal.currency)
+        ).where(
+            col(Deal.status) == "won",
             col(Deal.closed_at) < end,
             col(Deal.contact_id).is_not(None),
             col(Deal.id).not_in(with_purchase),
@@ -127,26 +129,157 @@ def _main_currency(session: Session, end: datetime) -> tuple[str | None, int]:
     return rows[0][0], sum(int(n) for _, n in rows[1:])
 
 
-def _purchase_days(
-    session: Session, end: datetime, currency: str, owner_id: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sales = _sales(end)
-    day = _day(session, sales.c.at).label("day")
+def _utc_date(session: Session, column: Any) -> Any:
+    """The UTC calendar day of a timestamp: a date on PostgreSQL, 'YYYY-MM-DD' text on
+    SQLite (both sort as days do). The GROUP BY key of the value query; on PostgreSQL it
+    is the very expression migration 0014 keeps statistics on, which is what lets the
+    planner group purchases in index order instead of spilling a hash table to disk."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
+
+
+def _day_number(session: Session, day: Any) -> Any:
+    """A `_utc_date` as whole days since 1970-01-01 (an integer the database computes,
+    so no date string crosses into Python)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(day - cast(literal("1970-01-01"), Date), Integer)
+    # julianday of a midnight is n + 0.5 exactly, so the difference is an exact integer
+    return cast(func.julianday(day) - 2440587.5, Integer)
+
+
+def _spend_per_day(session: Session, contact: Any, at: Any, amount: Any, *where: Any) -> Any:
+    """SELECT contact, UTC day, sum(amount) ... GROUP BY contact, day, on one table."""
+    day = _utc_date(session, at)
+    return (
+        select(contact.label("cid"), day.label("day"), func.sum(amount).label("spend"))
+        .where(*where)
+        .group_by(contact, day)
+    )
+
+
+@contextmanager
+def _grouped_in_order(session: Session) -> Iterator[None]:
+    """PostgreSQL: no hash aggregates for the one statement inside, then the setting as
+    it was (transaction-local either way).
+
+    Measured at 100k customers / 1M purchases: with the report work_mem (64MB) the
+    planner believed the ~1M customer-days would fit a hash table, chose two hash
+    aggregates and a sort, and spilled 24 MB + 12 MB + 22 MB to disk (EXPLAIN ANALYZE
+    6.8 s on a loaded machine); told not to hash, it streams the purchases in
+    `ix_purchase_contact_when` order with no temp files at any work_mem (4.2 s). Without
+    that index order it sorts instead, still one pass and no hash table."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = session.execute(text("SELECT current_setting('enable_hashagg')")).scalar_one()
+    session.execute(text("SELECT set_config('enable_hashagg', 'off', true)"))
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('enable_hashagg', :v, true)"), {"v": before})
+
+
+@dataclass(frozen=True)
+class _Buyers:
+    """One row per customer, aggregated in SQL: purchase-days, first and last day (day
+    numbers), total spend, the first day's spend, and the contact's own fields."""
+
+    ids: np.ndarray
+    days: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    spend: np.ndarray
+    first_spend: np.ndarray
+    people: list[tuple[str | None, Any, int | None, datetime | None]]
+
+
+def _buyers(session: Session, end: datetime, currency: str, owner_id: int | None) -> _Buyers:
+    """GROUP BY contact in the database: what moves to Python is a row per customer
+    however many purchases they made. A customer's purchases on one day count once (the
+    inner GROUP BY day); the first day's spend is picked with a window, since the
+    Gamma-Gamma spend model uses the repeat purchases only.
+
+    Purchases and won deals are each grouped by (contact, day) on their own table before
+    they meet: grouped through the UNION ALL, PostgreSQL could use no statistics and
+    hashed ~1M customer-days at 100k customers, spilling to disk; grouped on `purchase`
+    it reads `ix_purchase_contact_when` in order (statistics from migration 0014) and
+    every step after streams, sorted by contact then day, with no temp files (EXPLAIN in
+    the README's "Purchase reports at two sizes")."""
+    purchases_per_day = _spend_per_day(
+        session,
+        col(Purchase.contact_id),
+        col(Purchase.purchased_at),
+        col(Purchase.amount_minor),
+        col(Purchase.purchased_at) < end,
+        col(Purchase.contact_id).is_not(None),
+        col(Purchase.currency) == currency,
+    )
+    with_purchase = select(col(Purchase.deal_id)).where(col(Purchase.deal_id).is_not(None))
+    deals_per_day = _spend_per_day(
+        session,
+        col(Deal.contact_id),
+        col(Deal.closed_at),
+        col(Deal.amount_minor),
+        col(Deal.status) == "won",
+        col(Deal.closed_at) < end,
+        col(Deal.contact_id).is_not(None),
+        col(Deal.id).not_in(with_purchase),
+        col(Deal.currency) == currency,
+    )
+    both = union_all(purchases_per_day, deals_per_day).subquery("both_per_day")
+    # a won deal on a day with purchases makes that day one purchase-day, not two
+    per_day = (
+        select(
+            both.c.cid,
+            _day_number(session, both.c.day).label("day"),
+            func.sum(both.c.spend).label("spend"),
+            func.row_number().over(partition_by=both.c.cid, order_by=both.c.day).label("nth"),
+        )
+        .group_by(both.c.cid, both.c.day)
+        .subquery("per_day")
+    )
+    per_customer = (
+        select(
+            per_day.c.cid,
+            func.count().label("days"),
+            func.min(per_day.c.day).label("first"),
+            func.max(per_day.c.day).label("last"),
+            func.sum(per_day.c.spend).label("spend"),
+            func.sum(case((per_day.c.nth == 1, per_day.c.spend), else_=0)).label("first_spend"),
+        )
+        .group_by(per_day.c.cid)
+        .subquery("per_customer")
+    )
     statement = (
-        select(sales.c.cid, day, func.sum(sales.c.amount))
-        .where(sales.c.currency == currency)
-        .group_by(sales.c.cid, day)
-        .order_by(sales.c.cid, day)
+        select(
+            *per_customer.c,
+            col(Contact.name),
+            col(Contact.custom_fields),
+            col(Contact.owner_id),
+            col(Contact.last_activity_at),
+        )
+        .outerjoin(Contact, col(Contact.id) == per_customer.c.cid)
+        .order_by(per_customer.c.cid)
     )
     if owner_id is not None:
-        statement = statement.join(Contact, col(Contact.id) == sales.c.cid).where(
-            owned_by(owner_id)
-        )
-    rows = session.execute(statement).all()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    days = np.array([str(r[1])[:10] for r in rows], dtype="datetime64[D]").astype(np.int64)
-    amounts = np.fromiter((float(r[2] or 0) for r in rows), dtype=np.float64, count=len(rows))
-    return ids, days, amounts
+        statement = statement.where(owned_by(owner_id))
+    with _grouped_in_order(session):
+        rows = session.execute(statement).all()
+    n = len(rows)
+
+    def column(i: int, dtype: Any) -> np.ndarray:
+        return np.fromiter((r[i] or 0 for r in rows), dtype=dtype, count=n)
+
+    return _Buyers(
+        ids=column(0, np.int64),
+        days=column(1, np.int64),
+        first=column(2, np.int64),
+        last=column(3, np.int64),
+        spend=column(4, np.float64),
+        first_spend=column(5, np.float64),
+        people=[(r[6], r[7], r[8], r[9]) for r in rows],
+    )
 
 
 def customer_value(
@@ -170,10 +303,11 @@ def customer_value(
     currency, other_currency = _main_currency(session, end)
     if currency is None:
         return ValueReport(as_of, horizon_weeks, None, "rfm", [], 0, None, {}, _NO_PURCHASES)
-    ids, days, amounts = _purchase_days(session, end, currency, owner_id)
-    contact_ids, index = np.unique(ids, return_inverse=True)
+    buyers = _buyers(session, end, currency, owner_id)
     end_day = int(np.datetime64(as_of, "D").astype(np.int64))
-    summary = btyd.summarise(index, days, amounts, end_day)
+    summary = btyd.summary_from_totals(
+        buyers.days, buyers.first, buyers.last, buyers.spend, buyers.first_spend, end_day
+    )
     repeat = int((summary.frequency > 0).sum())
     notes = []
     if other_currency:
@@ -183,7 +317,7 @@ def customer_value(
     if repeat < min_repeat_customers:
         notes.append(
             f"not enough data for the value model: {repeat} repeat customer(s), it needs "
-            f"{min_repeat_customers}; showing RFM segments and past spend instead"
+            f"{min_repeat_customers}; ranking by past spend instead"
         )
     else:
         fits = {"bgnbd": btyd.fit_bgnbd(summary), "pareto_nbd": btyd.fit_pareto(summary)}
@@ -197,13 +331,9 @@ def customer_value(
     expected, alive, value = _predict(method, fits, summary, horizon_weeks)
     if method != "rfm" and not fits["gamma_gamma"].converged:
         notes.append(f"spend model did not converge ({fits['gamma_gamma'].message}): no values")
-    spend = np.bincount(index, weights=amounts, minlength=len(contact_ids))
-    last_day = np.full(len(contact_ids), np.iinfo(np.int64).min)
-    np.maximum.at(last_day, index, days)
-    customers = _customers(
-        session, end, owner_id if with_segments else None, contact_ids, summary, spend,
-        last_day, expected, alive, value, with_segments,
-    )  # fmt: skip
+    customers, rfm_customers = _customers(
+        session, end, owner_id, buyers, summary, expected, alive, value, with_segments
+    )
     total = None if value is None else int(round(float(np.sum(value))))
     return ValueReport(
         as_of=as_of,
@@ -215,6 +345,7 @@ def customer_value(
         total_expected_value_minor=total,
         model=_model_key(method, fits, summary, horizon_weeks),
         note="; ".join(notes) or None,
+        rfm_customers=rfm_customers,
     )
 
 
@@ -263,52 +394,37 @@ def _customers(
     session: Session,
     end: datetime,
     owner_id: int | None,
-    contact_ids: np.ndarray,
+    buyers: _Buyers,
     s: btyd.Summary,
-    spend: np.ndarray,
-    last_day: np.ndarray,
     expected: np.ndarray | None,
     alive: np.ndarray | None,
     value: np.ndarray | None,
     with_segments: bool,
-) -> list[CustomerValue]:
-    """Joins the model's arrays with names, owners and segments (one query each)."""
-    if not len(contact_ids):
-        return []
+) -> tuple[list[CustomerValue], int | None]:
+    """Joins the model's arrays with the buyers' own fields and their segments (the
+    segments in one more query, one row per customer), and how many customers were scored."""
+    if not len(buyers.ids):
+        return [], None
     segments: dict[int, str] = {}
     if with_segments:
         rfm = scored_customers(session, as_of=end, owner_id=owner_id)
         segments = dict(session.execute(select(rfm.c.contact_id, rfm.c.segment)).all())
-    people = {
-        row[0]: row
-        for row in session.execute(
-            select(
-                Contact.id,
-                Contact.name,
-                Contact.custom_fields,
-                Contact.owner_id,
-                Contact.last_activity_at,
-            )
-        )
-    }
     out = []
-    for i, cid in enumerate(contact_ids.tolist()):
-        person = people.get(cid)
-        if person is None:
+    for i, cid in enumerate(buyers.ids.tolist()):
+        name, fields, owner, last_contact = buyers.people[i]
+        if name is None:  # no contact row: modelled, not listed
             continue
-        fields = person[2] or {}
+        external = (fields or {}).get("external_id")
         out.append(
             CustomerValue(
                 contact_id=cid,
-                name=person[1],
-                external_id=None
-                if fields.get("external_id") is None
-                else str(fields["external_id"]),
-                owner_id=person[3],
-                last_contact=person[4],
+                name=name,
+                external_id=None if external is None else str(external),
+                owner_id=owner,
+                last_contact=last_contact,
                 purchases=int(s.frequency[i]) + 1,
-                spend_minor=int(round(float(spend[i]))),
-                last_purchase=date(1970, 1, 1) + timedelta(days=int(last_day[i])),
+                spend_minor=int(round(float(buyers.spend[i]))),
+                last_purchase=date(1970, 1, 1) + timedelta(days=int(buyers.last[i])),
                 expected_purchases=None if expected is None else float(expected[i]),
                 expected_value_minor=None if value is None else int(round(float(value[i]))),
                 p_alive=None if alive is None else float(alive[i]),
@@ -321,4 +437,4 @@ def _customers(
             c.contact_id,
         )
     )
-    return out
+    return out, len(segments) if with_segments else None

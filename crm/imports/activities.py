@@ -24,7 +24,11 @@ def _first_contacts(ctx: Context, company_ids: set[int]) -> dict[int, int]:
         .where(col(Contact.company_id).in_(company_ids))
         .order_by(col(Contact.id).desc())
     )
-    return {company: contact for company, contact in rows}  # last write wins: the lowest id
+    firsts: dict[int, int] = {}
+    for company, contact in rows:  # last write wins: the lowest id
+        if company is not None and contact is not None:  # filtered on; ids are never NULL
+            firsts[company] = contact
+    return firsts
 
 
 def import_activities(ctx: Context, rows: list[ImportRow]) -> None:
@@ -44,7 +48,9 @@ def import_activities(ctx: Context, rows: list[ImportRow]) -> None:
             ctx.report.problem(row.line, "no contact to attach this activity to.", skipped=True)
             continue
         kind_text = row.get("kind").strip().lower()
-        kind = KIND_ALIASES.get(kind_text, kind_text if kind_text in set(ActivityKind) else "note")
+        kind = ActivityKind(
+            KIND_ALIASES.get(kind_text, kind_text if kind_text in set(ActivityKind) else "note")
+        )
         if kind_text and kind_text != kind:
             row.custom["source type"] = row.get("kind")
         parts = [row.get("subject"), row.get("text")]
@@ -82,9 +88,11 @@ def import_activities(ctx: Context, rows: list[ImportRow]) -> None:
     contacts = {
         c.id: c for c in session.exec(select(Contact).where(col(Contact.id).in_(contact_ids)))
     }
+    pending: dict[str, Activity] = {}  # external id -> activity first named in this batch
+    done: list[tuple[ImportRow, Activity, bool, bool]] = []
     for row, contact_id, kind, text, when, rep_id, deal_id in prepared:
         ext = row.get("external_id")
-        activity = by_id.get(by_ext[ext]) if ext in by_ext else None
+        activity = by_id.get(by_ext[ext]) if ext in by_ext else pending.get(ext)
         own_known = activity is not None
         activity = activity or seen.get((contact_id, kind, when, text))
         is_new = activity is None
@@ -102,11 +110,13 @@ def import_activities(ctx: Context, rows: list[ImportRow]) -> None:
         activity.custom_fields = {**(activity.custom_fields or {}), **row.custom}
         contact = contacts[contact_id]
         contact.last_activity_at = max(filter(None, [contact.last_activity_at, when]))
-        session.flush()
         seen[(contact_id, kind, when, text)] = activity
         if ext and not own_known:
-            by_ext[ext] = activity.id
-            by_id[activity.id] = activity
+            pending[ext] = activity
+        done.append((row, activity, is_new, own_known))
+    session.flush()  # once for the batch: the new activities get their ids here
+    for row, activity, is_new, own_known in done:
+        assert activity.id is not None
         ctx.add_external_ids("activity", activity.id, row, own_known=own_known)
         if is_new:
             ctx.audit("activity.create", "activity", activity)

@@ -8,7 +8,9 @@ custom fields under the field's name; any header not listed here becomes a custo
 under its own name. Nothing is dropped without the report naming it.
 
 Sources used for the layouts: HubSpot's contact/company/deal export, Salesforce's report
-labels and API field names, Pipedrive's "Entity - Field" export, Zoho CRM's module export.
+labels and API field names, Pipedrive's "Entity - Field" export, Zoho CRM's module export,
+Google Contacts' CSV ("E-mail 1 - Value", "Organization 1 - Name") and Outlook's CSV
+("E-mail 2 Address", "Business Phone"), and a plain `Name,Email,Phone,Notes` sheet.
 """
 
 import re
@@ -21,21 +23,30 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "external_id": ("Record ID", "Id", "Contact ID", "ContactId", "Person - ID", "rapport_id"),
         "external_ids": ("external_ids",),
         "name": ("Name", "Full Name", "Contact Name", "Person - Name", "Contact"),
-        "first_name": ("First Name", "FirstName", "Given Name", "Person - First name"),
-        "last_name": ("Last Name", "LastName", "Surname", "Family Name", "Person - Last name"),
+        "first_name": ("First Name", "FirstName", "Given Name", "Person - First name",
+                       "First"),
+        "last_name": ("Last Name", "LastName", "Surname", "Family Name", "Person - Last name",
+                      "Last"),
         "email": (
             "Email", "Emails", "E-mail", "Email Address", "Secondary Email", "Work Email",
             "Person - Email", "Person - Email - Work", "Person - Email - Home",
             "Person - Email - Other",
+            # Google Contacts ("E-mail 1 - Value") and Outlook ("E-mail 2 Address")
+            "E-mail 1 - Value", "E-mail 2 - Value", "E-mail 3 - Value", "E-mail Address",
+            "E-mail 2 Address", "E-mail 3 Address", "Email 2", "Email 3", "Personal Email",
         ),
         "phone": (
             "Phone", "Phones", "Phone Number", "Mobile", "MobilePhone", "Mobile Phone",
             "Mobile Phone Number", "Work Phone", "Home Phone", "Person - Phone",
             "Person - Phone - Work", "Person - Phone - Mobile", "Person - Phone - Home",
+            "Phone 1 - Value", "Phone 2 - Value", "Phone 3 - Value", "Business Phone",
+            "Business Phone 2", "Home Phone 2", "Other Phone", "Primary Phone", "Cell",
+            "Cell Phone", "Telephone", "Tel", "Phone 2",
         ),
         "company": (
             "Company", "Company Name", "Account Name", "Account", "Organization",
             "Organisation", "Associated Company", "Person - Organization", "Organization - Name",
+            "Organization 1 - Name", "Organization Name", "Organisation Name",
         ),
         "company_ref": ("AccountId", "Account ID", "Company ID", "Organization - ID",
                         "company_rapport_id"),
@@ -46,7 +57,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "created_at": ("Create Date", "Created Date", "CreatedDate", "Created Time", "Created",
                        "Created At", "Person - Person created"),
         # kept in custom fields under these names
-        "title": ("Title", "Job Title", "Person - Job title"),
+        "title": ("Title", "Job Title", "Person - Job title", "Organization 1 - Title",
+                  "Organization Title", "Position"),
+        "notes": ("Notes", "Note", "Comments", "Description", "About"),
         "city": ("City", "Mailing City", "MailingCity", "Person - City"),
         "country": ("Country", "Mailing Country", "MailingCountry", "Country/Region"),
         "lifecycle_stage": ("Lifecycle Stage", "LifecycleStage", "Lead Status"),
@@ -138,6 +151,8 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "amount": ("Amount", "Total", "Order Total", "Grand Total", "Price", "amount"),
         "currency": ("Currency", "CurrencyIsoCode", "currency"),
         "quantity": ("Quantity", "Qty", "Items", "quantity"),
+        "external_ids": ("external_ids",),
+        "reference": ("order_reference",),  # Rapport's export: the order number it kept
     },
 }  # fmt: skip
 
@@ -196,7 +211,20 @@ VENDOR_SIGNATURES: dict[str, tuple[str, ...]] = {
                    "Opportunity Name", "Lead Source", "CurrencyIsoCode", "MobilePhone"),
     "pipedrive": ("Person - ID", "Organization - ID", "Deal - ID", "Activity - ID"),
     "zoho": ("Created Time", "Modified Time", "Closing Date"),
+    "google": ("Given Name Yomi", "Group Membership", "E-mail 1 - Value", "Phone 1 - Value"),
+    "outlook": ("E-mail 2 Address", "Business Fax", "Home Fax", "Assistant's Phone"),
 }  # fmt: skip
+
+# Fields without which a file is not that kind of record: a file of names, emails, phones
+# and notes is people (with notes), not activities, although "Notes" is an activity
+# column; activities need a date, a type or a subject, deals a title, amount or stage.
+ANCHORS: dict[str, frozenset[str]] = {
+    "contacts": frozenset({"email", "phone", "first_name", "last_name"}),
+    "companies": frozenset({"domain", "industry", "employees"}),
+    "deals": frozenset({"title", "amount", "stage", "status", "close_date"}),
+    "activities": frozenset({"kind", "subject", "occurred_at"}),
+    "purchases": frozenset({"amount", "occurred_at", "quantity"}),
+}
 
 CUSTOM_PREFIX = "custom: "  # export writes custom fields as "custom: <name>" columns
 _NOT_KEY = re.compile(r"[^0-9a-z]+")

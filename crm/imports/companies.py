@@ -32,10 +32,12 @@ def import_companies(ctx: Context, rows: list[ImportRow]) -> None:
         )
     }
     by_key = {c.name_key: c for c in existing.values()}
+    pending: dict[str, Company] = {}  # external id -> company first named in this batch
+    done: list[tuple[ImportRow, Company, bool, bool, dict[str, Any] | None]] = []
     for row in rows:
         name = " ".join(row.get("name").split())[:200]
         ext = row.get("external_id")
-        company = existing.get(by_ext[ext]) if ext in by_ext else None
+        company = existing.get(by_ext[ext]) if ext in by_ext else pending.get(ext)
         own_known = company is not None
         if company is None and not name:
             ctx.report.problem(row.line, "a company needs a name.", skipped=True)
@@ -69,12 +71,14 @@ def import_companies(ctx: Context, rows: list[ImportRow]) -> None:
             if value is not None:
                 setattr(company, key, value)
         company.custom_fields = {**(company.custom_fields or {}), **custom}
-        session.flush()
         by_key[company.name_key] = company
-        ctx.remember_company(company)
         if ext and not own_known:
-            by_ext[ext] = company.id
-            existing[company.id] = company
+            pending[ext] = company
+        done.append((row, company, is_new, own_known, before))
+    session.flush()  # once for the batch: the new companies get their ids here
+    for row, company, is_new, own_known, before in done:
+        assert company.id is not None
+        ctx.remember_company(company)
         ctx.add_external_ids("company", company.id, row, own_known=own_known)
         if is_new:
             ctx.audit("company.create", "company", company)

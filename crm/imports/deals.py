@@ -35,7 +35,8 @@ def map_stage(ctx: Context, text: str) -> str | None:
 
 
 def _fields(ctx: Context, row: ImportRow, custom: dict[str, Any]) -> dict[str, Any]:
-    line, out = row.line, {}
+    line = row.line
+    out: dict[str, Any] = {}
     stage = ctx.stages[0]
     if row.get("stage"):
         mapped = map_stage(ctx, row.get("stage"))
@@ -100,11 +101,13 @@ def import_deals(ctx: Context, rows: list[ImportRow]) -> None:
         )
     }
     by_title = {(d.title, d.contact_id, d.company_id): d for d in existing.values()}
+    pending: dict[str, Deal] = {}  # external id -> deal first named in this batch
+    done: list[tuple[ImportRow, Deal, bool, bool, dict[str, Any] | None]] = []
     for row in rows:
         title = " ".join(row.get("title").split())[:200]
         ext = row.get("external_id")
         contact_id, company_id = refs[row.line]
-        deal = existing.get(by_ext[ext]) if ext in by_ext else None
+        deal = existing.get(by_ext[ext]) if ext in by_ext else pending.get(ext)
         own_known = deal is not None
         if deal is None and not title:
             ctx.report.problem(row.line, "a deal needs a title (name).", skipped=True)
@@ -122,11 +125,13 @@ def import_deals(ctx: Context, rows: list[ImportRow]) -> None:
             ctx.report.updated += 1
         before = None if is_new else _brief(deal)
         _set(deal, title, contact_id, company_id, fields, custom)
-        session.flush()
         by_title[(deal.title, deal.contact_id, deal.company_id)] = deal
         if ext and not own_known:
-            by_ext[ext] = deal.id
-            existing[deal.id] = deal
+            pending[ext] = deal
+        done.append((row, deal, is_new, own_known, before))
+    session.flush()  # once for the batch: the new deals get their ids here
+    for row, deal, is_new, own_known, before in done:
+        assert deal.id is not None
         ctx.add_external_ids("deal", deal.id, row, own_known=own_known)
         if is_new:
             ctx.audit("deal.create", "deal", deal)
@@ -150,8 +155,9 @@ def _set(
         if key in fields:
             setattr(deal, key, fields[key])
     close: datetime | None = fields.get("close")
-    if "expected" in fields or close is not None:
-        deal.expected_close = (fields.get("expected") or close).date()
+    expected: datetime | None = fields.get("expected") or close
+    if expected is not None:  # an expected date given, else the close date
+        deal.expected_close = expected.date()
     if deal.status in {"won", "lost"}:
         deal.closed_at = fields.get("closed") or close or deal.closed_at or deal.created_at
     else:

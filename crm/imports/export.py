@@ -1,17 +1,18 @@
-"""Export every record of a type as CSV that `rapport import` reads back with nothing lost.
+"""Export every record of a type as CSV (or .xlsx) that `rapport import` reads back whole.
 
 Headers are the importer's own field names (so no alias guessing on the way back);
 custom fields become "custom: <name>" columns; the record's Rapport id and the ids it
 had elsewhere travel in `rapport_id` and `external_ids`, which is how deals and
 activities find their contacts again in another Rapport. A cell a spreadsheet would run
 as a formula (starting = + - @, tab or CR) gets a leading apostrophe, which the importer
-removes again (OWASP's CSV injection advice).
+removes again (OWASP's CSV injection advice). An .xlsx export holds the same strings, every
+cell typed as text (crm.imports.xlsx).
 """
 
 import csv
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from sqlmodel import Session, col, select
 
@@ -43,7 +44,7 @@ COLUMNS = {
               "company_rapport_id", "company", "owner", "created_at", "external_ids"],
     "activities": ["rapport_id", "kind", "text", "occurred_at", "contact_rapport_id", "contact",
                    "contact_email", "deal_rapport_id", "owner", "external_ids"],
-    "purchases": ["rapport_id", "occurred_at", "amount", "currency", "quantity",
+    "purchases": ["rapport_id", "order_reference", "occurred_at", "amount", "currency", "quantity",
                   "contact_rapport_id", "contact", "contact_email", "company_rapport_id",
                   "company", "external_ids"],
 }  # fmt: skip
@@ -87,29 +88,62 @@ def _custom_keys(session: Session, model: Any) -> list[str]:
 
 def export_records(store: Store, record_type: str, stream: TextIO, *, actor: Actor) -> int:
     """Writes every record of `record_type` to `stream` as CSV; returns how many."""
+    writer = csv.writer(stream)
+    return _export(store, record_type, actor, lambda rows: writer.writerows(map(_guarded, rows)))
+
+
+def export_xlsx(store: Store, record_type: str, stream: IO[bytes], *, actor: Actor) -> int:
+    """The same rows as `export_records`, as a one-sheet Excel workbook of string cells."""
+    from crm.imports.xlsx import write_xlsx, xml_text
+
+    def cells(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+        for row in rows:  # line breaks first, so a leading CR is guarded as CSV's is
+            yield [neutralise(xml_text(value)) for value in row]
+
+    return _export(
+        store, record_type, actor, lambda rows: write_xlsx(cells(rows), stream, sheet=record_type)
+    )
+
+
+def _guarded(row: list[str]) -> list[str]:
+    return [neutralise(value) for value in row]
+
+
+def _export(
+    store: Store,
+    record_type: str,
+    actor: Actor,
+    sink: Callable[[Iterator[list[str]]], object],
+) -> int:
     require_admin(actor, "export records")
     if record_type not in COLUMNS:
         raise CRMError(f"Export one of: {', '.join(EXPORT_TYPES)}.")
-    model = MODELS[record_type]
-    writer = csv.writer(stream)
-    count = 0
+    counted = [0]
     with store.transaction() as session:
-        reps = {r.id: (r.email or r.name) for r in session.exec(select(Rep))}
-        keys = _custom_keys(session, model)
-        writer.writerow(COLUMNS[record_type] + [CUSTOM_PREFIX + k for k in keys])
-        cells = ROW_WRITERS[record_type]
-        for batch in _batches(session, model):
-            ids = ids_of(session, entity_type=ENTITY[record_type], entity_ids=[r.id for r in batch])
-            extra = _batch_extra(session, record_type, batch)
-            for row in batch:
-                base = cells(row, reps, extra)
-                base["external_ids"] = "; ".join(ids.get(row.id, []))
-                custom = getattr(row, "custom_fields", None) or {}
-                values = [base.get(c, "") for c in COLUMNS[record_type]]
-                values += [custom.get(k, "") for k in keys]
-                writer.writerow([neutralise(v) for v in values])
-                count += 1
-    return count
+        sink(_rows(session, record_type, counted))
+    return counted[0] - 1  # the header row is not a record
+
+
+def _rows(session: Session, record_type: str, counted: list[int]) -> Iterator[list[str]]:
+    """The header, then one row of strings per record, batch by batch (the sinks guard
+    formulas)."""
+    model = MODELS[record_type]
+    reps = {r.id: (r.email or r.name) for r in session.exec(select(Rep))}
+    keys = _custom_keys(session, model)
+    counted[0] += 1
+    yield COLUMNS[record_type] + [CUSTOM_PREFIX + k for k in keys]
+    cells = ROW_WRITERS[record_type]
+    for batch in _batches(session, model):
+        ids = ids_of(session, entity_type=ENTITY[record_type], entity_ids=[r.id for r in batch])
+        extra = _batch_extra(session, record_type, batch)
+        for row in batch:
+            base = cells(row, reps, extra)
+            base["external_ids"] = "; ".join(ids.get(row.id, []))
+            custom = getattr(row, "custom_fields", None) or {}
+            values = [base.get(c, "") for c in COLUMNS[record_type]]
+            values += [custom.get(k, "") for k in keys]
+            counted[0] += 1
+            yield ["" if v is None else str(v) for v in values]
 
 
 def _batch_extra(session: Session, record_type: str, batch: list[Any]) -> dict[str, Any]:
@@ -143,7 +177,11 @@ def _iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def _contact(row: Contact, reps: dict[int, str], extra: dict[str, Any]) -> dict[str, Any]:
+# rep id -> how the export names them; looked up with a row's optional rep id
+RepNames = dict[int | None, str]
+
+
+def _contact(row: Contact, reps: RepNames, extra: dict[str, Any]) -> dict[str, Any]:
     pts = extra["points"].get(row.id, {"email": [], "phone": []})
     return {
         "rapport_id": row.id, "name": row.name, "email": "; ".join(pts["email"]),
@@ -154,7 +192,7 @@ def _contact(row: Contact, reps: dict[int, str], extra: dict[str, Any]) -> dict[
     }  # fmt: skip
 
 
-def _company(row: Company, reps: dict[int, str], extra: dict[str, Any]) -> dict[str, Any]:
+def _company(row: Company, reps: RepNames, extra: dict[str, Any]) -> dict[str, Any]:
     return {"rapport_id": row.id, "name": row.name, "domain": row.domain or "",
             "created_at": _iso(row.created_at)}  # fmt: skip
 
@@ -166,7 +204,7 @@ def _contact_refs(row: Any, extra: dict[str, Any]) -> dict[str, Any]:
             "contact_email": emails[0] if emails else ""}  # fmt: skip
 
 
-def _deal(row: Deal, reps: dict[int, str], extra: dict[str, Any]) -> dict[str, Any]:
+def _deal(row: Deal, reps: RepNames, extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "rapport_id": row.id, "title": row.title,
         "amount": format_amount(row.amount_minor, row.currency), "currency": row.currency,
@@ -178,7 +216,7 @@ def _deal(row: Deal, reps: dict[int, str], extra: dict[str, Any]) -> dict[str, A
     } | _contact_refs(row, extra)  # fmt: skip
 
 
-def _activity(row: Activity, reps: dict[int, str], extra: dict[str, Any]) -> dict[str, Any]:
+def _activity(row: Activity, reps: RepNames, extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "rapport_id": row.id, "kind": row.kind, "text": row.text,
         "occurred_at": _iso(row.occurred_at), "deal_rapport_id": row.deal_id or "",
@@ -186,16 +224,17 @@ def _activity(row: Activity, reps: dict[int, str], extra: dict[str, Any]) -> dic
     } | _contact_refs(row, extra)  # fmt: skip
 
 
-def _purchase(row: Purchase, reps: dict[int, str], extra: dict[str, Any]) -> dict[str, Any]:
+def _purchase(row: Purchase, reps: RepNames, extra: dict[str, Any]) -> dict[str, Any]:
     return {
-        "rapport_id": row.id, "occurred_at": _iso(row.purchased_at),
+        "rapport_id": row.id, "order_reference": row.reference or "",
+        "occurred_at": _iso(row.purchased_at),
         "amount": format_amount(row.amount_minor, row.currency), "currency": row.currency,
         "quantity": row.quantity, "company_rapport_id": row.company_id or "",
         "company": extra["companies"].get(row.company_id, ""),
     } | _contact_refs(row, extra)  # fmt: skip
 
 
-ROW_WRITERS: dict[str, Callable[[Any, dict[int, str], dict[str, Any]], dict[str, Any]]] = {
+ROW_WRITERS: dict[str, Callable[[Any, RepNames, dict[str, Any]], dict[str, Any]]] = {
     "purchases": _purchase,
     "contacts": _contact,
     "companies": _company,

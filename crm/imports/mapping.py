@@ -5,12 +5,14 @@ is shown in the report as it was used, so a surprise is visible before anything 
 written (the dry run).
 """
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from crm.errors import CRMError
+from crm.externalids import clean_source
 from crm.imports.aliases import (
     ALIAS_INDEX,
+    ANCHORS,
     CUSTOM_PREFIX,
     MULTI_FIELDS,
     RECORD_TYPES,
@@ -84,13 +86,19 @@ def parse_overrides(items: list[str]) -> tuple[dict[str, tuple[str, str]], dict[
 
 def detect_type(headers: list[str]) -> str:
     """The record type whose aliases the headers match best (distinctive headers count
-    fully, headers that several types share count a little)."""
+    fully, headers that several types share count a little), among the types whose
+    defining columns (aliases.ANCHORS) the file has."""
     keys = [header_key(h) for h in headers]
-    scores: Counter[str] = Counter()
+    scores: defaultdict[str, float] = defaultdict(float)
+    anchored: set[str] = set()
     for key in keys:
         matching = [t for t in RECORD_TYPES if key in ALIAS_INDEX[t]]
         for record_type in matching:
             scores[record_type] += 1.0 if len(matching) == 1 else 1.0 / (len(matching) * 4)
+            if ALIAS_INDEX[record_type][key] in ANCHORS[record_type]:
+                anchored.add(record_type)
+    if anchored:  # a type none of whose defining columns is there is not what the file is
+        scores = defaultdict(float, {t: n for t, n in scores.items() if t in anchored})
     if not scores:
         raise MappingError(
             "I can't tell what these rows are: no header matches a field I know. Say it with "
@@ -140,14 +148,14 @@ def build_mapping(
         header = header.strip()
         override = by_column.pop(header_key(header), (header, None))[1]
         column = _column(kind, index, header, override, valid)
-        if column.field and column.field not in MULTI_FIELDS:
-            if column.field in taken:
+        if (field_name := column.field) and field_name not in MULTI_FIELDS:
+            if field_name in taken:
                 # a second "Phone" style column for a one-value field keeps its value
                 column = Column(
                     index, header, None, custom=header or f"column {index + 1}", how="custom"
                 )
             else:
-                taken[column.field] = header
+                taken[field_name] = header
         if column.custom is not None:
             name = column.custom
             while name in seen_custom:
@@ -155,7 +163,7 @@ def build_mapping(
             seen_custom.add(name)
             column = Column(index, header, None, custom=name, how=column.how)
         columns.append(column)
-    return Mapping(kind, (source or detect_source(headers)).lower()[:32], columns, stages)
+    return Mapping(kind, clean_source(source or detect_source(headers)), columns, stages)
 
 
 def _column(kind: str, index: int, header: str, override: str | None, valid: set[str]) -> Column:

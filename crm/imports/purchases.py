@@ -6,6 +6,7 @@ as its external id and a row whose reference is already known counts as updated.
 """
 
 from crm import purchases
+from crm.ids import id_of
 from crm.imports import values as v
 from crm.imports.refs import resolve_refs
 from crm.imports.rows import Context, ImportRow
@@ -39,7 +40,8 @@ def import_purchases(ctx: Context, rows: list[ImportRow]) -> None:
             ctx.session, actor=ctx.actor, now=ctx.now, amount_minor=amount, currency=currency,
             contact=ctx.session.get(Contact, contact_id) if contact_id else None,
             company=ctx.session.get(Company, company_id) if company_id else None,
-            purchased_at=when, quantity=quantity, reference=(ext or None), source="import",
+            purchased_at=when, quantity=quantity, reference=(row.get("reference") or ext or None),
+            source="import",
         )  # fmt: skip
         ctx.report.created += 1
         if row.custom:
@@ -49,5 +51,5 @@ def import_purchases(ctx: Context, rows: list[ImportRow]) -> None:
             )
         if ext:
             ctx.session.flush()
-            ctx.add_external_ids("purchase", purchase.id, row, own_known=False)
-            known[ext] = purchase.id
+            ctx.add_external_ids("purchase", id_of(purchase), row, own_known=False)
+            known[ext] = id_of(purchase)

@@ -16,11 +16,11 @@ from sqlmodel import Session, col, select
 
 from crm.actors import Actor
 from crm.companies import company_key
-from crm.externalids import ExternalId, lookup
+from crm.externalids import EXTERNAL_ID_MAX, ExternalId, clean_source, lookup
 from crm.imports.aliases import COLUMN_FIELDS, MULTI_FIELDS
 from crm.imports.mapping import Mapping
 from crm.imports.report import ImportReport
-from crm.models import AuditLog, Company, Contact, ContactPoint, Rep, snapshot
+from crm.models import AuditLog, Company, Contact, ContactPoint, Rep, snapshot, table_of
 
 _NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
 
@@ -83,6 +83,7 @@ class Context:
     _reps: dict[str, int | None] = field(default_factory=dict)
     _companies: dict[str, int] = field(default_factory=dict)
     company_names: dict[int, str] = field(default_factory=dict)
+    company_refs: dict[str, int] = field(default_factory=dict)  # this batch's, see contacts
     _audits: list[dict[str, Any]] = field(default_factory=list)
     _externals: list[dict[str, Any]] = field(default_factory=list)
 
@@ -115,20 +116,20 @@ class Context:
         (building one ORM object per row costs more than the whole insert)."""
         self.session.flush()
         if self._audits:
-            self.session.execute(insert(AuditLog.__table__), self._audits)  # type: ignore[arg-type]
+            self.session.execute(insert(table_of(AuditLog)), self._audits)
             self._audits = []
         if self._externals:
             fresh = self._unseen_externals()
             self._drop_dangling(fresh)
             if fresh:
-                self.session.execute(insert(ExternalId.__table__), fresh)  # type: ignore[arg-type]
+                self.session.execute(insert(table_of(ExternalId)), fresh)
             self._externals = []
 
     def _drop_dangling(self, fresh: list[dict[str, Any]]) -> None:
         """An own-source id queued here was looked up and not matched to a live record, so
         any row it still has points at a deleted one: replace it (the unique key would
         otherwise fail the batch)."""
-        table = ExternalId.__table__
+        table = table_of(ExternalId)
         by_type: dict[str, list[str]] = {}
         for e in fresh:
             if e["source"] == self.source:
@@ -144,18 +145,18 @@ class Context:
                 )
 
     def _unseen_externals(self) -> list[dict[str, Any]]:
+        """The queued ids not stored yet. Own-source ids were looked up with the batch;
+        the "source:id" pairs an export carries are looked up here, one query per
+        (source, type) for the whole batch."""
         unique = {(e["source"], e["entity_type"], e["external_id"]): e for e in self._externals}
-        foreign = [k for k in unique if k[0] != self.source]  # own ids were looked up already
-        for source, entity_type, ext in foreign:
-            hit = self.session.exec(
-                select(ExternalId.id).where(
-                    ExternalId.source == source,
-                    ExternalId.entity_type == entity_type,
-                    ExternalId.external_id == ext,
-                )
-            ).first()
-            if hit is not None:
-                unique.pop((source, entity_type, ext))
+        foreign: dict[tuple[str, str], list[str]] = {}
+        for source, entity_type, ext in unique:
+            if source != self.source:
+                foreign.setdefault((source, entity_type), []).append(ext)
+        for (source, entity_type), exts in foreign.items():
+            known = lookup(self.session, source=source, entity_type=entity_type, external_ids=exts)
+            for ext in known:
+                unique.pop((source, entity_type, ext), None)
         return list(unique.values())
 
     def owner_id(self, text: str, line: int) -> int | None:
@@ -205,7 +206,7 @@ class Context:
                 wanted.setdefault(company_key(clean), clean)
         if not wanted:
             return
-        table = Company.__table__
+        table = table_of(Company)
         found = self.session.execute(
             select(table.c.id, table.c.name, table.c.name_key).where(
                 table.c.name_key.in_(list(wanted))
@@ -217,11 +218,11 @@ class Context:
             wanted.pop(key, None)
         if not wanted:
             return
+        rows: list[dict[str, Any]]
         rows = [{"name": n, "name_key": k, "custom_fields": {}, "created_at": self.now,
                  "updated_at": self.now} for k, n in wanted.items()]  # fmt: skip
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         for row, company_id in zip(
-            rows, self.session.execute(statement, rows).scalars(), strict=True
+            rows, insert_returning_ids(self.session, table, rows), strict=True
         ):
             self._companies[row["name_key"]] = company_id
             self.company_names[company_id] = row["name"]
@@ -247,12 +248,12 @@ class Context:
         self, entity_type: str, entity_id: int, row: ImportRow, *, own_known: bool
     ) -> None:
         """Queues the row's own id (this source) and any "source:id" pairs it carries."""
-        own = row.get("external_id")[:128]
+        own = row.get("external_id")[:EXTERNAL_ID_MAX]
         if own and not own_known:
             self._queue_external(entity_type, entity_id, self.source, own)
         for item in re.split(r"[;\n]+", row.get("external_ids")):
             src, sep, ext = item.strip().partition(":")
-            src, ext = src.strip()[:32], ext.strip()[:128]
+            src, ext = clean_source(src), ext.strip()[:EXTERNAL_ID_MAX]
             if sep and src and ext and not (src == self.source and ext == own):
                 self._queue_external(entity_type, entity_id, src, ext)
 
@@ -267,6 +268,28 @@ def _json(data: dict[str, Any] | None) -> dict[str, Any] | None:
     if data is None:
         return None
     return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in data.items()}
+
+
+def insert_returning_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """A multi-row INSERT that gives each row's new id, in the rows' order.
+
+    PostgreSQL does it in one statement (insertmanyvalues). SQLite cannot say which
+    RETURNING row belongs to which parameter set, so SQLAlchemy sends one INSERT per row
+    there (the import's hot spot at 100,000 rows). Instead the first row's INSERT takes
+    the database's write lock and gives its id N; every id above N is free (SQLite
+    hands out the highest id ever used + 1, and no other connection can write while
+    this transaction holds the lock), so the other rows go in one executemany as N+1,
+    N+2, ..."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    first = int(session.execute(insert(table).returning(table.c.id), rows[0]).scalar_one())
+    rest = [{**row, "id": first + i} for i, row in enumerate(rows[1:], start=1)]
+    if rest:
+        session.execute(insert(table), rest)
+    return [first + i for i in range(len(rows))]
 
 
 def contacts_by_point(session: Session, kind: str, values: list[str]) -> dict[str, int]:

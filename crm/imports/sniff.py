@@ -11,9 +11,12 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from crm.errors import CRMError
+from crm.imports.refused import FileRefused
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -22,17 +25,25 @@ FIELD_LIMIT = 1_000_000
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 
-class FileRefused(CRMError):
-    """The file cannot be read as a table; the message says why and how to fix it."""
+class Table(Protocol):
+    """What the import engine reads: rows with their line (or sheet row) numbers."""
+
+    @property
+    def bytes_read(self) -> int: ...
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]: ...
 
 
 @dataclass(frozen=True)
 class FileShape:
-    encoding: str  # a Python codec name
+    encoding: str  # a Python codec name ("xlsx" for a workbook)
     delimiter: str
+    sheet: str | None = None  # the sheet read, for a workbook
 
     @property
     def label(self) -> str:
+        if self.sheet is not None:
+            return f"Excel workbook, sheet '{self.sheet}'"
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
         return f"{self.encoding}, {names.get(self.delimiter, repr(self.delimiter))}-separated"
 
@@ -47,10 +58,11 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.raw.read(len(buffer))
+    def readinto(self, buffer: "WriteableBuffer") -> int:
+        view = memoryview(buffer)
+        data = self.raw.read(len(view))
         n = len(data)
-        buffer[:n] = data
+        view[:n] = data
         self.bytes_read += n
         return n
 
@@ -101,13 +113,24 @@ def _first_line(text: str) -> str:
     return text[:end]
 
 
-def open_table(raw: BinaryIO, *, encoding: str | None = None) -> tuple[FileShape, "TableReader"]:
-    """Sniffs `raw` (a binary file positioned at its start) and returns a streaming reader."""
+def open_table(raw: BinaryIO, *, encoding: str | None = None) -> tuple[FileShape, Table]:
+    """Sniffs `raw` (a binary file positioned at its start) and returns a streaming reader:
+    CSV (any encoding and delimiter) or, from its zip signature, an .xlsx workbook."""
     counter = CountingReader(raw)
     buffered = io.BufferedReader(counter, buffer_size=SAMPLE_BYTES)
     sample = buffered.peek(SAMPLE_BYTES)[:SAMPLE_BYTES]
     if not sample.strip():
         raise FileRefused("The file is empty: it needs a header row and at least one row.")
+    from crm.imports import xlsx
+
+    xlsx.refuse_old_excel(sample)
+    if xlsx.looks_like_xlsx(sample):
+        if raw.seekable():
+            raw.seek(0)
+            book = xlsx.XlsxTable(raw)
+        else:  # a workbook is a zip: it needs random access
+            book = xlsx.XlsxTable(io.BytesIO(buffered.read()))
+        return FileShape(encoding="xlsx", delimiter="", sheet=book.sheet_name), book
     if encoding is None:
         encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_BYTES)
     else:

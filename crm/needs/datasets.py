@@ -80,12 +80,13 @@ def load_labelled(
                 f"{path}: missing label column {label_column!r} (columns: {', '.join(rows[0])})"
             )
     else:
-        wanted = next((c for c in LABEL_COLUMNS if c in header), None)
-        if wanted is None:
+        found = next((c for c in LABEL_COLUMNS if c in header), None)
+        if found is None:
             raise DatasetError(
                 f"{path}: missing label column (expected one of {', '.join(LABEL_COLUMNS)}; "
                 f"columns: {', '.join(rows[0])})"
             )
+        wanted = found
     text_i, label_i = header.index("text"), header.index(wanted)
     lang_i = header.index("lang") if "lang" in header else None
     texts: list[str] = []

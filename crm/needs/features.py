@@ -349,6 +349,7 @@ class FastPath:
         if len(pipeline.steps) != 2:
             raise FastPathUnsupported("expected a (features, clf) pipeline")
         features, clf = pipeline.steps[0][1], pipeline.steps[1][1]
+        weights: dict[str, float]
         if isinstance(features, TfidfVectorizer):
             items, weights = [("tfidf", features)], {}
         elif isinstance(features, FeatureUnion):
@@ -361,6 +362,7 @@ class FastPath:
             if transformer in ("drop", None):
                 continue
             weight = float(weights.get(name, 1.0))
+            block: _TfidfBlock | _DenseBlock
             if isinstance(transformer, TfidfVectorizer):
                 block = _TfidfBlock(transformer, offset, weight)
             elif transformer == "passthrough":

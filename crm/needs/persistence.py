@@ -49,7 +49,7 @@ def _import_skops_io() -> ModuleType:
     """
     if "skops.io" in sys.modules or _TORCH_ADAPTER in sys.modules:
         return importlib.import_module("skops.io")
-    sys.modules[_TORCH_ADAPTER] = None  # type: ignore[assignment] - makes its import fail
+    sys.modules[_TORCH_ADAPTER] = None  # type: ignore[assignment]  # None makes its import fail
     try:
         return importlib.import_module("skops.io")
     finally:

@@ -132,8 +132,9 @@ class TelegramWorld:
         with self.rapport.store.transaction() as session:
             return find_identity(session, "telegram", str(user_id))
 
-    async def stored(self, count: int, timeout: float = 5.0) -> list[Message]:
-        """Waits until `count` inbound messages are stored."""
+    async def stored(self, count: int, timeout: float = 15.0) -> list[Message]:
+        """Waits until `count` inbound messages are stored (generous: a wait, not a speed check;
+        a loaded CI machine once took over 5 s to poll the stand-in again)."""
         await self.api.wait_for(lambda: len(self.messages("inbound")) >= count, timeout)
         return self.messages("inbound")
 

@@ -6,16 +6,18 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import given as hypothesis_given
 from schemathesis import checks as st_checks
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from bot.app import RapportApp
 from bot.settings import Settings
 from crm.clock import ManualClock
 from crm.db import make_engine
+from crm.models import Message
 from tests.api_world import make_world
 from tests.standins.served_api import ServedApi
 
@@ -99,7 +101,10 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
     failures: list[str] = []
     try:
         with ServedApi(rapport) as served:
-            schema = schemathesis.openapi.from_url(f"{served.base}/api/v1/openapi.json")
+            # Fetched here with a generous timeout: FastAPI builds the document on the first
+            # request, which took over schemathesis' own 10 s on a loaded machine.
+            document = httpx.get(f"{served.base}/api/v1/openapi.json", timeout=120).json()
+            schema = schemathesis.openapi.from_dict(document)
             base = f"{served.base}/api"
             operations = [result.ok() for result in schema.get_all_operations()]
             assert len(operations) >= 20
@@ -146,5 +151,51 @@ async def test_rapport_run_serves_the_api_with_no_chat_channel_configured(
                 assert (await http.get("/api/v1/reps")).status_code == 200
                 assert (await http.get("/healthz")).status_code == 200
     finally:
+        await service.stop()
+        rapport.close()
+
+
+async def test_a_first_start_serves_while_the_classifier_trains_and_customers_wait_for_it(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a first start the classifier trains for a minute or more; the API (and Slack,
+    and the scheduler) must not wait for it, and a customer's message that arrives
+    meanwhile waits and is tagged, not stored untagged."""
+    import threading
+
+    from bot.runtime.service import Service
+    from tests.e2e.telegram_harness import tiny_classifier
+    from tests.factories import customer_message
+
+    rapport = rapport_for(f"sqlite:///{tmp_path / 'first.db'}", tmp_path, clock)
+    trained = tiny_classifier()
+    release = threading.Event()
+
+    def slow_training() -> object:  # stands in for a first start's minute of training
+        release.wait(30)
+        rapport.services.classifier = trained
+        return trained
+
+    monkeypatch.setattr(rapport, "load_classifier", slow_training)
+    world = make_world(rapport.store, clock)
+    service = Service(rapport)
+    try:
+        async with asyncio.timeout(30):
+            await service.start()
+            base = f"http://127.0.0.1:{service.http.port}"
+            async with httpx.AsyncClient(base_url=base, headers=world.headers("read")) as http:
+                assert (await http.get("/api/v1/reps")).status_code == 200  # while training
+            waiting = asyncio.create_task(
+                rapport.desk.receive(customer_message("my card was declined", 1))
+            )
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # the message waits for the model
+            release.set()
+            assert (await waiting).duplicate is False
+        with rapport.store.transaction() as session:
+            [stored] = session.exec(select(Message)).all()
+        assert stored.need is not None  # tagged once the model is there
+    finally:
+        release.set()
         await service.stop()
         rapport.close()

@@ -2,8 +2,13 @@
 the webhook served by Rapport's own HTTP server (right secret in, wrong secret 403)."""
 
 import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.runtime.service import Service
 from bot.runtime.telegram import attach_telegram
@@ -91,3 +96,79 @@ async def test_attach_telegram_registers_the_channel_on_the_hub(tmp_path, api) -
         assert component.name == "telegram" and component.http is None
     finally:
         world.rapport.close()
+
+
+async def test_the_webhook_answers_503_to_an_update_whose_store_failed(tmp_path, api) -> None:  # type: ignore[no-untyped-def]
+    """Any store error (here a bug, not an outage): Telegram is told 503, so it delivers
+    the update again; the next delivery is stored, once, and answered 200."""
+    world, service = webhook_service(tmp_path, api, SECRET)
+    desk = world.rapport.desk
+    original, broken = desk.receive, [True]
+
+    async def receive(message):  # type: ignore[no-untyped-def]
+        if broken[0]:
+            raise ValueError("a bug in the store path")
+        return await original(message)
+
+    desk.receive = receive  # type: ignore[method-assign]
+    try:
+        await service.start()
+        assert service.http is not None
+        url = f"http://127.0.0.1:{service.http.port}/telegram/webhook"
+        update = api.message(JANE, text="do not lose me")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with httpx.AsyncClient(timeout=20) as client:
+            first = await client.post(url, json=update, headers=headers)
+            assert first.status_code == 503 and world.messages() == []
+            broken[0] = False
+            again = await client.post(url, json=update, headers=headers)
+            assert again.status_code == 200
+        [stored] = world.messages()
+        assert stored.text == "do not lose me"
+        assert not any(t.startswith("Sorry") for t in api.texts(JANE))
+    finally:
+        await service.stop()
+        world.rapport.close()
+
+
+@pytest.mark.slow  # starts real `rapport run` processes
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (None, "RAPPORT_TELEGRAM_WEBHOOK_SECRET must be set for Telegram webhook mode"),
+        ("bad secret:with/odd*chars", "RAPPORT_TELEGRAM_WEBHOOK_SECRET: must be 1 to 256"),
+        ("x" * 257, "RAPPORT_TELEGRAM_WEBHOOK_SECRET: must be 1 to 256"),
+    ],
+)
+def test_rapport_run_refuses_a_multi_worker_webhook_without_one_valid_secret(
+    tmp_path: Path, secret: str | None, problem: str
+) -> None:
+    """Webhook mode on PostgreSQL (where several workers share one webhook) needs the one
+    configured secret, and any secret must be what Telegram accepts: `rapport run` stops
+    before it listens or calls Telegram, with one message naming the variable."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "TELEGRAM_", "SLACK_"))
+    }
+    env.update(
+        RAPPORT_DATA_DIR=str(tmp_path),
+        RAPPORT_DATABASE_URL="postgresql://postgres@127.0.0.1:1/never-reached",
+        TELEGRAM_BOT_TOKEN="123456:TEST-token",
+        RAPPORT_TELEGRAM_API_URL="http://127.0.0.1:1/bot",
+        RAPPORT_TELEGRAM_WEBHOOK_URL="https://rapport.example/telegram/webhook",
+    )
+    if secret is not None:
+        env["RAPPORT_TELEGRAM_WEBHOOK_SECRET"] = secret
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert problem in result.stderr
+    assert result.stderr.count("RAPPORT_TELEGRAM_WEBHOOK_SECRET") == 1
+    assert "Traceback" not in result.stderr
+    if secret is not None:
+        assert secret not in result.stderr + result.stdout  # the secret is never echoed

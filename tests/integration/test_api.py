@@ -406,7 +406,7 @@ async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(
 async def test_bulk_upsert_recreates_a_contact_deleted_in_chat(
     store: Store, clock: ManualClock, admin
 ) -> None:  # type: ignore[no-untyped-def]
-    from crm.contacts import delete_contact
+    from crm.trash import delete_contact
 
     world = make_world(store, clock)
     async with client(deps_for(store, clock), world) as api:

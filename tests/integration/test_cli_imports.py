@@ -68,3 +68,21 @@ def test_import_options_map_type_and_clear_errors(cli_env: Path) -> None:
     assert "Traceback" not in refused.output
     unknown = runner.invoke(app, ["export", "widgets", str(cli_env / "w.csv")])
     assert unknown.exit_code == 2 and "Export one of" in unknown.output
+
+
+def test_export_format_xlsx_and_import_of_the_workbook(cli_env: Path) -> None:
+    from openpyxl import load_workbook
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(FIXTURES / "hubspot_contacts.csv")]).exit_code == 0
+    book = cli_env / "contacts.xlsx"
+    export = runner.invoke(app, ["export", "contacts", str(book), "--format", "xlsx"])
+    assert export.exit_code == 0 and "Exported 3 contacts" in export.output, export.output
+    sheet = load_workbook(book).worksheets[0]
+    assert [c.value for c in sheet[2]][1] == "Ada Quill"
+    again = runner.invoke(app, ["import", str(book), "--dry-run"])
+    assert again.exit_code == 0, again.output
+    assert "Excel workbook, sheet 'contacts'" in again.output
+    assert "would create 0, would update 3" in again.output
+    wrong = runner.invoke(app, ["export", "contacts", str(cli_env / "c.ods"), "--format", "ods"])
+    assert wrong.exit_code == 2 and "csv or xlsx" in wrong.output

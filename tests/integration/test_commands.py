@@ -1,53 +1,25 @@
 """The rep command language end to end: text in, reply out, through the dispatcher,
 the handlers and the real store (SQLite and PostgreSQL)."""
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
-from bot.settings import Settings
-from crm import migrate
-from crm.actors import Actor
 from crm.models import Activity, AuditLog, Contact, Deal, FollowUp
+from tests.factories import RepChat, rep_chat
 
 
 @pytest.fixture
-def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
-
-
-class Transcript:
-    """Talks to the dispatcher as one rep and keeps the replies."""
-
-    def __init__(self, app: RapportApp, actor: Actor) -> None:
-        self.app, self.actor = app, actor
-
-    async def say(self, text: str) -> str:
-        reply = await self.app.dispatcher.handle(self.actor, text)
-        assert "Traceback" not in reply.text
-        return reply.text
+def alice(rapport: RapportApp) -> RepChat:
+    return rep_chat(rapport, "Alice")
 
 
 @pytest.fixture
-def alice(rapport: RapportApp) -> Transcript:
-    return Transcript(
-        rapport, rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
-    )
+def root(rapport: RapportApp) -> RepChat:
+    return rep_chat(rapport, "Root", admin=True)
 
 
-@pytest.fixture
-def root(rapport: RapportApp) -> Transcript:
-    actor = rapport.rep_actor(channel="shell", external_id="root", name="Root", admin=True)
-    return Transcript(rapport, actor)
-
-
-async def test_add_find_show_edit_tag(alice: Transcript, rapport: RapportApp) -> None:
+async def test_add_find_show_edit_tag(alice: RepChat, rapport: RapportApp) -> None:
     text = await alice.say("add Jane Doe jane@acme.com +1 415 555 0100 at Acme #vip")
     assert "Added #1 Jane Doe (Acme)" in text and "undo" in text
     assert "#1 Jane Doe" in await alice.say("find acme")
@@ -64,7 +36,7 @@ async def test_add_find_show_edit_tag(alice: Transcript, rapport: RapportApp) ->
         assert contact.tags == ["vip", "churn-risk"]
 
 
-async def test_duplicate_email_offers_update_instead_of_a_twin(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_email_offers_update_instead_of_a_twin(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await alice.say("add Jane Doe jane@acme.com")
     text = await alice.say("add Janet D JANE@acme.com")
     assert "already has that email" in text and "edit #1 email" in text
@@ -72,7 +44,7 @@ async def test_duplicate_email_offers_update_instead_of_a_twin(alice: Transcript
         assert len(session.exec(select(Contact)).all()) == 1
 
 
-async def test_ambiguous_reference_waits_for_a_pick(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_ambiguous_reference_waits_for_a_pick(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await alice.say("add Jane Doe jane@acme.com")
     await alice.say("add Jane Roe roe@x.com")
     text = await alice.say("note jane: prefers email")
@@ -83,7 +55,7 @@ async def test_ambiguous_reference_waits_for_a_pick(alice: Transcript, rapport) 
     assert "Logged note with Jane Roe (#2)" in text
 
 
-async def test_log_with_follow_up_and_reminders(alice: Transcript, rapport, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_log_with_follow_up_and_reminders(alice: RepChat, rapport, clock) -> None:  # type: ignore[no-untyped-def]
     await alice.say("add Jane Doe jane@acme.com")
     text = await alice.say(
         "log call with Jane: wants pricing for 50 seats, follow up next tuesday 10am"
@@ -103,7 +75,7 @@ async def test_log_with_follow_up_and_reminders(alice: Transcript, rapport, cloc
     assert "couldn't understand the date" in (await alice.say("snooze 1 blorpday")).lower()
 
 
-async def test_deals_pipeline_won_lost_and_undo(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_deals_pipeline_won_lost_and_undo(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     text = await alice.say('deal Acme "50 seats" $12,000 stage proposal close end of month')
     assert "$12,000.00 (proposal)" in text and "closing Tue 31 Mar 2026" in text
     assert "weighted $6,000.00 at 50%" in await alice.say("pipeline")
@@ -120,7 +92,7 @@ async def test_deals_pipeline_won_lost_and_undo(alice: Transcript, rapport) -> N
     assert "empty" in await alice.say("pipeline")
 
 
-async def test_admin_only_actions_are_refused_for_reps(alice: Transcript, root: Transcript) -> None:
+async def test_admin_only_actions_are_refused_for_reps(alice: RepChat, root: RepChat) -> None:
     await alice.say("add Jane Doe jane@acme.com")
     await alice.say("add J Doe +1 415 555 0100")
     assert "Only an admin can delete" in await alice.say("delete #1")
@@ -131,9 +103,7 @@ async def test_admin_only_actions_are_refused_for_reps(alice: Transcript, root: 
     assert "Deleted #1" in await root.say("yes")
 
 
-async def test_bad_input_gets_specific_help_and_nothing_is_written(
-    alice: Transcript, rapport
-) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_gets_specific_help_and_nothing_is_written(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     assert "I don't know 'blorp'" in await alice.say("blorp")
     assert "Usage: edit" in await alice.say("edit")
     assert "not a valid email" in await alice.say("add Bob bob@@x")
@@ -149,7 +119,7 @@ async def test_bad_input_gets_specific_help_and_nothing_is_written(
 
 
 async def test_unexpected_errors_are_apologised_not_shown(
-    alice: Transcript, rapport, monkeypatch
+    alice: RepChat, rapport, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     import bot.rep.handlers.contacts as handlers
 
@@ -162,7 +132,7 @@ async def test_unexpected_errors_are_apologised_not_shown(
 
 
 async def test_report_answers_in_text_and_saves_the_chart_in_the_shell(
-    alice: Transcript, rapport: RapportApp
+    alice: RepChat, rapport: RapportApp
 ) -> None:
     await alice.say('deal Acme "50 seats" $12,000 stage proposal')
     text = await alice.say("report pipeline this month")
@@ -174,7 +144,7 @@ async def test_report_answers_in_text_and_saves_the_chart_in_the_shell(
     assert "not a real date" in await alice.say("report churn 2026-01-01 to 2026-02-31")
 
 
-async def test_inbox_assign_retag_reply_and_close(alice: Transcript, rapport: RapportApp) -> None:
+async def test_inbox_assign_retag_reply_and_close(alice: RepChat, rapport: RapportApp) -> None:
     from channels.base import Address, IncomingMessage, OutgoingMessage, SendResult
     from crm.models import Conversation, Message, NeedCorrection
     from tests.standins.outbox_channels import standard_traits
@@ -222,7 +192,7 @@ async def test_inbox_assign_retag_reply_and_close(alice: Transcript, rapport: Ra
 
 
 async def test_sold_and_backdated_log_and_won_through_the_dispatcher(  # type: ignore[no-untyped-def]
-    rapport: RapportApp, alice: Transcript
+    rapport: RapportApp, alice: RepChat
 ) -> None:
     """A sale, a call logged yesterday and a deal won on 2 Nov (last year's: the clock is
     in March), as a rep types them."""

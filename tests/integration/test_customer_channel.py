@@ -7,15 +7,12 @@ timeline and the inbox, the rep's reply reaches the customer, a follow-up is rou
 it by its declared traits, and a permanent failure marks the chat unreachable.
 """
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
 from bot.customer.callbacks import CustomerChannelCallbacks
 from bot.outbound.outbox import Outbox
-from bot.settings import Settings
 from channels.base import (
     Address,
     ChannelTraits,
@@ -25,7 +22,7 @@ from channels.base import (
     Reply,
     SendResult,
 )
-from crm import followups, migrate
+from crm import followups
 from crm.activities import timeline
 from crm.models import ChannelIdentity, Contact, Message
 
@@ -62,17 +59,8 @@ class WebChat:
 
 
 @pytest.fixture
-def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        RAPPORT_DATA_DIR=str(tmp_path),
-        RAPPORT_DATABASE_URL=db_url,
-        RAPPORT_QUIET_HOURS="off",  # the follow-ups below go at once, whatever the hour
-    )
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
+def rapport(make_rapport) -> RapportApp:  # type: ignore[no-untyped-def]
+    return make_rapport(RAPPORT_QUIET_HOURS="off")  # the follow-ups below go at once
 
 
 @pytest.fixture

@@ -2,40 +2,24 @@
 rep's business hours, so the replies that mention them give the held time, not the set one.
 Through the real dispatcher and store, on SQLite and PostgreSQL."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
 
 import pytest
 
 from bot.app import RapportApp
 from bot.outbound.rules import enqueue_digests
-from bot.settings import Settings
-from crm import migrate
 from crm.hours import Hours, next_digest
-
-
-def _app(db_url: str, clock, tmp_path, **env: str) -> RapportApp:  # type: ignore[no-untyped-def]
-    settings = Settings(
-        _env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url, **env
-    )  # type: ignore[call-arg]
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    return app
+from tests.factories import rep_chat
 
 
 @pytest.fixture
-def early_digest(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
+def early_digest(make_rapport) -> RapportApp:  # type: ignore[no-untyped-def]
     """A team whose digest is set for 07:30 while business opens at 09:00."""
-    app = _app(db_url, clock, tmp_path, RAPPORT_DIGEST_TIME="07:30")
-    yield app
-    app.close()
+    return make_rapport(RAPPORT_DIGEST_TIME="07:30")
 
 
 async def _say(app: RapportApp, text: str, tz: str = "UTC") -> str:
-    actor = app.rep_actor(channel="shell", external_id="greta", name="Greta", timezone=tz)
-    reply = await app.dispatcher.handle(actor, text)
-    assert "Traceback" not in reply.text
-    return reply.text
+    return await rep_chat(app, "Greta", timezone=tz).say(text)
 
 
 async def test_setting_a_time_zone_says_when_the_held_digest_really_goes(early_digest) -> None:  # type: ignore[no-untyped-def]
@@ -49,16 +33,11 @@ async def test_setting_a_time_zone_says_when_the_held_digest_really_goes(early_d
 
 
 async def test_a_digest_inside_business_hours_is_confirmed_at_its_own_time(  # type: ignore[no-untyped-def]
-    db_url, clock, tmp_path
+    make_rapport,
 ) -> None:
-    app = _app(db_url, clock, tmp_path, RAPPORT_DIGEST_TIME="09:30")
-    try:
-        reply = await _say(app, "timezone America/New_York")  # 04:00 there: today's is ahead
-        assert (
-            "Your daily digest comes at 09:30 on working days, next Mon 2 Mar 09:30 EST." in reply
-        )
-    finally:
-        app.close()
+    app = make_rapport(RAPPORT_DIGEST_TIME="09:30")
+    reply = await _say(app, "timezone America/New_York")  # 04:00 there: today's is ahead
+    assert "Your daily digest comes at 09:30 on working days, next Mon 2 Mar 09:30 EST." in reply
 
 
 async def test_the_followups_list_shows_a_held_digest_with_its_real_time(  # type: ignore[no-untyped-def]

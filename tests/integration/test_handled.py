@@ -2,25 +2,10 @@
 so a channel (Slack's App Home, its inbox posts) need not parse the text a second time;
 after a "which one?" pick the command is the one that ran, not the digit typed."""
 
-from collections.abc import Iterator
-
-import pytest
-
 from bot.app import RapportApp
 from bot.context import Handled
 from bot.language.commands import AddContact, FindContacts, LogActivity
-from bot.settings import Settings
 from channels.base import Reply
-from crm import migrate
-
-
-@pytest.fixture
-def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
 
 
 async def test_the_command_that_ran_and_whether_it_changed_anything(rapport: RapportApp) -> None:

@@ -7,7 +7,6 @@ test's ManualClock, so the test sees the cron job fire at 03:15 UTC.
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import apscheduler.schedulers.base
@@ -21,7 +20,6 @@ from bot.outbound.periodic import ONCE_ONLY_SOURCES, PRUNE_SOURCE, _claim_once, 
 from bot.outbound.scheduler import Scheduler
 from bot.runtime.scheduler import attach_scheduler
 from bot.settings import SettingsError, load_settings
-from crm import migrate
 from crm.clock import ManualClock
 from crm.db import Store
 from crm.housekeeping import BATCH_SIZE, prune_processed_events
@@ -148,19 +146,10 @@ def scheduler_clock(monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> Manu
 
 
 @pytest.fixture
-def workers(db_url: str, tmp_path, clock: ManualClock) -> Iterator[list[RapportApp]]:  # type: ignore[no-untyped-def]
+def workers(make_rapport) -> list[RapportApp]:  # type: ignore[no-untyped-def]
     """Two `rapport run` workers on one database, a week of retention."""
-    settings = load_settings(
-        RAPPORT_DATA_DIR=str(tmp_path),
-        RAPPORT_DATABASE_URL=db_url,
-        RAPPORT_RETRAIN_ENABLED="false",
-        RAPPORT_DEDUPE_RETENTION_DAYS="7",
-    )
-    apps = [RapportApp.build(settings, clock=clock) for _ in range(2)]
-    migrate.upgrade(apps[0].store.engine)
-    yield apps
-    for app in apps:
-        app.close()
+    env = {"RAPPORT_RETRAIN_ENABLED": "false", "RAPPORT_DEDUPE_RETENTION_DAYS": "7"}
+    return [make_rapport(**env) for _ in range(2)]
 
 
 async def wake(schedulers: list[Scheduler]) -> None:

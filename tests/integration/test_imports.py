@@ -294,7 +294,7 @@ def test_a_failure_midway_keeps_earlier_batches_and_a_rerun_resumes(
     assert count(store, Contact) == 25
 
 
-TYPES_IN_ORDER = ["companies", "contacts", "deals", "activities"]
+TYPES_IN_ORDER = ["companies", "contacts", "deals", "activities", "purchases"]
 
 
 def _export(store: Store, record_type: str) -> str:
@@ -320,7 +320,10 @@ def test_every_type_exports_and_imports_back_into_an_empty_rapport_with_nothing_
                  "pipedrive_persons.csv", "pipedrive_deals.csv", "pipedrive_activities.tsv",
                  "salesforce_accounts_api.csv", "salesforce_contacts_api.csv"):  # fmt: skip
         assert run_fixture(store, clock, name).failure is None
+    orders = "Order ID,Email,Order Date,Total\nA-1,ada.quill@brassworks.example.org,2024-01-05,12\n"
+    assert run(store, clock, orders).created == 1
     first = {t: _export(store, t) for t in TYPES_IN_ORDER}
+    assert "A-1" in first["purchases"]  # the order number travels
     assert "'+14155550101" in first["contacts"]  # formula guard on a leading +
     assert "custom: Favourite Biscuit" in first["contacts"]
 
@@ -342,3 +345,28 @@ def test_every_type_exports_and_imports_back_into_an_empty_rapport_with_nothing_
         ids = session.exec(select(ExternalId).where(ExternalId.source == "hubspot")).all()
     assert {i.external_id for i in ids} >= {"5101", "9001", "7001"}  # other CRMs' ids kept
     engine.dispose()
+
+
+def test_plain_google_and_outlook_contact_sheets_import_as_people(
+    store: Store, clock: ManualClock, root: Actor
+) -> None:
+    """The files people actually have besides CRM exports: a hand-made `Name,Email,Phone,
+    Notes` sheet (once guessed as activities, since "Notes" is an activity column),
+    Google Contacts' CSV and Outlook's."""
+    plain = run_fixture(store, clock, "plain_people.csv")
+    assert (plain.record_type, plain.created, plain.skipped) == ("contacts", 3, 0)
+    jane, points, _ = contact_named(store, "Jane Smith")
+    assert points == ["jane@smith.example", "+442079460018"]
+    assert jane.custom_fields["notes"] == "Met at the Leeds fair"
+    pilar, _, _ = contact_named(store, "Núñez, Pilar")
+    assert pilar.custom_fields["notes"] == "Wants a quote; call after 3pm"
+    google = run_fixture(store, clock, "google_contacts.csv")
+    assert (google.record_type, google.source, google.created) == ("contacts", "google", 1)
+    ana, points, company = contact_named(store, "Ana Ruiz")
+    assert points == ["ana@ruiz.es", "+34612345678"] and company == "Acme Iberia"
+    assert ana.custom_fields["title"] == "CTO"
+    outlook = run_fixture(store, clock, "outlook_contacts.csv")
+    assert (outlook.record_type, outlook.source, outlook.created) == ("contacts", "outlook", 1)
+    luc, points, company = contact_named(store, "Luc Martin")
+    assert points == ["luc@martin.fr", "+33612345678"] and company == "Martin SA"
+    assert count(store, Activity) == 0  # notes stay on the person, nothing was a "call"

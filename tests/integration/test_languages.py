@@ -3,28 +3,15 @@ and store (SQLite and PostgreSQL): detection, the contact's language, replies, n
 acknowledgements when unsure, and a rep setting the language."""
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
 from bot.customer.commands import CustomerCommands
-from bot.settings import Settings
-from channels.base import Address, IncomingMessage
-from crm import migrate
+from channels.base import IncomingMessage
 from crm.models import Contact, Message
-
-
-@pytest.fixture
-def rapport(db_url, tmp_path, clock) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    app = RapportApp.build(
-        Settings(RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url), clock=clock
-    )
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
+from tests.factories import customer_message
 
 
 @dataclass
@@ -43,14 +30,7 @@ class Sure:
 
 
 def said(text: str, n: int, *, hint: str | None = None, chat: str = "7") -> IncomingMessage:
-    return IncomingMessage(
-        address=Address("telegram", chat),
-        sender_id=chat,
-        sender_name="María López",
-        text=text,
-        message_id=f"{chat}:{n}",
-        language_hint=hint,
-    )
+    return customer_message(text, n, chat=chat, name="María López", language_hint=hint)
 
 
 def contact(rapport: RapportApp) -> Contact:

@@ -72,3 +72,62 @@ def test_sqlite_tables_never_reuse_ids_after_migrating_a_populated_database(
             assert "AUTOINCREMENT" not in sql.upper()
     finally:
         engine.dispose()
+
+
+def test_0013_moves_the_apis_external_ids_into_the_one_table_and_back(db_url: str) -> None:
+    """At 0004 the API kept (system, id) -> contact in `externalref` and the import its own
+    `externalid` rows; after 0013 both are `externalid` rows (system lower-cased, a pair
+    both held kept once), `externalref` is gone, and the downgrade brings it back."""
+    from sqlalchemy import text
+
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine, "0004")
+        with engine.begin() as c:
+            for name in ("Ann", "Bo"):
+                c.execute(
+                    text(
+                        "INSERT INTO contact (name, tags, opted_out, custom_fields, created_via,"
+                        " search_text, created_at, updated_at) VALUES (:n, '[]', false, '{}',"
+                        " 'api', :s, '2026-01-01', '2026-01-01')"
+                    ),
+                    {"n": name, "s": name.lower()},
+                )
+            ann, bo = c.execute(text("SELECT id FROM contact ORDER BY id")).scalars().all()
+            c.execute(
+                text(
+                    "INSERT INTO externalref (contact_id, system, external_id, created_at) VALUES"
+                    " (:a, 'Billing', 'cus_1', '2026-01-02'), (:b, 'hubspot', '501', '2026-01-02')"
+                ),
+                {"a": ann, "b": bo},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO externalid (source, entity_type, external_id, entity_id,"
+                    " created_at) VALUES ('hubspot', 'contact', '501', :b, '2026-01-01'),"
+                    " ('hubspot', 'company', '501', 77, '2026-01-01')"
+                ),
+                {"b": bo},
+            )
+        migrate.upgrade(engine)
+        assert "externalref" not in inspect(engine).get_table_names()
+        with engine.connect() as c:
+            rows = c.execute(
+                text(
+                    "SELECT source, entity_type, external_id, entity_id FROM externalid"
+                    " ORDER BY source, entity_type"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("billing", "contact", "cus_1", ann),
+            ("hubspot", "company", "501", 77),
+            ("hubspot", "contact", "501", bo),
+        ]
+        migrate.downgrade(engine, "0004")
+        with engine.connect() as c:
+            back = c.execute(
+                text("SELECT system, external_id, contact_id FROM externalref ORDER BY id")
+            ).all()
+        assert sorted(tuple(r) for r in back) == [("billing", "cus_1", ann), ("hubspot", "501", bo)]
+    finally:
+        engine.dispose()

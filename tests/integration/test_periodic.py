@@ -7,12 +7,12 @@ from sqlmodel import select
 
 from bot.app import RapportApp
 from bot.outbound.periodic import post_weekly_summary, retrain_classifier
-from bot.settings import Settings
 from channels.base import OutgoingMessage, SendResult
-from crm import conversations, migrate
+from crm import conversations
 from crm.clock import ManualClock
 from crm.identities import resolve_customer
 from crm.models import NeedCorrection, ProcessedEvent
+from tests.factories import build_rapport
 from tests.standins.outbox_channels import standard_traits
 
 
@@ -34,9 +34,8 @@ class RecordingSlack:
 
 @pytest.fixture
 def rapport(tmp_path, clock) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_SLACK_REPORTS_CHANNEL="C0REPORTS")
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
+    """SQLite only (the default file in the data dir): a second worker shares its settings."""
+    app = build_rapport(tmp_path, clock, RAPPORT_SLACK_REPORTS_CHANNEL="C0REPORTS")
     yield app
     app.close()
 

@@ -15,22 +15,13 @@ from crm.analytics.value import customer_value
 from crm.errors import Invalid
 from crm.models import AuditLog
 from crm.purchases import Purchase
+from tests.factories import make_contact, make_purchase
 
 PIPELINE = deals.Pipeline([("lead", 10), ("proposal", 50)])
 
 
-def add(store, rep, clock, name):  # type: ignore[no-untyped-def]
-    with store.transaction() as session:
-        return contacts.create_contact(
-            session,
-            actor=rep,
-            data=contacts.ContactInput(name, (), (), "Acme", ()),
-            now=clock.now(),
-        )
-
-
 def test_a_purchase_is_recorded_with_a_past_date_and_audited(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe")
+    jane = make_contact(store, rep, clock, "Jane Doe", company="Acme")
     with store.transaction() as session:
         contact = contacts.get_contact(session, jane.id)
         bought = purchases.record_purchase(
@@ -66,7 +57,7 @@ def test_a_purchase_is_recorded_with_a_past_date_and_audited(store, rep, clock):
     ],
 )
 def test_bad_purchases_are_refused_and_nothing_is_written(store, rep, clock, kwargs, field):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe")
+    jane = make_contact(store, rep, clock, "Jane Doe", company="Acme")
     args = {"amount_minor": 100, "currency": "USD"} | kwargs
     with pytest.raises(Invalid) as error, store.transaction() as session:
         purchases.record_purchase(
@@ -82,7 +73,7 @@ def test_bad_purchases_are_refused_and_nothing_is_written(store, rep, clock, kwa
 
 
 def test_a_won_deal_is_one_purchase_dated_at_its_close(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe")
+    jane = make_contact(store, rep, clock, "Jane Doe", company="Acme")
     closed = clock.now() - timedelta(days=10)
     with store.transaction() as session:
         deal = deals.create_deal(
@@ -121,13 +112,9 @@ def test_a_won_deal_is_one_purchase_dated_at_its_close(store, rep, clock):  # ty
 
 
 def test_export_lists_purchases_and_erasure_keeps_only_anonymised_amounts(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe")
-    with store.transaction() as session:
-        for amount in (1_000, 2_500):
-            purchases.record_purchase(
-                session, actor=rep, now=clock.now(), amount_minor=amount, currency="USD",
-                contact=contacts.get_contact(session, jane.id), reference="for Jane's flat",
-            )  # fmt: skip
+    jane = make_contact(store, rep, clock, "Jane Doe", company="Acme")
+    for amount in (1_000, 2_500):
+        make_purchase(store, rep, clock, jane.id, amount, reference="for Jane's flat")
     with store.transaction() as session:
         data = privacy.export_contact(session, contact_id=jane.id, now=clock.now())
         assert sorted(p["amount_minor"] for p in data["purchases"]) == [1_000, 2_500]
@@ -145,17 +132,14 @@ def test_export_lists_purchases_and_erasure_keeps_only_anonymised_amounts(store,
 
 def test_analytics_count_purchases_and_a_recent_buyer_is_never_lost(store, rep, clock):  # type: ignore[no-untyped-def]
     now = clock.now()
-    ids = [add(store, rep, clock, f"Buyer {i}").id for i in range(6)]
-    with store.transaction() as session:
-        for i, cid in enumerate(ids):
-            contact = contacts.get_contact(session, cid)
-            # buyer 0 bought today only; the others bought earlier and more often
-            days = [0] if i == 0 else [1 + i, 2 + i, 3 + i]
-            for d in days:
-                purchases.record_purchase(
-                    session, actor=rep, now=now, amount_minor=1_000 * (i + 1), currency="USD",
-                    contact=contact, purchased_at=now - timedelta(days=d),
-                )  # fmt: skip
+    ids = [make_contact(store, rep, clock, f"Buyer {i}", company="Acme").id for i in range(6)]
+    for i, cid in enumerate(ids):
+        # buyer 0 bought today only; the others bought earlier and more often
+        days = [0] if i == 0 else [1 + i, 2 + i, 3 + i]
+        for d in days:
+            make_purchase(
+                store, rep, clock, cid, 1_000 * (i + 1), purchased_at=now - timedelta(days=d)
+            )
     with store.transaction() as session:
         report = rfm_segments(session, as_of=now + timedelta(hours=1))
         first = next(m for s in report.segments for m in s.members if m.contact_id == ids[0])

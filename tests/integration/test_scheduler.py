@@ -20,7 +20,8 @@ from bot.outbound.rules import (
 )
 from bot.outbound.scheduler import Scheduler
 from crm import conversations
-from crm.models import Conversation, Deal, FollowUp
+from crm.models import Conversation, FollowUp
+from tests.factories import make_deal
 from tests.standins.outbox_world import World
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -38,23 +39,6 @@ def run(world: World, rule, times: int = 1) -> int:  # type: ignore[no-untyped-d
     return made
 
 
-def add_deal(world: World, owner, title: str, touched: datetime, **extra) -> Deal:  # type: ignore[no-untyped-def]
-    with world.store.transaction() as session:
-        deal = Deal(
-            title=title,
-            owner_id=owner.id,
-            stage="proposal",
-            amount_minor=1_200_000,
-            created_at=touched,
-            updated_at=touched,
-            stage_changed_at=touched,
-            **extra,
-        )
-        session.add(deal)
-        session.flush()
-        return deal
-
-
 def sent_of(world: World, channel: str, kind: str) -> list:  # type: ignore[type-arg]
     return [s for s in world.channels[channel].sent if s.message.meta["followup_kind"] == kind]
 
@@ -66,7 +50,7 @@ async def test_digest_lists_due_overdue_stale_and_waiting_and_goes_once(store, c
     world.remind(alice, at(MONDAY, 15), "call Jane about pricing")
     old = world.remind(alice, at(MONDAY - timedelta(days=3), 10), "send the proposal")
     world.update(FollowUp, old.id, status="sent")
-    add_deal(world, alice, "Globex 50 seats", MONDAY - timedelta(days=20))
+    make_deal(world.store, alice, "Globex 50 seats", MONDAY - timedelta(days=20))
     world.customer("Jane Doe", telegram="3001", owner=alice)
 
     assert run(world, enqueue_digests, times=2) == 1  # two workers, one digest
@@ -127,10 +111,10 @@ async def test_stale_deal_nudges_the_owner_once_per_idle_period_in_business_hour
     clock.set(at(saturday, 10))
     world = World.build(store, clock)
     alice = world.rep("Alice")
-    stale = add_deal(world, alice, "Acme renewal", saturday - timedelta(days=15))
-    add_deal(world, alice, "Fresh deal", saturday - timedelta(days=3))
-    add_deal(
-        world,
+    stale = make_deal(world.store, alice, "Acme renewal", saturday - timedelta(days=15))
+    make_deal(world.store, alice, "Fresh deal", saturday - timedelta(days=3))
+    make_deal(
+        world.store,
         alice,
         "Talked last week",
         saturday - timedelta(days=30),
@@ -157,7 +141,7 @@ async def test_stale_deal_nudges_the_owner_once_per_idle_period_in_business_hour
 async def test_stale_deal_rule_is_off_at_zero_days(store, clock):  # type: ignore[no-untyped-def]
     world = World.build(store, clock, stale_deal_days=0)
     alice = world.rep("Alice")
-    add_deal(world, alice, "Old", clock.now() - timedelta(days=90))
+    make_deal(world.store, alice, "Old", clock.now() - timedelta(days=90))
     assert run(world, enqueue_stale_nudges) == 0
 
 

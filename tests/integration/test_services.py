@@ -5,28 +5,20 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from crm import activities, contacts, conversations, deals, followups, identities, merge
+from crm import activities, contacts, conversations, deals, followups, identities, merge, trash
 from crm.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from crm.models import AuditLog, ChannelIdentity, Contact, ContactPoint, FollowUp
 from crm.search import resolve_contact, search_contacts
 from crm.self_service import record_edit
 from crm.undo import undo_last
+from tests.factories import inbound, make_contact
+from tests.standins.outbox_world import expire_leases
 
 PIPELINE = deals.Pipeline([("lead", 10), ("proposal", 50), ("negotiation", 75)])
 
 
-def add(store, rep, clock, name, emails=(), phones=(), company=None, tags=()):  # type: ignore[no-untyped-def]
-    with store.transaction() as session:
-        return contacts.create_contact(
-            session,
-            actor=rep,
-            data=contacts.ContactInput(name, emails, phones, company, tags),
-            now=clock.now(),
-        )
-
-
 def test_create_normalises_points_and_audits(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(
+    jane = make_contact(
         store, rep, clock, "  Jane   Doe ", ["Jane@ACME.com"], ["(415) 555-0100"], "Acme", ["VIP"]
     )
     with store.transaction() as session:
@@ -43,7 +35,7 @@ def test_create_normalises_points_and_audits(store, rep, clock):  # type: ignore
 
 
 def test_same_email_or_phone_is_the_same_person(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"], ["+1 415 555 0100"])
+    jane = make_contact(store, rep, clock, "Jane Doe", ["jane@acme.com"], ["+1 415 555 0100"])
     for emails, phones in ((["JANE@acme.com"], []), ([], ["415-555-0100"])):
         with pytest.raises(Conflict) as caught, store.transaction() as session:
             contacts.create_contact(
@@ -72,8 +64,10 @@ def test_bad_email_and_phone_are_invalid_and_nothing_is_written(store, rep, cloc
 
 
 def test_search_is_fuzzy_over_name_company_email_phone_and_tags(store, rep, clock):  # type: ignore[no-untyped-def]
-    add(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme", ["vip"])
-    add(store, rep, clock, "John Smith", ["john@globex.com"], ["+44 20 7946 0958"], "Globex")
+    make_contact(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme", ["vip"])
+    make_contact(
+        store, rep, clock, "John Smith", ["john@globex.com"], ["+44 20 7946 0958"], "Globex"
+    )
     with store.transaction() as session:
         assert [m.contact.name for m in search_contacts(session, "acme")] == ["Jane Doe"]
         assert search_contacts(session, "globex")[0].contact.name == "John Smith"
@@ -84,8 +78,8 @@ def test_search_is_fuzzy_over_name_company_email_phone_and_tags(store, rep, cloc
 
 
 def test_ambiguous_reference_lists_candidates(store, rep, clock):  # type: ignore[no-untyped-def]
-    a = add(store, rep, clock, "Jane Doe", ["jd@a.com"])
-    b = add(store, rep, clock, "Jane Roe", ["jr@b.com"])
+    a = make_contact(store, rep, clock, "Jane Doe", ["jd@a.com"])
+    b = make_contact(store, rep, clock, "Jane Roe", ["jr@b.com"])
     with store.transaction() as session:
         with pytest.raises(Ambiguous) as caught:
             resolve_contact(session, "jane")
@@ -97,7 +91,7 @@ def test_ambiguous_reference_lists_candidates(store, rep, clock):  # type: ignor
 
 
 def test_edit_tag_and_undo(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"])
+    jane = make_contact(store, rep, clock, "Jane Doe", ["jane@acme.com"])
     with store.transaction() as session:
         contacts.edit_contact(
             session,
@@ -144,10 +138,10 @@ def test_edit_tag_and_undo(store, rep, clock):  # type: ignore[no-untyped-def]
 
 
 def test_delete_and_merge_are_admin_only(store, rep, admin, clock):  # type: ignore[no-untyped-def]
-    a = add(store, rep, clock, "Jane Doe", ["jane@acme.com"])
-    b = add(store, rep, clock, "J Doe", [], ["+1 415 555 0100"])
+    a = make_contact(store, rep, clock, "Jane Doe", ["jane@acme.com"])
+    b = make_contact(store, rep, clock, "J Doe", [], ["+1 415 555 0100"])
     with pytest.raises(Forbidden), store.transaction() as session:
-        contacts.delete_contact(session, actor=rep, contact_id=a.id, now=clock.now())
+        trash.delete_contact(session, actor=rep, contact_id=a.id, now=clock.now())
     with pytest.raises(Forbidden), store.transaction() as session:
         merge.merge_contacts(session, actor=rep, source_id=b.id, target_id=a.id, now=clock.now())
     with store.transaction() as session:
@@ -162,7 +156,7 @@ def test_delete_and_merge_are_admin_only(store, rep, admin, clock):  # type: ign
         assert session.get(Contact, b.id) is None
         assert contacts.points_of(session, a.id).phones == ["+14155550100"]
         assert len(activities.timeline(session, contact_id=a.id)) == 1
-        contacts.delete_contact(session, actor=admin, contact_id=a.id, now=clock.now())
+        trash.delete_contact(session, actor=admin, contact_id=a.id, now=clock.now())
     with store.transaction() as session:
         assert session.exec(select(ContactPoint)).all() == []
         actions = [r.action for r in session.exec(select(AuditLog))]
@@ -170,7 +164,7 @@ def test_delete_and_merge_are_admin_only(store, rep, admin, clock):  # type: ign
 
 
 def test_deal_lifecycle_and_pipeline_summary(store, rep, clock):  # type: ignore[no-untyped-def]
-    jane = add(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme")
+    jane = make_contact(store, rep, clock, "Jane Doe", ["jane@acme.com"], [], "Acme")
     with store.transaction() as session:
         d1 = deals.create_deal(
             session,
@@ -257,10 +251,22 @@ def test_followup_claim_is_atomic_and_respects_leases(store, rep, clock):  # typ
     assert len(first) == 2 and len(second) == 1
     assert {f.id for f in first}.isdisjoint({f.id for f in second})
     with store.transaction() as session:
-        followups.finish(session, followup_id=first[0].id, worker="w1", now=clock.now(), sent=True)
+        followups.finish(
+            session,
+            followup_id=first[0].id,
+            worker="w1",
+            token=first[0].claim_token,
+            now=clock.now(),
+            sent=True,
+        )
         assert (
             followups.finish(
-                session, followup_id=first[1].id, worker="w2", now=clock.now(), sent=True
+                session,
+                followup_id=first[1].id,
+                worker="w2",
+                token=second[0].claim_token,
+                now=clock.now(),
+                sent=True,
             )
             is None
         )  # not w2's claim
@@ -268,14 +274,30 @@ def test_followup_claim_is_atomic_and_respects_leases(store, rep, clock):  # typ
             session,
             followup_id=second[0].id,
             worker="w2",
+            token=second[0].claim_token,
             now=clock.now(),
             sent=False,
             error="boom",
         )
-    clock.advance(minutes=5)  # w1's lease on the other row ran out: it is claimable again
+    clock.advance(minutes=5)  # the app's clock moving does not end a lease: the database's does
+    with store.transaction() as session:
+        assert followups.claim_due(session, worker="w3", now=clock.now(), lease=lease) == []
+    expire_leases(store)  # w1's lease on the other row ran out: it is claimable again
     with store.transaction() as session:
         again = followups.claim_due(session, worker="w3", now=clock.now(), lease=lease)
         assert [f.id for f in again] == [first[1].id] and again[0].attempts == 2
+        assert again[0].claim_token not in (first[1].claim_token, None)
+    with store.transaction() as session:  # w1, late, can no longer record it
+        late = followups.finish(
+            session,
+            followup_id=first[1].id,
+            worker="w1",
+            token=first[1].claim_token,
+            now=clock.now(),
+            sent=True,
+        )
+        assert late is None
+        assert session.get(FollowUp, first[1].id).claimed_by == "w3"
 
 
 def test_customer_resolution_dedupes_messages_and_stops_followups(store, rep, clock):  # type: ignore[no-untyped-def]
@@ -330,13 +352,6 @@ def test_customer_resolution_dedupes_messages_and_stops_followups(store, rep, cl
         assert len(session.exec(select(ChannelIdentity)).all()) == 2  # rep's shell + telegram
 
 
-def _inbound(session, contact, clock, external_id):  # type: ignore[no-untyped-def]
-    return conversations.record_inbound(
-        session, contact=contact, channel="telegram", chat_id="778", text="where is it?",
-        sent_at=clock.now(), now=clock.now(), external_id=external_id,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("old_sqlite", [False, True], ids=["on-conflict", "savepoint"])
 def test_a_redelivery_after_the_conversation_closed_opens_nothing(  # type: ignore[no-untyped-def]
     store, clock, old_sqlite, monkeypatch
@@ -349,17 +364,17 @@ def test_a_redelivery_after_the_conversation_closed_opens_nothing(  # type: igno
         jane = identities.resolve_customer(
             session, channel="telegram", external_id="778", display_name="Jane", now=clock.now()
         ).contact
-        first = _inbound(session, jane, clock, "m-1")
+        first = inbound(session, jane, clock.now(), "m-1")
         first.conversation.status = "closed"
         session.add(first.conversation)
     with store.transaction() as session:
-        again = _inbound(session, jane, clock, "m-1")
+        again = inbound(session, jane, clock.now(), "m-1")
         assert again.duplicate and again.message.id == first.message.id
         assert again.conversation.id == first.conversation.id
     with store.transaction() as session:
         assert [c.status for c in session.exec(select(conversations.Conversation))] == ["closed"]
         assert len(session.exec(select(conversations.Message)).all()) == 1
-        fresh = _inbound(session, jane, clock, "m-2")  # a new message opens a new one
+        fresh = inbound(session, jane, clock.now(), "m-2")  # a new message opens a new one
         assert fresh.new_conversation and not fresh.duplicate
         assert fresh.message.delivery == "received" and fresh.message.edits == []
 
@@ -372,8 +387,8 @@ def test_the_last_resort_typo_pass_keeps_to_the_first_letter_on_a_large_store(  
     query's first letter, so "ojhn" (first letter wrong) is found on a small store only."""
     import crm.search
 
-    add(store, rep, clock, "John Smith", ["john@globex.com"])
-    add(store, rep, clock, "Hannah Jones", ["hannah@initech.com"])
+    make_contact(store, rep, clock, "John Smith", ["john@globex.com"])
+    make_contact(store, rep, clock, "Hannah Jones", ["hannah@initech.com"])
     with store.transaction() as session:
         assert search_contacts(session, "jhon")[0].contact.name == "John Smith"
         assert search_contacts(session, "ojhn")[0].contact.name == "John Smith"

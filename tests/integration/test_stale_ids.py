@@ -4,17 +4,14 @@ Issue 17's attack: after a customer's erasure the next new customer got id 1 aga
 rep's `reply 1`, an `undo` and a stale Close button all reached the new person.
 """
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
 from bot.customer.commands import FORGET, CustomerCommands
-from bot.settings import Settings
-from channels.base import Address, IncomingMessage, OutgoingMessage, SendResult
-from crm import migrate
+from channels.base import OutgoingMessage, SendResult
 from crm.models import Activity, Contact, Conversation, Message
+from tests.factories import customer_message
 from tests.standins.outbox_channels import standard_traits
 
 
@@ -36,36 +33,30 @@ class RecordingTelegram:
         return SendResult(delivered=True, external_id=f"tg-{len(self.sent)}")
 
 
-@pytest.fixture
-def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)  # type: ignore[call-arg]
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
-
-
-def said(chat: str, name: str, text: str, n: int) -> IncomingMessage:
-    return IncomingMessage(Address("telegram", chat), sender_id=chat, sender_name=name,
-                           text=text, message_id=f"{chat}:{n}")  # fmt: skip
-
-
 async def test_stale_reply_undo_and_close_never_reach_the_next_customer(
     rapport: RapportApp,
 ) -> None:
     telegram = RecordingTelegram()
     rapport.services.hub.register(telegram)
     alice = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
-    await rapport.desk.receive(said("111", "Ann First", "hello, is the shop open?", 1))
+    await rapport.desk.receive(
+        customer_message("hello, is the shop open?", 1, chat="111", name="Ann First")
+    )
     with rapport.store.transaction() as session:
         first_contact = session.exec(select(Contact)).one().id
         first_conversation = session.exec(select(Conversation)).one().id
     assert (await rapport.dispatcher.handle(alice, f"note #{first_contact}: likes red")).ok
     commands = CustomerCommands(rapport.services)
-    question = await commands.run("forget", said("111", "Ann First", "/forget", 2))
-    assert await commands.action(FORGET, question.actions[0].value, said("111", "A", "", 3))
+    question = await commands.run(
+        "forget", customer_message("/forget", 2, chat="111", name="Ann First")
+    )
+    assert await commands.action(
+        FORGET, question.actions[0].value, customer_message("", 3, chat="111", name="A")
+    )
 
-    await rapport.desk.receive(said("222", "Bob Second", "hi, I need help", 1))
+    await rapport.desk.receive(
+        customer_message("hi, I need help", 1, chat="222", name="Bob Second")
+    )
     with rapport.store.transaction() as session:
         bob = session.exec(select(Contact)).one()
         bob_conversation = session.exec(select(Conversation)).one()
@@ -109,13 +100,15 @@ async def test_mydata_shows_needs_confidences_and_who_wrote_each_entry(
     rapport.services.classifier = Fixed()
     rapport.services.hub.register(RecordingTelegram())
     alice = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
-    await rapport.desk.receive(said("333", "Cy Third", "how much is it?", 1))
+    await rapport.desk.receive(customer_message("how much is it?", 1, chat="333", name="Cy Third"))
     with rapport.store.transaction() as session:
         contact = session.exec(select(Contact)).one().id
         conversation = session.exec(select(Conversation)).one().id
     assert (await rapport.dispatcher.handle(alice, f"note #{contact}: wants a discount")).ok
     assert (await rapport.dispatcher.handle(alice, f"reply {conversation} It is $10")).ok
-    answer = await CustomerCommands(rapport.services).run("mydata", said("333", "C", "/x", 2))
+    answer = await CustomerCommands(rapport.services).run(
+        "mydata", customer_message("/x", 2, chat="333", name="C")
+    )
     assert isinstance(answer, DataExport)
     data = json.loads(answer.content)
     inbound = next(m for m in data["messages"] if m["direction"] == "from you")
@@ -135,10 +128,12 @@ async def test_a_reply_goes_to_the_customers_private_chat_not_the_group(
     telegram = RecordingTelegram()
     rapport.services.hub.register(telegram)
     alice = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
-    await rapport.desk.receive(said("444", "Dee Fourth", "hi from my own chat", 1))
-    group = IncomingMessage(Address("telegram", "-100777"), sender_id="444",
-                            sender_name="Dee Fourth", text="and now from the team group",
-                            message_id="-100777:9")  # fmt: skip
+    await rapport.desk.receive(
+        customer_message("hi from my own chat", 1, chat="444", name="Dee Fourth")
+    )
+    group = customer_message(
+        "and now from the team group", 9, chat="-100777", sender="444", name="Dee Fourth"
+    )
     await rapport.desk.receive(group)
     with rapport.store.transaction() as session:
         conversation = session.exec(select(Conversation)).one()
@@ -151,9 +146,10 @@ async def test_nul_bytes_are_stripped_from_edits_and_rep_commands(rapport: Rappo
     """PostgreSQL refuses NUL in text: an edit or a note carrying one must not be lost."""
     commands = CustomerCommands(rapport.services)
     alice = rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
-    await rapport.desk.receive(said("555", "Eve Fifth", "first\x00 version", 1))
-    edit = IncomingMessage(Address("telegram", "555"), sender_id="555", sender_name="Eve",
-                           text="second\x00 version", message_id="555:1", edited=True)  # fmt: skip
+    await rapport.desk.receive(
+        customer_message("first\x00 version", 1, chat="555", name="Eve Fifth")
+    )
+    edit = customer_message("second\x00 version", 1, chat="555", name="Eve", edited=True)
     await commands.edit(edit)
     with rapport.store.transaction() as session:
         message = session.exec(select(Message)).one()
@@ -169,11 +165,12 @@ async def test_the_forget_button_only_works_in_the_senders_own_chat(
     rapport: RapportApp,
 ) -> None:
     commands = CustomerCommands(rapport.services)
-    await rapport.desk.receive(said("666", "Fay Sixth", "hello there", 1))
-    question = await commands.run("forget", said("666", "Fay Sixth", "/forget", 2))
+    await rapport.desk.receive(customer_message("hello there", 1, chat="666", name="Fay Sixth"))
+    question = await commands.run(
+        "forget", customer_message("/forget", 2, chat="666", name="Fay Sixth")
+    )
     token = question.actions[0].value
-    in_group = IncomingMessage(Address("telegram", "-100888"), sender_id="666",
-                               sender_name="Fay", text="", message_id="-100888:3")  # fmt: skip
+    in_group = customer_message("", 3, chat="-100888", sender="666", name="Fay")
     refused = await commands.action(FORGET, token, in_group)
     assert refused is not None and "private chat" in refused.text
     with rapport.store.transaction() as session:

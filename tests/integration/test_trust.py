@@ -1,8 +1,7 @@
-"""Issue 15: rep commands you can trust. Transcripts through the real dispatcher and
+"""Issue 15: rep commands you can trust. RepChats through the real dispatcher and
 store (SQLite and PostgreSQL): picks, confirmations, the trash, undo as a strict stack,
 most-exact-first references, companies and corrections."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -10,53 +9,23 @@ from sqlmodel import select
 
 from bot.app import RapportApp
 from bot.outbound.periodic import purge_deleted_contacts
-from bot.settings import Settings
 from channels.base import Address, IncomingMessage
-from crm import migrate
-from crm.actors import Actor
 from crm.models import Activity, Contact, Deal, FollowUp, Message, NeedCorrection
 from crm.trash import TrashedContact
+from tests.factories import RepChat, customer_message, rep_chat
 
 
 @pytest.fixture
-def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
-
-
-class Transcript:
-    """One rep in one chat: each line and the reply that matters."""
-
-    def __init__(self, app: RapportApp, actor: Actor, chat: str = "main") -> None:
-        self.app, self.actor, self.address = app, actor, Address("shell", chat)
-
-    async def say(self, text: str) -> str:
-        reply = await self.app.dispatcher.handle(self.actor, text, self.address)
-        assert "Traceback" not in reply.text
-        return reply.text
-
-    async def run(self, lines: list[tuple[str, str]]) -> None:
-        """A transcript: each input line with a piece of its reply."""
-        for line, expected in lines:
-            reply = await self.say(line)
-            assert expected in reply, (line, reply)
+def root(rapport: RapportApp) -> RepChat:
+    return rep_chat(rapport, "Root", admin=True, chat="main")
 
 
 @pytest.fixture
-def root(rapport: RapportApp) -> Transcript:
-    actor = rapport.rep_actor(channel="shell", external_id="root", name="Root", admin=True)
-    return Transcript(rapport, actor)
+def alice(rapport: RapportApp) -> RepChat:
+    return rep_chat(rapport, "Alice", external_id="al", chat="main")
 
 
-@pytest.fixture
-def alice(rapport: RapportApp) -> Transcript:
-    return Transcript(rapport, rapport.rep_actor(channel="shell", external_id="al", name="Alice"))
-
-
-async def _two_john_smiths(t: Transcript) -> None:
+async def _two_john_smiths(t: RepChat) -> None:
     await t.say("add John Smith js1@acme.com at Acme")
     await t.say("add John Smith js2@acme.com at Acme")
 
@@ -69,7 +38,7 @@ def _contacts(rapport: RapportApp) -> set[int]:
 # --- picks ---------------------------------------------------------------------------
 
 
-async def test_a_pick_answers_only_the_next_message(root: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pick_answers_only_the_next_message(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     """The day that lost a contact: delete (two matches) -> pipeline -> find -> 1."""
     await _two_john_smiths(root)
     await root.run(
@@ -83,7 +52,7 @@ async def test_a_pick_answers_only_the_next_message(root: Transcript, rapport) -
     assert _contacts(rapport) == {1, 2}
 
 
-async def test_a_pick_expires(root: Transcript, rapport, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pick_expires(root: RepChat, rapport, clock) -> None:  # type: ignore[no-untyped-def]
     await _two_john_smiths(root)
     assert "Which one?" in await root.say("note John Smith: called")
     clock.advance(timedelta(minutes=6))
@@ -92,33 +61,28 @@ async def test_a_pick_expires(root: Transcript, rapport, clock) -> None:  # type
         assert session.exec(select(Activity)).all() == []
 
 
-async def test_a_pick_never_survives_a_restart(db_url, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
-    first = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(first.store.engine)
-    t = Transcript(first, first.rep_actor(channel="shell", external_id="r", name="R", admin=True))
+async def test_a_pick_never_survives_a_restart(make_rapport) -> None:  # type: ignore[no-untyped-def]
+    first = make_rapport()
+    t = rep_chat(first, "R", external_id="r", admin=True, chat="main")
     await _two_john_smiths(t)
     assert "Which one?" in await t.say("note John Smith: called")
     first.close()
-    second = RapportApp.build(settings, clock=clock)
-    try:
-        again = Transcript(second, t.actor)
-        assert "doesn't answer anything" in await again.say("1")
-        with second.store.transaction() as session:
-            assert session.exec(select(Activity)).all() == []
-    finally:
-        second.close()
+    second = make_rapport()
+    again = RepChat(second, t.actor, "main")
+    assert "doesn't answer anything" in await again.say("1")
+    with second.store.transaction() as session:
+        assert session.exec(select(Activity)).all() == []
 
 
-async def test_a_pick_takes_an_id_and_belongs_to_its_chat(root: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pick_takes_an_id_and_belongs_to_its_chat(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await _two_john_smiths(root)
-    other_chat = Transcript(rapport, root.actor, chat="elsewhere")
+    other_chat = root.in_chat("elsewhere")
     assert "Which one?" in await root.say("note John Smith: prefers email")
     assert "doesn't answer anything" in await other_chat.say("2")
     assert "Logged note with John Smith (#2)" in await root.say("#2")
 
 
-async def test_an_out_of_range_number_keeps_the_question(root: Transcript) -> None:
+async def test_an_out_of_range_number_keeps_the_question(root: RepChat) -> None:
     await _two_john_smiths(root)
     await root.run(
         [
@@ -129,7 +93,7 @@ async def test_an_out_of_range_number_keeps_the_question(root: Transcript) -> No
     )
 
 
-async def test_a_pick_says_how_many_more_there_are(root: Transcript) -> None:
+async def test_a_pick_says_how_many_more_there_are(root: RepChat) -> None:
     for n in range(8):
         await root.say(f"add Pat Lee p{n}@x.com")
     text = await root.say("note Pat Lee: hello")
@@ -140,17 +104,15 @@ async def test_a_pick_says_how_many_more_there_are(root: Transcript) -> None:
 # --- confirmations, trash, restore, purge -----------------------------------------------
 
 
-async def _jane_with_history(t: Transcript, rapport: RapportApp) -> None:
+async def _jane_with_history(t: RepChat, rapport: RapportApp) -> None:
     await t.say("add Jane Doe jane@acme.com +1 415 555 0100 at Acme")
     await t.say("log call with Jane: wants pricing, follow up tomorrow 10am")
     await t.say('deal Jane "50 seats" $12,000')
     await t.say('followup jane in 3 days: "How is the trial going?"')
-    await rapport.desk.receive(
-        IncomingMessage(Address("telegram", "77"), "77", "Jane", "hello", message_id="77:1")
-    )
+    await rapport.desk.receive(customer_message("hello", 1, chat="77", name="Jane"))
 
 
-async def test_delete_shows_what_goes_and_waits_for_yes(root: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_delete_shows_what_goes_and_waits_for_yes(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await root.say("add Jane Doe jane@acme.com")
     await root.say("log call with Jane: hi")
     preview = await root.say("delete jane")
@@ -166,7 +128,7 @@ async def test_delete_shows_what_goes_and_waits_for_yes(root: Transcript, rappor
     assert _contacts(rapport) == set()
 
 
-async def test_undo_brings_a_deleted_contact_back_whole(root: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_undo_brings_a_deleted_contact_back_whole(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await _jane_with_history(root, rapport)
     with rapport.store.transaction() as session:
         identity_contact = session.exec(select(Message)).one().contact_id
@@ -192,7 +154,7 @@ async def test_undo_brings_a_deleted_contact_back_whole(root: Transcript, rappor
 
 
 async def test_restore_is_for_admins_and_the_trash_is_purged_after_30_days(
-    root: Transcript, alice: Transcript, rapport, clock
+    root: RepChat, alice: RepChat, rapport, clock
 ) -> None:  # type: ignore[no-untyped-def]
     await root.say("add Jane Doe jane@acme.com")
     await root.say("delete #1")
@@ -206,7 +168,7 @@ async def test_restore_is_for_admins_and_the_trash_is_purged_after_30_days(
         assert session.exec(select(TrashedContact)).all() == []
 
 
-async def test_a_customers_erasure_stays_immediate(root: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_a_customers_erasure_stays_immediate(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     from crm.privacy import erase_contact
 
     await root.say("add Jane Doe jane@acme.com")
@@ -220,7 +182,7 @@ async def test_a_customers_erasure_stays_immediate(root: Transcript, rapport) ->
 # --- undo ---------------------------------------------------------------------------
 
 
-async def test_merge_is_confirmed_and_undone_without_skipping(root: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_merge_is_confirmed_and_undone_without_skipping(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await root.say("add Jane Doe jane@acme.com")
     await root.say('deal Jane "old deal" $1,000')
     await root.say("add J Doe jd@other.com")
@@ -243,7 +205,7 @@ async def test_merge_is_confirmed_and_undone_without_skipping(root: Transcript, 
     )
 
 
-async def test_undo_stops_at_a_change_it_cannot_undo(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_undo_stops_at_a_change_it_cannot_undo(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await alice.say("add Jane Doe jane@acme.com")
     await rapport.desk.receive(
         IncomingMessage(Address("shell", "jane"), "jane", "Jane", "hello", message_id="j1")
@@ -257,7 +219,7 @@ async def test_undo_stops_at_a_change_it_cannot_undo(alice: Transcript, rapport)
     assert "jane@acme.com" in await alice.say("show #1")
 
 
-async def test_undo_replies_say_exactly_what(alice: Transcript) -> None:
+async def test_undo_replies_say_exactly_what(alice: RepChat) -> None:
     await alice.say("add Jane Doe jane@acme.com")
     await alice.run(
         [
@@ -273,7 +235,7 @@ async def test_undo_replies_say_exactly_what(alice: Transcript) -> None:
 
 
 async def test_undo_refuses_to_undo_someone_elses_later_change(
-    alice: Transcript, root: Transcript
+    alice: RepChat, root: RepChat
 ) -> None:
     await alice.say("add Jane Doe jane@acme.com")
     await alice.say("edit jane name Jane Dough")
@@ -286,7 +248,7 @@ async def test_undo_refuses_to_undo_someone_elses_later_change(
 # --- references ----------------------------------------------------------------------
 
 
-async def test_the_most_exact_reference_wins(alice: Transcript) -> None:
+async def test_the_most_exact_reference_wins(alice: RepChat) -> None:
     await alice.say("add John Smith js1@acme.com at Acme")
     await alice.say("add John Smithers js2@acme.com at Acme")
     await alice.say("add José Núñez jose@x.com")
@@ -306,7 +268,7 @@ async def test_the_most_exact_reference_wins(alice: Transcript) -> None:
     assert "with Acme" in text and "Which one" not in text
 
 
-async def test_a_fuzzy_match_below_the_clear_score_is_only_a_suggestion(alice: Transcript) -> None:
+async def test_a_fuzzy_match_below_the_clear_score_is_only_a_suggestion(alice: RepChat) -> None:
     await alice.say("add Margaret Thatcher mt@x.com")
     text = await alice.say("note Margret Thacher: hi")
     assert "Logged" in text  # close enough: clearly above the score
@@ -317,7 +279,7 @@ async def test_a_fuzzy_match_below_the_clear_score_is_only_a_suggestion(alice: T
 # --- companies -----------------------------------------------------------------------
 
 
-async def test_companies_are_first_class(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_companies_are_first_class(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     await alice.say("add Jane Doe jane@acme.com at Acme")
     await alice.say("add Bob Roe bob@acme.com at Acme")
     await alice.say("log call with jane: pricing")
@@ -344,12 +306,12 @@ async def test_companies_are_first_class(alice: Transcript, rapport) -> None:  #
 # --- corrections ---------------------------------------------------------------------
 
 
-async def _card(t: Transcript, ref: str) -> dict[str, str]:
+async def _card(t: RepChat, ref: str) -> dict[str, str]:
     reply = await t.app.dispatcher.handle(t.actor, f"show {ref}", t.address)
     return dict(reply.cards[0].fields)
 
 
-async def test_email_and_phone_corrections(alice: Transcript) -> None:
+async def test_email_and_phone_corrections(alice: RepChat) -> None:
     await alice.say("add Jane Doe jane@old.com")
     await alice.run(
         [
@@ -375,7 +337,7 @@ async def test_email_and_phone_corrections(alice: Transcript) -> None:
     assert "has no email nobody@x.com" in await alice.say("remove email jane nobody@x.com")
 
 
-async def test_deal_corrections_delete_and_reopening(alice: Transcript, rapport, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_deal_corrections_delete_and_reopening(alice: RepChat, rapport, clock) -> None:  # type: ignore[no-untyped-def]
     await alice.say('deal Acme "50 seats" $12,000')
     await alice.run(
         [
@@ -398,14 +360,10 @@ async def test_deal_corrections_delete_and_reopening(alice: Transcript, rapport,
         assert session.exec(select(Deal)).one().status == "won"
 
 
-async def test_retag_addresses_what_the_rep_sees(alice: Transcript, rapport) -> None:  # type: ignore[no-untyped-def]
+async def test_retag_addresses_what_the_rep_sees(alice: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
     for chat, name, text in (("1", "Carol", "my card was charged twice"), ("2", "Dan", "hi")):
-        await rapport.desk.receive(
-            IncomingMessage(Address("telegram", chat), chat, name, text, message_id=f"{chat}:1")
-        )
-    await rapport.desk.receive(
-        IncomingMessage(Address("telegram", "1"), "1", "Carol", "and again today", message_id="1:2")
-    )
+        await rapport.desk.receive(customer_message(text, 1, chat=chat, name=name))
+    await rapport.desk.receive(customer_message("and again today", 2, chat="1", name="Carol"))
     inbox = await alice.say("inbox")
     assert "(msg 3): and again today" in inbox and "(msg 2): hi" in inbox
     text = await alice.say("retag conversation 1 billing")
@@ -415,7 +373,7 @@ async def test_retag_addresses_what_the_rep_sees(alice: Transcript, rapport) -> 
         assert session.exec(select(NeedCorrection)).all() == []
 
 
-async def test_snooze_without_a_time_never_moves_earlier(alice: Transcript, rapport, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_snooze_without_a_time_never_moves_earlier(alice: RepChat, rapport, clock) -> None:  # type: ignore[no-untyped-def]
     await alice.say("remind me to call bob in 3 days")
     with rapport.store.transaction() as session:
         due = session.exec(select(FollowUp)).one().due_at

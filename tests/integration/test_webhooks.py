@@ -64,6 +64,43 @@ async def test_api_changes_arrive_signed_with_a_delivery_id(
     assert len({r.delivery for r in receiver.received}) == 2
 
 
+async def test_api_edits_and_deletes_are_events_too(store: Store, clock: ManualClock) -> None:
+    world = make_world(store, clock)
+    worker = WebhookWorker(store, clock, worker="w1")
+    wanted = ["company.updated", "company.deleted", "deal.deleted", "activity.updated",
+              "activity.deleted", "followup.updated", "followup.cancelled"]  # fmt: skip
+    with WebhookReceiver() as receiver:
+        async with client(deps_for(store, clock), world) as api:
+            added = await api.post("/v1/webhooks", json={"url": receiver.url, "events": wanted})
+            assert added.status_code == 201
+            company = (await api.post("/v1/companies", json={"name": "Globex"})).json()
+            await api.patch(f"/v1/companies/{company['id']}", json={"domain": "globex.com"})
+            await api.delete(f"/v1/companies/{company['id']}")
+            deal = (await api.post("/v1/deals", json={"title": "Seats"})).json()
+            await api.delete(f"/v1/deals/{deal['id']}")
+            jane = (await api.post("/v1/contacts", json={"name": "Jane"})).json()
+            note = {"contact_id": jane["id"], "kind": "note", "text": "Hi"}
+            activity = (await api.post("/v1/activities", json=note)).json()
+            await api.patch(f"/v1/activities/{activity['id']}", json={"text": "Hello"})
+            await api.delete(f"/v1/activities/{activity['id']}")
+            due = (clock.now() + timedelta(days=1)).isoformat()
+            reminder = {"due_at": due, "text": "Call", "contact_id": jane["id"]}
+            followup = (await api.post("/v1/followups", json=reminder)).json()
+            await api.patch(f"/v1/followups/{followup['id']}", json={"text": "Call Jane"})
+            await api.delete(f"/v1/followups/{followup['id']}")
+        async with asyncio.timeout(10):
+            stats = await worker.tick()
+        await worker.close()
+    assert stats.delivered == len(wanted)
+    bodies = sorted(
+        (json.loads(r.body) for r in receiver.received),
+        key=lambda b: int(b["id"].removeprefix("evt_")),
+    )
+    assert [b["type"] for b in bodies] == wanted
+    assert bodies[1]["data"]["before"]["name"] == "Globex"
+    assert bodies[5]["data"]["after"]["text"] == "Call Jane"
+
+
 async def test_a_customer_message_is_a_message_received_event(
     store: Store, clock: ManualClock
 ) -> None:

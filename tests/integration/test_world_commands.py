@@ -1,42 +1,22 @@
 """Issue 16 through the real dispatcher and store (SQLite and PostgreSQL): dates read whole
 or refused with the reason, per-rep date order, phones, money and accent-free search."""
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
 from bot.app import RapportApp
-from bot.settings import Settings
-from crm import migrate
 from crm.models import ContactPoint, Deal, FollowUp
+from tests.factories import RepChat, rep_chat
+
+
+def greta(app: RapportApp, timezone: str) -> RepChat:
+    """The same rep name in each zone, one Rep per zone."""
+    return rep_chat(app, "Greta", external_id=f"rep-{timezone}", timezone=timezone)
 
 
 @pytest.fixture
-def rapport(db_url, clock, tmp_path) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path), RAPPORT_DATABASE_URL=db_url)
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
-
-
-class Rep:
-    def __init__(self, app: RapportApp, timezone: str) -> None:
-        self.app = app
-        self.actor = app.rep_actor(
-            channel="shell", external_id=f"rep-{timezone}", name="Greta", timezone=timezone
-        )
-
-    async def say(self, text: str) -> str:
-        reply = await self.app.dispatcher.handle(self.actor, text)
-        assert "Traceback" not in reply.text
-        return reply.text
-
-
-@pytest.fixture
-def berlin(rapport: RapportApp) -> Rep:
-    return Rep(rapport, "Europe/Berlin")  # the clock: Mon 2 Mar 2026 10:00 in Berlin
+def berlin(rapport: RapportApp) -> RepChat:
+    return greta(rapport, "Europe/Berlin")  # the clock: Mon 2 Mar 2026 10:00 in Berlin
 
 
 def _pending(rapport: RapportApp) -> list[FollowUp]:
@@ -55,7 +35,7 @@ def _pending(rapport: RapportApp) -> list[FollowUp]:
     ],
 )
 async def test_bad_dates_are_refused_with_the_reason_and_nothing_is_stored(
-    berlin: Rep, rapport: RapportApp, text: str, reason: str
+    berlin: RepChat, rapport: RapportApp, text: str, reason: str
 ) -> None:
     reply = await berlin.say(text)
     assert reason in reply
@@ -63,7 +43,7 @@ async def test_bad_dates_are_refused_with_the_reason_and_nothing_is_stored(
 
 
 async def test_reminder_keeps_the_whole_date_and_the_whole_text(
-    berlin: Rep, rapport: RapportApp
+    berlin: RepChat, rapport: RapportApp
 ) -> None:
     reply = await berlin.say("remind me to prepare QBR 3 Dec")
     assert "Thu 3 Dec 09:00 CET: prepare QBR (reminder 1)" in reply
@@ -71,47 +51,36 @@ async def test_reminder_keeps_the_whole_date_and_the_whole_text(
     assert row.text == "prepare QBR"
 
 
-async def test_far_future_is_confirmed_with_how_far(berlin: Rep) -> None:
+async def test_far_future_is_confirmed_with_how_far(berlin: RepChat) -> None:
     reply = await berlin.say("remind me to call Jane in 20 years")
     assert "2046" in reply and "that is 20 years from now" in reply and ": call Jane (" in reply
 
 
 async def test_date_order_follows_the_zone_then_the_reps_setting(
-    berlin: Rep, rapport: RapportApp
+    berlin: RepChat, rapport: RapportApp
 ) -> None:
     assert "Tue 5 Jan 2027 09:00 CET" in await berlin.say("remind me to a 5.1.2027")
     assert "read MDY" in await berlin.say("dateorder MDY")
     assert "Sat 1 May 2027 09:00 CEST" in await berlin.say("remind me to b 5.1.2027")
-    new_york = Rep(rapport, "America/New_York")
+    new_york = greta(rapport, "America/New_York")
     assert "Sat 1 May 2027 09:00 EDT" in await new_york.say("remind me to c 5/1/2027")
 
 
-async def test_team_date_order_setting(db_url, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(
-        _env_file=None,
-        RAPPORT_DATA_DIR=str(tmp_path),
-        RAPPORT_DATABASE_URL=db_url,
-        RAPPORT_DATE_ORDER="MDY",
-        RAPPORT_LUNCH_ENDS="13:30",
-    )
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    try:
-        rep = Rep(app, "Europe/Berlin")
-        assert "Sat 1 May 2027" in await rep.say("remind me to a 5.1.2027")
-        assert "Mon 2 Mar 13:30 CET" in await rep.say("remind me to b after lunch")
-    finally:
-        app.close()
+async def test_team_date_order_setting(make_rapport) -> None:  # type: ignore[no-untyped-def]
+    app = make_rapport(RAPPORT_DATE_ORDER="MDY", RAPPORT_LUNCH_ENDS="13:30")
+    rep = greta(app, "Europe/Berlin")
+    assert "Sat 1 May 2027" in await rep.say("remind me to a 5.1.2027")
+    assert "Mon 2 Mar 13:30 CET" in await rep.say("remind me to b after lunch")
 
 
-async def test_log_follow_up_without_a_comma(berlin: Rep, rapport: RapportApp) -> None:
+async def test_log_follow_up_without_a_comma(berlin: RepChat, rapport: RapportApp) -> None:
     await berlin.say("add Jane Doe jane@acme.com")
     reply = await berlin.say("met jane: demo went well follow up tomorrow 10am")
     assert "Logged meeting with Jane Doe (#1): demo went well" in reply
     assert "Tue 3 Mar 10:00 CET" in reply
 
 
-async def test_phones_and_search(berlin: Rep, rapport: RapportApp) -> None:
+async def test_phones_and_search(berlin: RepChat, rapport: RapportApp) -> None:
     assert "Added #1" in await berlin.say("add José Müller 0049 30 12345678")
     assert "Added #2" in await berlin.say("add Bob Stone (415) 555-0123 ext. 42")
     refused = await berlin.say("add Jane 555-0123")
@@ -128,7 +97,7 @@ async def test_phones_and_search(berlin: Rep, rapport: RapportApp) -> None:
     assert "ext. 42" in shown
 
 
-async def test_world_money_in_deals(berlin: Rep, rapport: RapportApp) -> None:
+async def test_world_money_in_deals(berlin: RepChat, rapport: RapportApp) -> None:
     assert "cannot be negative" in await berlin.say("deal acme -5 EUR")
     await berlin.say('deal acme "renewal" 1.234,56 €')
     await berlin.say("deal globex CHF 7'500")
@@ -138,7 +107,7 @@ async def test_world_money_in_deals(berlin: Rep, rapport: RapportApp) -> None:
 
 
 async def test_follow_up_in_the_customers_night_says_when_it_really_goes(
-    berlin: Rep, rapport: RapportApp
+    berlin: RepChat, rapport: RapportApp
 ) -> None:
     await berlin.say("add Maria Lopez maria@example.com")
     await berlin.say("edit maria timezone America/Mexico_City")

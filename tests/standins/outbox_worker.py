@@ -1,19 +1,24 @@
 """A real outbox worker process for the multi-worker tests and the benchmark.
 
     python -m tests.standins.outbox_worker DB_URL SINK_URL NAME [--lease S] [--batch N]
+        [--concurrency N] [--skew S]
 
 It runs the production Outbox against DB_URL with one channel, "shell", whose
 every send is an HTTP POST of `{"followup_id", "worker"}` to SINK_URL (a
 recording server on 127.0.0.1 in the test process). It ticks until no pending
 or claimed follow-up is left, then prints one JSON line with its counts. A
-SIGKILL can land anywhere, including between a send and its record.
+SIGKILL can land anywhere, including between a send and its record. `--skew`
+runs the worker's clock that many seconds off the real time (a badly set
+machine); a tick that fails (the database cut) is logged and the next one runs,
+as the scheduler does.
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 from sqlalchemy import func
@@ -58,6 +63,16 @@ class HttpSinkChannel:
         return SendResult(delivered=True)
 
 
+class SkewedClock:
+    """The system clock, `offset` off."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return SystemClock().now() + self.offset
+
+
 def open_rows(store: Store) -> int:
     with store.transaction() as session:
         statement = select(func.count()).where(col(FollowUp.status).in_(("pending", "claimed")))
@@ -71,7 +86,10 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("name")
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--batch", type=int, default=25)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--skew", type=float, default=0.0)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     settings = make_settings(args.db_url)
     store = Store(make_engine(args.db_url))
@@ -81,7 +99,7 @@ async def main(argv: list[str]) -> int:
     services = Services(
         settings=settings,
         store=store,
-        clock=SystemClock(),
+        clock=SkewedClock(timedelta(seconds=args.skew)) if args.skew else SystemClock(),
         hub=hub,
         pipeline=Pipeline(settings.stages),
     )
@@ -91,21 +109,36 @@ async def main(argv: list[str]) -> int:
         lease=timedelta(seconds=args.lease),
         limiter=RateLimiter.unlimited(),
         batch=args.batch,
+        concurrency=args.concurrency,
     )
-    delivered = claimed = 0
+    delivered = claimed = failed_ticks = 0
     await hub.start_all()
     try:
         while True:
-            delivered += await outbox.tick()
-            claimed += outbox.last.claimed
-            if outbox.last.claimed == 0:
-                if await asyncio.to_thread(open_rows, store) == 0:
-                    break
+            try:
+                delivered += await outbox.tick()
+                claimed += outbox.last.claimed
+                if outbox.last.claimed == 0:
+                    if await asyncio.to_thread(open_rows, store) == 0:
+                        break
+                    await asyncio.sleep(0.05)
+            except Exception as exc:  # noqa: BLE001 - the scheduler logs a failed tick and goes on
+                failed_ticks += 1
+                logging.warning("tick failed error=%s", type(exc).__name__)
                 await asyncio.sleep(0.05)
     finally:
         await hub.stop_all()
         store.dispose()
-    print(json.dumps({"worker": args.name, "delivered": delivered, "claimed": claimed}))
+    print(
+        json.dumps(
+            {
+                "worker": args.name,
+                "delivered": delivered,
+                "claimed": claimed,
+                "failed_ticks": failed_ticks,
+            }
+        )
+    )
     return 0
 
 

@@ -5,23 +5,25 @@ The rate limiter runs on a VirtualTime, so no test sleeps for real.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from bot.context import Services
 from bot.outbound.outbox import Outbox
 from bot.outbound.ratelimit import HubLimits, RateLimiter, VirtualTime
 from bot.settings import Settings
 from channels.hub import ChannelHub
-from crm import conversations, followups
-from crm.actors import SYSTEM, Actor
+from crm.actors import Actor
 from crm.clock import ManualClock
-from crm.db import Store
+from crm.db import Store, db_now
 from crm.deals import Pipeline
-from crm.identities import resolve_customer, resolve_rep
+from crm.enums import PointKind
+from crm.identities import resolve_rep
 from crm.models import ChannelIdentity, Contact, ContactPoint, FollowUp, Rep
+from tests.factories import make_follow_up, make_plain_contact, make_reminder, telegram_customer
 from tests.standins.outbox_channels import RecordingChannel, standard_traits
 
 DEFAULTS: dict[str, Any] = {
@@ -37,6 +39,17 @@ DEFAULTS: dict[str, Any] = {
 def make_settings(url: str = "sqlite://", **overrides: Any) -> Settings:
     values = {**DEFAULTS, **overrides}
     return Settings(_env_file=None, database_url=url, **values)  # type: ignore[call-arg]
+
+
+def expire_leases(store: Store) -> int:
+    """Every claimed row's lease ends now on the database's clock (the only clock leases
+    are compared on): what waiting out a lease does, without the wait."""
+    with store.transaction() as session:
+        past = db_now(session) - timedelta(seconds=1)
+        result = session.execute(
+            update(FollowUp).where(col(FollowUp.status) == "claimed").values(lease_until=past)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass
@@ -137,28 +150,17 @@ class World:
         now = self.clock.now()
         with self.store.transaction() as session:
             if telegram:
-                contact = resolve_customer(
-                    session, channel="telegram", external_id=telegram, display_name=name, now=now
-                ).contact
-                if conversation:
-                    conversations.record_inbound(
-                        session,
-                        contact=contact,
-                        channel="telegram",
-                        chat_id=telegram,
-                        text="hello",
-                        sent_at=now,
-                        now=now,
-                        external_id=f"m-{telegram}-0",
-                    )
-            else:
-                contact = Contact(name=name, created_at=now, updated_at=now)
-                session.add(contact)
-                session.flush()
-            if email:
-                session.add(
-                    ContactPoint(contact_id=contact.id, kind="email", value=email, created_at=now)
+                contact = telegram_customer(
+                    session, name, telegram, now, wrote="hello" if conversation else None
                 )
+                if email:
+                    assert contact.id is not None
+                    point = ContactPoint(
+                        contact_id=contact.id, kind=PointKind.EMAIL, value=email, created_at=now
+                    )
+                    session.add(point)
+            else:
+                contact = make_plain_contact(session, name, now, email=email)
             contact.timezone = tz
             contact.owner_id = owner.id if owner else None
             session.add(contact)
@@ -168,16 +170,7 @@ class World:
     # --- follow-ups -------------------------------------------------------------------------------
 
     def remind(self, rep: Actor, due: datetime, text: str = "call Jane") -> FollowUp:
-        with self.store.transaction() as session:
-            return followups.schedule(
-                session,
-                actor=rep,
-                kind="reminder",
-                due_at=due,
-                text=text,
-                now=self.clock.now(),
-                rep_id=rep.id,
-            )
+        return make_reminder(self.store, self.clock, rep, due, text)
 
     def follow_up(
         self,
@@ -189,18 +182,9 @@ class World:
         stop_on_reply: bool = True,
         kind: str = "customer",
     ) -> FollowUp:
-        with self.store.transaction() as session:
-            return followups.schedule(
-                session,
-                actor=rep or SYSTEM,
-                kind=kind,
-                due_at=due,
-                text=text,
-                now=self.clock.now(),
-                rep_id=rep.id if rep else None,
-                contact_id=contact.id,
-                stop_on_reply=stop_on_reply,
-            )
+        return make_follow_up(
+            self.store, self.clock, rep, contact, due, text, stop_on_reply=stop_on_reply, kind=kind
+        )
 
     def row(self, followup_id: int | None) -> FollowUp:
         with self.store.transaction() as session:

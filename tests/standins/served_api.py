@@ -26,8 +26,8 @@ class ServedApi:
     async def _start(self) -> None:
         component = attach_api(self.rapport)
 
-        async def health() -> bool:
-            return await asyncio.to_thread(self.rapport.store.ping)
+        async def health() -> str | None:
+            return await asyncio.to_thread(self.rapport.store.health)
 
         self._server = HttpServer(
             build_http_app(health, [component.http]), host="127.0.0.1", port=0

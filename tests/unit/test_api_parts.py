@@ -1,10 +1,10 @@
-"""Pure parts of the API: the query language compiler, cursors, the rate limiter, signing."""
+"""Pure parts of the API: the query language compiler, cursors, signing (the rate limit
+is in the database: tests/integration/test_api_more.py)."""
 
 import pytest
 
 from bot.api import pagination
 from bot.api.querylang import compile_where
-from bot.api.ratelimit import RateLimiter
 from crm import webhooks
 from crm.errors import Invalid
 
@@ -54,16 +54,6 @@ def test_a_cursor_round_trips_and_refuses_another_sort_or_garbage() -> None:
     for bad, sort in ((cursor, "name"), ("!!!", "id"), ("e30", "id")):
         with pytest.raises(Invalid):
             pagination.decode(bad, sort)
-
-
-def test_the_rate_limiter_allows_a_burst_then_says_how_long_to_wait() -> None:
-    now = [0.0]
-    limiter = RateLimiter(clock=lambda: now[0])
-    assert [limiter.take(1, 60) for _ in range(60)] == [0.0] * 60
-    assert limiter.take(1, 60) == pytest.approx(1.0)
-    assert limiter.take(2, 60) == 0.0  # another token has its own bucket
-    now[0] += 1.0
-    assert limiter.take(1, 60) == 0.0
 
 
 def test_a_signature_covers_the_timestamp_and_the_exact_body() -> None:

@@ -24,6 +24,11 @@ NAMED_BY_DEFINITION = ("bot/runtime/", "bot/cli/", "bot/app.py", "bot/slack/", "
 # bot/api/ is the REST adapter whose filters, keyset cursors and query language compile to
 # SQL by design (issue 20); it is the one bot/ package besides the composition root that may.
 MAY_QUERY = ("bot/app.py", "bot/runtime/", "bot/api/")
+# Renderers that take values: App Home's sections get a crm.views.HomeView, not a session
+# (its build_home opens one transaction for crm.views.home_view and renders after it);
+# the rep's replies and cards get crm.views values (ContactOverview, ContactBrief); the
+# reports get what crm/analytics/views.py read (NeedsView, ValueView, ...).
+RENDERS_VALUES = ("bot/slack/home.py", "bot/rep/render.py", "bot/reports/render.py")
 
 
 def _sources(excluded: tuple[str, ...]) -> list[Path]:
@@ -54,6 +59,26 @@ def test_bot_outside_the_composition_root_runs_no_queries() -> None:
             if name in {"select", "exec"}:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}(")
     assert found == [], "move the query into crm/views.py:\n" + "\n".join(found)
+
+
+def test_renderers_take_values_not_sessions() -> None:
+    found = []
+    for name in RENDERS_VALUES:
+        path = ROOT / name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                modules += (
+                    [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                )
+                found += [f"{name}:{node.lineno} imports {m}" for m in modules
+                          if m.split(".")[0] in {"sqlmodel", "sqlalchemy"}]  # fmt: skip
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for arg in node.args.args + node.args.kwonlyargs:
+                    shown = ast.unparse(arg.annotation) if arg.annotation else ""
+                    if arg.arg == "session" or "Session" in shown:
+                        found.append(f"{name}:{node.lineno} {node.name}({arg.arg}: {shown})")
+    assert found == [], "read in crm/views.py and pass the values:\n" + "\n".join(found)
 
 
 class _Declaring:

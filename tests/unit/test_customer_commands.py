@@ -3,7 +3,6 @@ edits, group notices) over the real store, on SQLite and on PostgreSQL, without 
 
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,34 +10,25 @@ from sqlmodel import col, select
 
 from bot.app import RapportApp
 from bot.customer.commands import FORGET, KEEP, SHARE_PHONE, CustomerCommands, DataExport
-from bot.settings import Settings
 from channels.base import Address, Attachment, IncomingMessage
-from crm import migrate
 from crm.actors import Actor
 from crm.clock import ManualClock
-from crm.contacts import ContactInput, create_contact
 from crm.conversations import record_outbound
 from crm.identities import find_identity, mark_unreachable, resolve_customer
 from crm.models import Activity, AuditLog, ChatState, Contact, Conversation, Message
+from tests.factories import customer_message, make_contact
 
 JANE = "1001"
 
 
 @pytest.fixture
-def rapport(db_url: str, tmp_path, clock: ManualClock) -> Iterator[RapportApp]:  # type: ignore[no-untyped-def]
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        RAPPORT_DATA_DIR=str(tmp_path),
-        RAPPORT_DATABASE_URL=db_url,
+def rapport(make_rapport) -> RapportApp:  # type: ignore[no-untyped-def]
+    return make_rapport(
         RAPPORT_BUSINESS_NAME="Acme Bikes",
         RAPPORT_BUSINESS_HOURS="Mon-Fri 09:00-17:00",
         RAPPORT_PRIVACY_URL="https://acme.example/privacy",
         RAPPORT_TIMEZONE="UTC",
     )
-    app = RapportApp.build(settings, clock=clock)
-    migrate.upgrade(app.store.engine)
-    yield app
-    app.close()
 
 
 @pytest.fixture
@@ -55,14 +45,7 @@ def said(
     """A message as the channel hands it over; each has its own id unless `number` repeats
     one (a re-delivery, or an edit of an earlier message)."""
     number = next(_NUMBERS) if number is None else number
-    return IncomingMessage(
-        address=Address("telegram", chat or user),
-        sender_id=user,
-        sender_name="Jane Doe",
-        text=text,
-        message_id=f"{chat or user}:{number}",
-        **extra,
-    )
+    return customer_message(text, number, chat=chat or user, sender=user, name="Jane Doe", **extra)
 
 
 def rep(rapport: RapportApp) -> Actor:
@@ -204,20 +187,14 @@ async def test_an_unknown_command_lists_the_commands(commands: CustomerCommands)
     assert "I don't know /menu" in reply.text and "/mydata" in reply.text
 
 
-def existing_jane(rapport: RapportApp, now) -> Contact:  # type: ignore[no-untyped-def]
-    with rapport.store.transaction() as session:
-        return create_contact(
-            session,
-            actor=rep(rapport),
-            data=ContactInput("Jane Doe", phones=["+14155550100"]),
-            now=now,
-        )
+def existing_jane(rapport: RapportApp, clock: ManualClock) -> Contact:
+    return make_contact(rapport.store, rep(rapport), clock, "Jane Doe", phones=["+14155550100"])
 
 
 async def test_a_first_message_with_a_known_phone_links_to_that_contact(
     rapport: RapportApp, commands: CustomerCommands, clock: ManualClock
 ) -> None:
-    jane = existing_jane(rapport, clock.now())
+    jane = existing_jane(rapport, clock)
     reply = await commands.share_phone(said(phone="+14155550100"))
     assert "linked this chat" in reply.text
     linked = contact_of(rapport)
@@ -227,7 +204,7 @@ async def test_a_first_message_with_a_known_phone_links_to_that_contact(
 async def test_a_shared_phone_merges_the_chat_placeholder_into_the_owner(
     rapport: RapportApp, commands: CustomerCommands, clock: ManualClock
 ) -> None:
-    jane = existing_jane(rapport, clock.now())
+    jane = existing_jane(rapport, clock)
     await rapport.desk.receive(said("hello"))
     placeholder = contact_of(rapport)
     assert placeholder is not None and placeholder.id != jane.id
@@ -243,7 +220,7 @@ async def test_a_shared_phone_merges_the_chat_placeholder_into_the_owner(
 async def test_a_shared_phone_moves_only_the_identity_off_a_real_contact(
     rapport: RapportApp, commands: CustomerCommands, clock: ManualClock
 ) -> None:
-    jane = existing_jane(rapport, clock.now())
+    jane = existing_jane(rapport, clock)
     with rapport.store.transaction() as session:
         other = resolve_customer(
             session, channel="shell", external_id="jd", display_name="J D", now=clock.now()

@@ -1,6 +1,7 @@
 """bot.language.grammar: every command as reps actually type it, and the errors they get."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from decimal import Decimal as D
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,7 +40,7 @@ from bot.language.commands import (
     Undo,
 )
 from bot.language.help import HELP_TOPICS, USAGE, help_text
-from bot.language.parsing import parse_when
+from bot.language.parsing import Amount, parse_when
 from bot.language.verbs import parse, parse_line
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,20 +111,20 @@ CASES: list[tuple[str, Command]] = [
      LogActivity("call", "Jane", "asked us to follow up with legal")),
     # deals
     ('deal Acme "50 seats" $12,000 stage proposal close end of month',
-     CreateDeal("Acme", "50 seats", 1200000, "USD", "proposal", "end of month")),
+     CreateDeal("Acme", "50 seats", Amount(D("12000"), "USD"), "proposal", "end of month")),
     ("deal Acme Corp “Renewal 2026” €5m close by friday",
-     CreateDeal("Acme Corp", "Renewal 2026", 500000000, "EUR", None, "friday")),
-    ("deal acme renewal 12k", CreateDeal("acme", "renewal", 1200000, "USD")),
+     CreateDeal("Acme Corp", "Renewal 2026", Amount(D("5000000"), "EUR"), None, "friday")),
+    ("deal acme renewal 12k", CreateDeal("acme", "renewal", Amount(D("12000")))),
     ("deal acme 100 seats 12000 stage proposal",
-     CreateDeal("acme", "100 seats", 1200000, "USD", "proposal")),
-    ("deal acme 50 seats 12000 EUR", CreateDeal("acme", "50 seats", 1200000, "EUR")),
-    ("deal acme JPY 5000 widgets", CreateDeal("acme", "widgets", 5000, "JPY")),
-    ("deal acme $12k", CreateDeal("acme", "acme", 1200000, "USD")),
+     CreateDeal("acme", "100 seats", Amount(D("12000")), "proposal")),
+    ("deal acme 50 seats 12000 EUR", CreateDeal("acme", "50 seats", Amount(D("12000"), "EUR"))),
+    ("deal acme JPY 5000 widgets", CreateDeal("acme", "widgets", Amount(D("5000"), "JPY"))),
+    ("deal acme $12k", CreateDeal("acme", "acme", Amount(D("12000"), "USD"))),
     ("deal acme", CreateDeal("acme", "acme")),
     ("deal acme renewal 2026", CreateDeal("acme", "renewal 2026")),
     ('deal "Acme Corp" "50 seats" £99.99 closing in 30 days stage negotiation',
-     CreateDeal("Acme Corp", "50 seats", 9999, "GBP", "negotiation", "in 30 days")),
-    ("deal #42 'pilot' 1,234.56 usd", CreateDeal("#42", "pilot", 123456, "USD")),
+     CreateDeal("Acme Corp", "50 seats", Amount(D("99.99"), "GBP"), "negotiation", "in 30 days")),
+    ("deal #42 'pilot' 1,234.56 usd", CreateDeal("#42", "pilot", Amount(D("1234.56"), "USD"))),
     ("stage #12 negotiation", SetDealStage("#12", "negotiation")),
     ("stage acme deal won", SetDealStage("acme deal", "won")),
     ("stage #12 to lost: price", SetDealStage("#12", "lost", "price")),
@@ -214,6 +215,8 @@ CASES: list[tuple[str, Command]] = [
     ("   \n ", Help(None)),
 ]  # fmt: skip
 
+LUNCH = time(14, 0)  # the default RAPPORT_LUNCH_ENDS
+
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:50] for c in CASES])
 def test_parse(text: str, expected: Command) -> None:
@@ -230,7 +233,9 @@ def _when_text(command: Command) -> str | None:
 
 @pytest.mark.parametrize("when", sorted({w for _, c in CASES if (w := _when_text(c))}))
 def test_every_date_the_grammar_keeps_is_one_parse_when_reads(when: str) -> None:
-    assert parse_when(when, tz="Europe/Paris", now=datetime(2025, 12, 1, 11, tzinfo=UTC))
+    assert parse_when(
+        when, tz="Europe/Paris", now=datetime(2025, 12, 1, 11, tzinfo=UTC), after_lunch=LUNCH
+    )
 
 
 @pytest.mark.parametrize(
@@ -418,6 +423,12 @@ def test_parse_handles_huge_input(verb: str, rest: str) -> None:
     assert isinstance(parse_line(f"{verb} {rest}"), Command | ParseError)
 
 
+@pytest.mark.parametrize("line", ["add 0000000000000000000000", "add " + "0" * 3000])
+def test_a_name_of_digits_only_is_refused_not_stored(line: str) -> None:
+    result = parse_line(line)
+    assert isinstance(result, ParseError) and "needs a name with letters" in result.message
+
+
 def test_parse_is_total_even_for_non_strings() -> None:
     assert isinstance(parse(None), ParseError)  # type: ignore[arg-type]
 
@@ -427,11 +438,11 @@ def test_sold_reads_contact_amount_date_and_reference() -> None:
     from bot.language.verbs import parse
 
     assert parse("sold jane doe $120 on 2 Nov ref INV-7") == RecordSale(
-        "jane doe", 12_000, "USD", "2 Nov", "INV-7"
+        "jane doe", Amount(D("120"), "USD"), "2 Nov", "INV-7"
     )
-    assert parse("sold #4 30eur") == RecordSale("#4", 3_000, "EUR", None, None)
+    assert parse("sold #4 30eur") == RecordSale("#4", Amount(D("30"), "EUR"), None, None)
     assert parse("sold jane $5 yesterday: order 9") == RecordSale(
-        "jane", 500, "USD", "yesterday", "order 9"
+        "jane", Amount(D("5"), "USD"), "yesterday", "order 9"
     )
     error = parse("sold jane")
     assert error.command == "sold" and "how much" in error.message

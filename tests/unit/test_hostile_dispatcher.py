@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from bot.app import RapportApp
 from bot.language.help import USAGE
-from bot.settings import Settings
-from crm import migrate
 from crm.clock import ManualClock
+from tests.factories import build_rapport
 
 VERBS = sorted(USAGE) + ["search", "call", "meeting", "remind", "deal", "log", "note"]
 WORDS = st.sampled_from(
@@ -35,10 +34,8 @@ COMMANDS = st.one_of(
 
 @pytest.fixture
 def rapport(tmp_path: Path) -> Iterator[RapportApp]:
-    settings = Settings(_env_file=None, RAPPORT_DATA_DIR=str(tmp_path),  # type: ignore[call-arg]
-                        RAPPORT_DATABASE_URL=f"sqlite:///{tmp_path / 'r.db'}")  # fmt: skip
-    app = RapportApp.build(settings, clock=ManualClock())
-    migrate.upgrade(app.store.engine)
+    # SQLite only and one app for all of Hypothesis' examples (a function-scoped fixture)
+    app = build_rapport(tmp_path, ManualClock(), f"sqlite:///{tmp_path / 'r.db'}")
     asyncio.run(_seed(app))
     yield app
     app.close()

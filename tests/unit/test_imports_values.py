@@ -114,7 +114,12 @@ def test_headers_are_compared_without_case_spaces_or_punctuation() -> None:
      (["Deal - ID", "Deal - Title", "Deal - Value", "Person - Name"], "deals"),
      (["Activity - Type", "Activity - Subject", "Activity - Due date"], "activities"),
      (["Order ID", "Customer Email", "Order Total", "Quantity"], "purchases"),
-     (["Contact Name", "Account Name", "Email"], "contacts")],
+     (["Contact Name", "Account Name", "Email"], "contacts"),
+     (["Name", "Email", "Phone", "Notes"], "contacts"),  # a sheet of people with notes
+     (["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value"], "contacts"),
+     (["Contact", "Date", "Notes"], "activities"),  # dated notes are activities
+     (["Contact Email", "Type", "Notes"], "activities"),
+     (["Email", "Order Date", "Total"], "purchases")],
 )  # fmt: skip
 def test_the_record_type_is_detected_from_the_headers(headers: list[str], expected: str) -> None:
     assert detect_type(headers) == expected

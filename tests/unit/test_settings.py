@@ -69,6 +69,7 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-
         ("RAPPORT_BUSINESS_HOURS", "whenever", "'whenever' is not like 'Mon-Fri 09:00-17:00'"),
         ("RAPPORT_QUIET_HOURS", "night", "'night' is not like '21:00-08:00' (or 'off')"),
         ("RAPPORT_DIGEST_TIME", "25:99", "'25:99' is not a time like 09:00"),
+        ("RAPPORT_LUNCH_ENDS", "after two", "'after two' is not a time like 09:00"),
         ("RAPPORT_PIPELINE_STAGES", "lead:ten", "stage 'lead' needs a whole-number percentage"),
     ],
 )
@@ -108,10 +109,56 @@ def test_structured_settings_are_typed_values_after_start_up(tmp_path, monkeypat
     monkeypatch.setenv("RAPPORT_DIGEST_TIME", "7:30")
     monkeypatch.setenv("RAPPORT_PIPELINE_STAGES", "lead:10,won_soon:90")
     monkeypatch.setenv("RAPPORT_SLACK_ADMINS", "U1, U2,")
+    monkeypatch.setenv("RAPPORT_LUNCH_ENDS", "13:30")
     settings = load_settings()
+    assert settings.lunch_ends == time(13, 30)
     assert settings.business_hours == Hours(frozenset(range(6)), time(10), time(18))
     assert settings.business_hours.text == "Mon-Sat 10:00-18:00"  # shown to customers as set
     assert settings.quiet_hours == QuietHours(time(0), time(0))
     assert settings.digest_time == time(7, 30)
     assert settings.stages == [("lead", 10), ("won_soon", 90)]
     assert settings.admin_slack_ids == {"U1", "U2"}
+
+
+def test_report_work_mem_defaults_to_64mb_and_off_keeps_the_servers(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().report_work_mem == "64MB"
+    monkeypatch.setenv("RAPPORT_REPORT_WORK_MEM", "off")
+    assert load_settings().report_work_mem is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("128MB", "128MB"), ("512kb", "512kB"), (" 1 gb ", "1GB"), ("64kB", "64kB"), ("OFF", None)],
+)
+def test_report_work_mem_takes_postgres_units_in_postgres_spelling(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch, value, expected
+) -> None:
+    """set_config('work_mem', '64mb') is refused by PostgreSQL (units are case-sensitive),
+    so the value is passed on as the server spells it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_REPORT_WORK_MEM", value)
+    assert load_settings().report_work_mem == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "fix"),
+    [
+        ("lots", "'lots' is not a memory size; use e.g. 64MB, 512kB, 1GB or off"),
+        ("64", "'64' is not a memory size; use e.g. 64MB, 512kB, 1GB or off"),
+        ("2TB", "'2TB' is not a memory size; use e.g. 64MB, 512kB, 1GB or off"),
+        ("1.5GB", "'1.5GB' is not a memory size; use e.g. 64MB, 512kB, 1GB or off"),
+        ("32kB", "'32kB' is outside PostgreSQL's work_mem range (64kB-2047GB)"),
+        ("4096GB", "'4096GB' is outside PostgreSQL's work_mem range (64kB-2047GB)"),
+    ],
+)
+def test_a_malformed_report_work_mem_stops_start_up_by_name(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch, value, fix
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_REPORT_WORK_MEM", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"- RAPPORT_REPORT_WORK_MEM: {fix}. Fix it in the environment or .env." in message
+    assert message.count("\n- ") == 1

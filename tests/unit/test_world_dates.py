@@ -14,10 +14,11 @@ from crm.analytics import parse_period
 
 BERLIN = "Europe/Berlin"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 11:00 in Berlin
+LUNCH = time(14, 0)  # the default RAPPORT_LUNCH_ENDS
 
 
 def local(text: str, tz: str = BERLIN, **options: object) -> str:
-    result = parse_when(text, tz=tz, now=NOW, **options)  # type: ignore[arg-type]
+    result = parse_when(text, tz=tz, now=NOW, **{"after_lunch": LUNCH, **options})  # type: ignore[arg-type]
     return result.astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M")
 
 
@@ -64,7 +65,9 @@ def test_named_times_and_days(text: str, expected: str) -> None:
 def test_after_lunch_is_the_team_setting() -> None:
     assert local("after lunch", after_lunch=time(13, 30)) == "Tue 2026-12-01 13:30"
     late = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # 16:00 in Berlin: lunch is over
-    result = parse_when("after lunch", tz=BERLIN, now=late).astimezone(ZoneInfo(BERLIN))
+    result = parse_when("after lunch", tz=BERLIN, now=late, after_lunch=LUNCH).astimezone(
+        ZoneInfo(BERLIN)
+    )
     assert result.strftime("%d %H:%M") == "02 14:00"
 
 
@@ -85,7 +88,7 @@ def test_after_lunch_is_the_team_setting() -> None:
 )
 def test_impossible_dates_and_times_are_refused_with_the_reason(text: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason.replace("(", r"\(").replace(")", r"\)")):
-        parse_when(text, tz=BERLIN, now=NOW)
+        parse_when(text, tz=BERLIN, now=NOW, after_lunch=LUNCH)
 
 
 def test_feb_29_without_a_year_is_the_next_leap_day() -> None:
@@ -150,9 +153,9 @@ def test_default_dateorder_from_the_time_zone(tz: str, order: str) -> None:
 
 
 def test_far_future_dates_say_how_far() -> None:
-    due = parse_when("in 20 years", tz=BERLIN, now=NOW)
+    due = parse_when("in 20 years", tz=BERLIN, now=NOW, after_lunch=LUNCH)
     assert far_note(due, NOW) == " (that is 20 years from now)"
-    assert far_note(parse_when("tomorrow", tz=BERLIN, now=NOW), NOW) == ""
+    assert far_note(parse_when("tomorrow", tz=BERLIN, now=NOW, after_lunch=LUNCH), NOW) == ""
     assert format_when(due, BERLIN, now=NOW) == "Sat 1 Dec 2046 09:00 CET"
 
 
@@ -169,7 +172,7 @@ def test_a_numeric_date_is_that_date_or_refused(
     """Never a silently different date: either exactly the typed day, or a ValueError."""
     text = f"{day}.{month}.{year}" if order == "DMY" else f"{month}/{day}/{year}"
     try:
-        result = parse_when(text, tz=BERLIN, now=NOW, dateorder=order)
+        result = parse_when(text, tz=BERLIN, now=NOW, dateorder=order, after_lunch=LUNCH)
     except ValueError as exc:
         assert "does not exist" in str(exc)
         return

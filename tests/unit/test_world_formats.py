@@ -56,8 +56,8 @@ def test_negative_amounts_are_refused(text: str) -> None:
 )
 def test_deal_amounts_over_several_words(text: str, minor: int, currency: str) -> None:
     command = parse(text)
-    assert isinstance(command, CreateDeal)
-    assert (command.amount_minor, command.currency) == (minor, currency)
+    assert isinstance(command, CreateDeal) and command.amount is not None
+    assert command.amount.minor("USD") == (minor, currency)
 
 
 def test_negative_deal_amount_is_refused_in_the_grammar() -> None:
@@ -125,3 +125,65 @@ def test_names_are_nfc_and_search_keys_fold_accents() -> None:
     assert normalise_name(decomposed) == "José"
     assert fold("José") == fold(decomposed) == fold("JOSE") == "jose"
     assert fold("Straße Øre Łódź") == "strasse ore lodz"
+
+
+@pytest.mark.parametrize("text", ["€12.500", "12.500", "$1.500", "1.234 EUR"])
+def test_a_dot_before_three_digits_reads_two_ways_and_is_asked_about(text: str) -> None:
+    with pytest.raises(ValueError, match="I won't guess with money"):
+        parse_money(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "minor", "currency"),
+    [("12.500,50 €", 1_250_050, "EUR"), ("12.500 KWD", 12_500, "KWD"), ("1.500k", 150_000, "USD"),
+     ("0.500", 50, "USD"), ("1.234.567 EUR", 123_456_700, "EUR")],
+)  # fmt: skip
+def test_dots_that_read_one_way_are_read(text: str, minor: int, currency: str) -> None:
+    assert parse_money(text) == (minor, currency)
+
+
+def test_an_amount_without_a_currency_takes_the_one_it_is_given() -> None:
+    from bot.language.parsing import read_amount
+
+    amount = read_amount("12k")
+    assert amount.currency is None
+    assert amount.minor("EUR") == (1_200_000, "EUR")
+    assert amount.minor("JPY") == (12_000, "JPY")
+    assert read_amount("¥8000").minor("EUR") == (8_000, "JPY")
+    with pytest.raises(ValueError, match="JPY amounts can't have that many decimals"):
+        read_amount("12.50").minor("JPY")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("sold jane €12.500", "I won't guess with money"),
+        ("sold jane -5", "cannot be negative"),
+        ('deal acme "x" €12.500', "I won't guess with money"),
+    ],
+)
+def test_money_that_cannot_be_read_is_refused_with_the_reason(text: str, reason: str) -> None:
+    result = parse(text)
+    assert isinstance(result, ParseError) and reason in result.message
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "company"),
+    [
+        (
+            "add María José García-López, maria.jose@ejemplo.es, +34 612 34 56 78, "
+            "company Acme Iberia",
+            "María José García-López",
+            "Acme Iberia",
+        ),
+        ("add Ann; ann@x.io; company: Foo Ltd", "Ann", "Foo Ltd"),
+        ("add Tom Company", "Tom Company", None),
+        ("add Doe, Jane jane@x.com", "Doe, Jane", None),
+    ],
+)
+def test_contact_details_separated_by_commas(text: str, name: str, company: str | None) -> None:
+    from bot.language.commands import AddContact
+
+    result = parse(text)
+    assert isinstance(result, AddContact)
+    assert (result.name_text, result.company) == (name, company)

@@ -12,6 +12,7 @@ from channels.base import Reply
 from crm import followups
 from crm.activities import log_activity
 from crm.enums import FollowUpKind
+from crm.ids import id_of
 from crm.search import resolve_contact
 
 
@@ -22,7 +23,7 @@ def log(ctx: HandlerContext, session: Session, cmd: LogActivity) -> Reply:
     activity = log_activity(
         session,
         actor=ctx.actor,
-        contact_id=contact.id,
+        contact_id=id_of(contact),
         kind=cmd.kind,
         text=cmd.text,
         now=ctx.now,

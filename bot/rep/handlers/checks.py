@@ -1,5 +1,6 @@
 """Checks shared by the handlers and the Slack forms: a due date that must lie ahead,
-and the key that makes scheduling the same thing twice a no-op.
+an amount in the business's currency, and the key that makes scheduling the same thing
+twice a no-op.
 
 They sit apart from any one handler module so that bot/slack/forms.py (which checks a
 form's values with the handlers' own rules) imports no handler.
@@ -9,7 +10,7 @@ import hashlib
 from datetime import datetime
 
 from bot.context import HandlerContext
-from bot.language.parsing import far_note, parse_when
+from bot.language.parsing import Amount, far_note, parse_when
 from bot.rep.render import when
 from crm.errors import Invalid
 
@@ -18,6 +19,17 @@ def dedupe_key(*parts: object) -> str:
     """A stable key so scheduling the same thing twice is a no-op."""
     raw = "|".join(str(p) for p in parts)
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def amount_in(amount: Amount | None, ctx: HandlerContext) -> tuple[int, str]:
+    """(minor units, currency) of what the rep typed: the currency they named, else the
+    business's (RAPPORT_CURRENCY), so `12k` in a euro business is €12,000. No amount: 0."""
+    if amount is None:
+        return 0, ctx.settings.default_currency
+    try:
+        return amount.minor(ctx.settings.default_currency)
+    except ValueError as exc:
+        raise Invalid("amount", str(exc)) from None
 
 
 def when_or_invalid(text: str, ctx: HandlerContext) -> datetime:

@@ -1,5 +1,7 @@
 """Companies as first-class things: the card, the list, edits, and being found."""
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from bot.context import HandlerContext
@@ -11,24 +13,25 @@ from crm import views
 from crm.activities import timeline
 from crm.companies import edit_company as edit_company_service
 from crm.contacts import refresh_search_text
+from crm.ids import id_of
 from crm.models import Company
 from crm.references import fold
 
 
 def company_line(session: Session, company: Company) -> str:
-    people, deals = views.company_counts(session, company.id)
+    people, deals = views.company_counts(session, id_of(company))
     domain = f" {company.domain}" if company.domain else ""
     return f"{company.name}{domain}: {people} contact(s), {deals} open deal(s)"
 
 
-def company_card(session: Session, company: Company, *, tz: str, now) -> Card:  # type: ignore[no-untyped-def]
-    people = views.company_people(session, company.id)
-    deals = views.company_open_deals(session, company.id)
+def company_card(session: Session, company: Company, *, tz: str, now: datetime) -> Card:
+    people = views.company_people(session, id_of(company))
+    deals = views.company_open_deals(session, id_of(company))
     recent = []
     for person in people:
         recent += [
             (entry.at, person.name, entry)
-            for entry in timeline(session, contact_id=person.id, limit=5)
+            for entry in timeline(session, contact_id=id_of(person), limit=5)
         ]
     recent.sort(key=lambda item: item[0], reverse=True)
     lines = [f"{when(at, tz, now)} {name} {e.kind}: {e.text[:60]}" for at, name, e in recent[:5]]
@@ -50,10 +53,15 @@ def edit_company(
 ) -> Reply:
     before = company.name
     edit_company_service(
-        session, actor=ctx.actor, company_id=company.id, field_name=field, value=value, now=ctx.now
+        session,
+        actor=ctx.actor,
+        company_id=id_of(company),
+        field_name=field,
+        value=value,
+        now=ctx.now,
     )
     if field == "name":
-        for person in views.company_people(session, company.id, limit=None):
+        for person in views.company_people(session, id_of(company), limit=None):
             refresh_search_text(session, person)
             session.add(person)
     return Reply(

@@ -24,13 +24,14 @@ from crm import contacts
 from crm.actors import require_admin
 from crm.deals import resolve_deal
 from crm.errors import Ambiguous, Conflict, Invalid, NotFound
+from crm.ids import id_of
 from crm.merge import merge_contacts
 from crm.models import Company
 from crm.references import fold
 from crm.search import resolve_contact, resolve_party, search_contacts
-from crm.trash import RETENTION, contents
+from crm.trash import RETENTION, contents, counts_text, delete_contact
 from crm.validation import normalise_email
-from crm.views import contact_overview
+from crm.views import contact_brief, contact_overview
 
 
 def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
@@ -70,7 +71,7 @@ def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
         )
     card = contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now)
     return Reply(
-        f"Added {contact_line(session, contact)}.\n"
+        f"Added {contact_line(contact_brief(session, contact))}.\n"
         f"Change it with `edit #{contact.id} <field> <value>`, or `undo`.",
         cards=(card,),
         actions=contact_actions(contact),
@@ -84,7 +85,7 @@ def find(ctx: HandlerContext, session: Session, cmd: FindContacts) -> Reply:
         return Reply(
             f"No contact or company matches '{cmd.query[:60]}'. Add one with `add <name> ...`."
         )
-    lines = [contact_line(session, m.contact) for m in matches]
+    lines = [contact_line(contact_brief(session, m.contact)) for m in matches]
     lines += [f"Company: {company_line(session, c)}" for c in found_companies]
     return Reply(
         f"Best matches for '{cmd.query[:60]}':\n"
@@ -105,7 +106,11 @@ def show(ctx: HandlerContext, session: Session, cmd: ShowContact) -> Reply:
         )
     contact = party
     card = contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now)
-    return Reply(contact_line(session, contact), cards=(card,), actions=contact_actions(contact))
+    return Reply(
+        contact_line(contact_brief(session, contact)),
+        cards=(card,),
+        actions=contact_actions(contact),
+    )
 
 
 def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply | Outcome:
@@ -122,14 +127,15 @@ def edit(ctx: HandlerContext, session: Session, cmd: EditContact) -> Reply | Out
     contacts.edit_contact(
         session,
         actor=ctx.actor,
-        contact_id=contact.id,
+        contact_id=id_of(contact),
         field_name=cmd.field_name,
         value=cmd.value,
         now=ctx.now,
         region=ctx.settings.default_phone_region,
     )
     return Reply(
-        f"Updated {cmd.field_name} of {contact_line(session, contact)}. `undo` puts it back.",
+        f"Updated {cmd.field_name} of {contact_line(contact_brief(session, contact))}."
+        " `undo` puts it back.",
         cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
     )
 
@@ -148,7 +154,7 @@ def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
     contacts.tag_contact(
         session,
         actor=ctx.actor,
-        contact_id=contact.id,
+        contact_id=id_of(contact),
         tags=cmd.tags,
         remove=cmd.remove,
         now=ctx.now,
@@ -162,11 +168,14 @@ def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
     )
 
 
-def _moves(counts: dict[str, int]) -> str:
-    names = (("activity", "timeline entries"), ("message", "messages"),
-             ("conversation", "conversations"), ("deal", "deals"), ("followup", "follow-ups"),
-             ("contactpoint", "emails/phones"), ("channelidentity", "chat identities"))  # fmt: skip
-    return ", ".join(f"{counts.get(key, 0)} {label}" for key, label in names)
+def _goes_and_stays(counts: dict[str, int]) -> str:
+    """What a delete takes with it, and that deals stay (a pipeline keeps its history)."""
+    deals = counts.get("deal", 0)
+    going = {k: n for k, n in counts.items() if k != "deal" and n}
+    text = f" With them go {counts_text(going)}." if going else ""
+    if deals:
+        text += f" Their {deals} deal{'s' if deals != 1 else ''} stay, without a contact."
+    return text
 
 
 def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply | Outcome:
@@ -177,22 +186,22 @@ def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply | 
         require_admin(ctx.actor, "merge contacts")
         if source.id == target.id:
             raise Invalid("contact", "Those are the same contact.")
-        counts = contents(session, source.id)
+        counts = contents(session, id_of(source))
         return Outcome(
             Reply(
                 f"Merge {source_name} into {target.name} (#{target.id})? This moves "
-                f"{_moves(counts)} to #{target.id}, combines tags and custom fields "
-                f"(#{target.id} wins a clash) and removes #{source.id}. `undo` splits them again."
+                f"{counts_text(counts, zeros=True)} to #{target.id}, combines tags and custom "
+                f"fields (#{target.id} wins a clash) and removes #{source.id}. `undo` splits "
+                "them again."
             ),
             confirm=MergeContacts(f"#{source.id}", f"#{target.id}", confirmed=True),
             confirm_what=f"merging {source_name}",
         )
     moved = merge_contacts(
-        session, actor=ctx.actor, source_id=source.id, target_id=target.id, now=ctx.now
+        session, actor=ctx.actor, source_id=id_of(source), target_id=id_of(target), now=ctx.now
     )
-    summary = ", ".join(f"{n} {table}" for table, n in moved.items() if n) or "nothing else"
     return Reply(
-        f"Merged {source_name} into {target.name} (#{target.id}); moved {summary}. "
+        f"Merged {source_name} into {target.name} (#{target.id}); moved {counts_text(moved)}. "
         "`undo` splits them again.",
         cards=(contact_card(contact_overview(session, target), tz=ctx.tz, now=ctx.now),),
     )
@@ -209,20 +218,19 @@ def delete(ctx: HandlerContext, session: Session, cmd: DeleteContact) -> Reply |
         except NotFound:
             raise NotFound(f"No contact or deal matches '{cmd.ref[:60]}'.") from None
         return delete_deal(ctx, session, DeleteDeal(f"#{deal.id}"))
-    line = contact_line(session, contact)
+    line = contact_line(contact_brief(session, contact))
     if not cmd.confirmed:
         require_admin(ctx.actor, "delete contacts")
-        counts = contents(session, contact.id)
+        counts = contents(session, id_of(contact))
         return Outcome(
             Reply(
-                f"Delete {line}? With them go {_moves(counts)}. Their deals stay, without a "
-                f"contact. It all waits in the trash for {RETENTION.days} days: `undo` or "
-                f"`restore #{contact.id}` brings it back."
+                f"Delete {line}?{_goes_and_stays(counts)} It all waits in the trash for "
+                f"{RETENTION.days} days: `undo` or `restore #{contact.id}` brings it back."
             ),
             confirm=DeleteContact(f"#{contact.id}", confirmed=True),
             confirm_what=f"deleting {contact.name} (#{contact.id})",
         )
-    contacts.delete_contact(session, actor=ctx.actor, contact_id=contact.id, now=ctx.now)
+    delete_contact(session, actor=ctx.actor, contact_id=id_of(contact), now=ctx.now)
     return Reply(
         f"Deleted {line}. It is in the trash for {RETENTION.days} days: `undo` or "
         f"`restore #{contact.id}` brings it back whole."

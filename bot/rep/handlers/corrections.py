@@ -2,6 +2,8 @@
 trash (restore a deleted contact, list what can still be restored)."""
 
 from dataclasses import replace
+from datetime import date
+from typing import TypedDict
 
 from sqlmodel import Session
 
@@ -12,13 +14,15 @@ from bot.rep.render import contact_card, contact_line, deal_line, money, when
 from bot.rep.router import Router
 from channels.base import Reply
 from crm import deals
+from crm import trash as trash_service
 from crm.actors import require_admin
 from crm.contact_points import change_point as change_point_service
 from crm.contacts import find_rep
 from crm.errors import Invalid
+from crm.ids import id_of
 from crm.search import resolve_contact
-from crm.trash import RETENTION, find_entry, list_trash, restore_contact
-from crm.views import contact_overview
+from crm.trash import RETENTION, list_trash
+from crm.views import contact_brief, contact_overview
 
 _DONE = {"replace": "Replaced the primary {kind}", "add": "Added {kind}",
          "remove": "Removed {kind}", "primary": "Made primary the {kind}"}  # fmt: skip
@@ -29,7 +33,7 @@ def change_point(ctx: HandlerContext, session: Session, cmd: ChangePoint) -> Rep
     _, previous = change_point_service(
         session,
         actor=ctx.actor,
-        contact_id=contact.id,
+        contact_id=id_of(contact),
         kind=cmd.kind,
         op=cmd.op,
         value=cmd.value,
@@ -43,14 +47,23 @@ def change_point(ctx: HandlerContext, session: Session, cmd: ChangePoint) -> Rep
     elif cmd.op == "primary" and previous:
         was = f" ({previous} stays as a second {cmd.kind})"
     return Reply(
-        f"{done} of {contact_line(session, contact)}{was}. `undo` puts it back.",
+        f"{done} of {contact_line(contact_brief(session, contact))}{was}. `undo` puts it back.",
         cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
     )
 
 
+class _DealChanges(TypedDict, total=False):
+    """The keyword arguments of crm.deals.edit_deal that a correction sets."""
+
+    title: str
+    amount: tuple[int, str]
+    expected_close: date
+    owner_id: int | None
+
+
 def edit_deal(ctx: HandlerContext, session: Session, cmd: EditDeal) -> Reply | Outcome:
     deal = deals.resolve_deal(session, cmd.deal_ref)
-    changes: dict[str, object] = {}
+    changes: _DealChanges = {}
     warning = ""
     if cmd.field_name == "amount":
         try:
@@ -63,7 +76,7 @@ def edit_deal(ctx: HandlerContext, session: Session, cmd: EditDeal) -> Reply | O
         changes["owner_id"] = find_rep(session, cmd.value).id
     elif cmd.field_name == "close":
         try:
-            day = parse_when(cmd.value, tz=ctx.tz, now=ctx.now).date()
+            day = parse_when(cmd.value, tz=ctx.tz, now=ctx.now, after_lunch=ctx.after_lunch).date()
         except ValueError as exc:
             raise Invalid("close", str(exc)) from None
         if day < ctx.now.date() and not cmd.confirmed and deal.status == "open":
@@ -77,7 +90,7 @@ def edit_deal(ctx: HandlerContext, session: Session, cmd: EditDeal) -> Reply | O
     else:
         raise Invalid("field", "A deal's fields are amount, title, close and owner.")
     before = deal_line(deal)
-    deals.edit_deal(session, actor=ctx.actor, deal_id=deal.id, now=ctx.now, **changes)  # type: ignore[arg-type]
+    deals.edit_deal(session, actor=ctx.actor, deal_id=id_of(deal), now=ctx.now, **changes)
     if cmd.field_name == "close" and deal.expected_close:
         warning = f", closing {deal.expected_close:%a %d %b %Y}"
     return Reply(f"Updated {cmd.field_name} of deal {before}: now {deal_line(deal)}{warning}. "
@@ -93,28 +106,17 @@ def delete_deal(ctx: HandlerContext, session: Session, cmd: DeleteDeal) -> Reply
             confirm=DeleteDeal(f"#{deal.id}", confirmed=True),
             confirm_what=f"deleting deal #{deal.id}",
         )
-    deals.delete_deal(session, actor=ctx.actor, deal_id=deal.id, now=ctx.now)
+    deals.delete_deal(session, actor=ctx.actor, deal_id=id_of(deal), now=ctx.now)
     return Reply(f"Deleted deal {line}. `undo` brings it back.")
 
 
 def restore(ctx: HandlerContext, session: Session, cmd: RestoreContact) -> Reply:
-    require_admin(ctx.actor, "restore deleted contacts")
-    entry = find_entry(session, cmd.contact_id, now=ctx.now)
-    contact, counts = restore_contact(session, entry=entry)
-    from crm import audit
-
-    audit.record(
-        session,
-        actor=ctx.actor,
-        action="contact.restore",
-        entity_type="contact",
-        entity_id=contact.id,
-        at=ctx.now,
-        after={"counts": counts},
+    contact, counts = trash_service.restore(
+        session, actor=ctx.actor, contact_id=cmd.contact_id, now=ctx.now
     )
-    moved = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing else"
     return Reply(
-        f"Restored {contact_line(session, contact)} with {moved}.",
+        f"Restored {contact_line(contact_brief(session, contact))} with "
+        f"{trash_service.counts_text(counts)}.",
         cards=(contact_card(contact_overview(session, contact), tz=ctx.tz, now=ctx.now),),
     )
 

@@ -1,5 +1,6 @@
 """Deal commands: create, move through the pipeline, win, lose, and the pipeline view."""
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlmodel import Session
@@ -7,6 +8,7 @@ from sqlmodel import Session
 from bot.context import HandlerContext, Outcome
 from bot.language.commands import CloseDeal, CreateDeal, SetDealStage, ShowPipeline
 from bot.language.parsing import parse_when
+from bot.rep.handlers.checks import amount_in
 from bot.rep.handlers.purchases import past_when
 from bot.rep.render import deal_line, money
 from bot.rep.router import Router
@@ -14,7 +16,8 @@ from channels.base import Address, OutgoingMessage, Reply
 from crm import deals
 from crm.companies import get_or_create_company
 from crm.errors import Invalid, NotFound
-from crm.models import Company, Contact, Rep
+from crm.ids import id_of
+from crm.models import Company, Contact, Deal, Rep
 from crm.search import resolve_party
 
 
@@ -49,9 +52,27 @@ def _party(
     return party, None, False
 
 
-def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
+def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply | Outcome:
     contact, company, created = _party(session, ctx, cmd.ref)
     close_on = _close_date(cmd.close_when, ctx) if cmd.close_when else None
+    amount_minor, currency = amount_in(cmd.amount, ctx)
+    twin = (
+        None
+        if cmd.confirmed
+        else deals.open_twin(
+            session, title=cmd.title, contact=contact, company=None if contact else company
+        )
+    )
+    if twin is not None:
+        who = contact.name if contact else (company.name if company else cmd.ref)
+        return Outcome(
+            Reply(
+                f"{who} already has the open deal {deal_line(twin)}. Add a second one "
+                f"anyway? (To change that one: `edit deal #{twin.id} amount ...`.)"
+            ),
+            confirm=replace(cmd, confirmed=True),
+            confirm_what=f"adding a second deal '{cmd.title}'",
+        )
     deal = deals.create_deal(
         session,
         actor=ctx.actor,
@@ -60,8 +81,8 @@ def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
         now=ctx.now,
         contact=contact,
         company=company,
-        amount_minor=cmd.amount_minor or 0,
-        currency=cmd.currency or ctx.settings.default_currency,
+        amount_minor=amount_minor,
+        currency=currency,
         stage=cmd.stage,
         expected_close=close_on,
     )
@@ -81,7 +102,9 @@ def create(ctx: HandlerContext, session: Session, cmd: CreateDeal) -> Reply:
     )
 
 
-def _deals_channel_notice(ctx: HandlerContext, session: Session, deal) -> list[OutgoingMessage]:  # type: ignore[no-untyped-def]
+def _deals_channel_notice(
+    ctx: HandlerContext, session: Session, deal: Deal
+) -> list[OutgoingMessage]:
     channel, team = ctx.settings.slack_deals_channel, ctx.services.hub.team_channel()
     if not channel or team is None:
         return []
@@ -111,7 +134,7 @@ def stage(
         session,
         actor=ctx.actor,
         pipeline=ctx.services.pipeline,
-        deal_id=deal.id,
+        deal_id=id_of(deal),
         stage=cmd.stage,
         now=ctx.now,
         reason=cmd.reason,

@@ -93,7 +93,7 @@ def _line(session: Session, row: FollowUp, ctx: HandlerContext) -> str:
     if row.kind == FollowUpKind.CUSTOMER and row.contact_id:
         contact = session.get(Contact, row.contact_id)
         target = f" → {contact.name}" if contact else ""
-    state = row.status
+    state = str(row.status)
     if row.late:
         state += ", late"
     if row.status in (FollowUpStatus.FAILED, FollowUpStatus.SENT) and row.last_error:

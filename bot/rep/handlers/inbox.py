@@ -16,6 +16,7 @@ from channels.base import Address, OutgoingMessage, Reply
 from crm import conversations
 from crm.contacts import find_rep
 from crm.errors import NotFound
+from crm.ids import id_of
 from crm.models import Contact, Message, Rep
 
 
@@ -59,7 +60,7 @@ def reply(ctx: HandlerContext, session: Session, cmd: ReplyToConversation) -> Ou
     name = contact.name if contact else "the customer"
     return Outcome(
         Reply(f"Reply to {name} on {conversation.channel} (conversation {conversation.id}) saved."),
-        deliveries=[Delivery(message.id, outgoing)],
+        deliveries=[Delivery(id_of(message), outgoing)],
     )
 
 
@@ -86,7 +87,7 @@ def retag(ctx: HandlerContext, session: Session, cmd: RetagMessage) -> Reply:
         latest = conversations.latest_inbound(session, cmd.message_id)
         if latest is None:
             raise NotFound(f"Conversation {cmd.message_id} has no customer message to retag.")
-        message_id = latest.id
+        message_id = id_of(latest)
     before = session.get(Message, message_id)
     old = before.need if before is not None else None
     message = conversations.retag(

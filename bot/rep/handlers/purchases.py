@@ -7,6 +7,7 @@ from sqlmodel import Session
 from bot.context import HandlerContext
 from bot.language.commands import RecordSale
 from bot.language.parsing import parse_when
+from bot.rep.handlers.checks import amount_in
 from bot.rep.render import local_date, money
 from bot.rep.router import Router
 from channels.base import Reply
@@ -20,7 +21,7 @@ def past_when(text: str, ctx: HandlerContext) -> datetime:
     reminder is for the future), so a yearless day it put ahead ("2 Nov" in December)
     is taken as last year's."""
     try:
-        when = parse_when(text, tz=ctx.tz, now=ctx.now)
+        when = parse_when(text, tz=ctx.tz, now=ctx.now, after_lunch=ctx.after_lunch)
     except ValueError as exc:
         raise Invalid("date", str(exc)) from None
     if when > ctx.now and not any(ch.isdigit() and len(w) == 4 for w in text.split() for ch in w):
@@ -36,12 +37,13 @@ def past_when(text: str, ctx: HandlerContext) -> datetime:
 def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply:
     contact = resolve_contact(session, cmd.ref)
     when = past_when(cmd.when, ctx) if cmd.when else ctx.now
+    amount_minor, currency = amount_in(cmd.amount, ctx)
     purchase = record_purchase(
         session,
         actor=ctx.actor,
         now=ctx.now,
-        amount_minor=cmd.amount_minor,
-        currency=cmd.currency,
+        amount_minor=amount_minor,
+        currency=currency,
         contact=contact,
         purchased_at=when,
         reference=cmd.reference,
@@ -49,7 +51,7 @@ def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply:
     ref = f" ({purchase.reference})" if purchase.reference else ""
     return Reply(
         f"Recorded: {contact.name} bought {money(purchase.amount_minor, purchase.currency)}"
-        f"{ref} on {local_date(when, ctx.tz)}. `undo` does not remove sales; ask an admin."
+        f"{ref} on {local_date(when, ctx.tz)}. `undo` removes it."
     )
 
 

@@ -46,4 +46,4 @@ def save_chart(folder: Path, name: str, ctx: HandlerContext, png: bytes) -> Path
 
 
 def register(router: Router) -> None:
-    router.add(Report, report)
+    router.add(Report, report, report=True)

@@ -3,19 +3,22 @@ links, bidi overrides and control characters are shown inert; an oversized messa
 cut with a note; a flood is stored whole but acknowledged once and summarised in the
 inbox thread; forged requests are refused and logged, and no secret reaches a log."""
 
+import asyncio
 import logging
 import time
+from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import func, select
 
 from bot.slack.inbox import BURST_THREAD_POSTS
 from crm.conversations import CUT_MARK, MAX_MESSAGE
-from crm.models import Message
+from crm.models import Contact, Message, ProcessedEvent
 from tests.standins.slack_harness import (
     INBOX,
     REP,
     SECRET,
+    TEAM_ID,
     SlackWorld,
     block_texts,
     signed_headers,
@@ -115,3 +118,59 @@ async def test_forged_requests_are_refused_and_logged_and_no_secret_is_logged(
     for secret in (SECRET, "xoxb-test"):
         assert secret not in logged
     assert caplog.text.count(SECRET) == 0
+
+
+async def test_a_replayed_slash_command_inside_the_signature_window_runs_once(
+    world: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A captured `/crm add ...` request sent again, byte for byte with its valid signature,
+    inside Slack's 5 minutes: dropped by its trigger_id (stored in the database, so a replay
+    sent to another worker is dropped as well). A new trigger_id runs again."""
+    caplog.set_level(logging.INFO)
+    fields = {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "channel_id": "C0SALES",
+        "user_id": REP,
+        "command": "/crm",
+        "text": "add Rita Replay",
+        "response_url": world.standin.response_url("replay"),
+        "trigger_id": "trigger-captured-1",
+        "api_app_id": "A0RAPPORT",
+    }
+    body = urlencode(fields).encode()
+    form = "application/x-www-form-urlencoded"
+    captured = signed_headers(body)
+    first = await world.post(body, form, signature=captured)
+    assert first.status_code == 200
+    await wait_until_async(lambda: rita_count(world) == 1)
+    for seconds_later in (0, 30, 240):  # still inside the signature's 5 minutes
+        replay = await world.post(
+            body, form, signature=signed_headers(body, at=time.time() - seconds_later)
+        )
+        assert replay.status_code == 200 and replay.text == ""
+    again = await world.post(body, form, signature=captured)  # the very same headers
+    assert again.status_code == 200 and again.text == ""
+    await asyncio.sleep(0.3)
+    assert rita_count(world) == 1
+    with world.rapport.store.transaction() as session:
+        keys = session.exec(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.source == "slack")
+        ).all()
+    assert "trigger:trigger-captured-1" in keys
+    assert sum("command replay dropped" in r.getMessage() for r in caplog.records) == 4
+    fresh = urlencode({**fields, "trigger_id": "trigger-new-2", "text": "add Rita Second"})
+    assert (await world.post(fresh.encode(), form)).status_code == 200
+    await wait_until_async(lambda: rita_count(world) == 2)
+
+
+def rita_count(world: SlackWorld) -> int:
+    with world.rapport.store.transaction() as session:
+        names = session.exec(select(Contact.name)).all()
+    return sum(name.startswith("Rita") for name in names)
+
+
+async def wait_until_async(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)

@@ -2,6 +2,7 @@
 errors, acknowledging before the work, Socket Mode start-up, and /healthz."""
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlmodel import select
 
 from channels.base import Address, OutgoingMessage, Reply
 from channels.slack.app import REFUSAL
+from crm.db import make_engine
 from crm.models import ProcessedEvent, Rep
 from tests.standins.slack_harness import INBOX, REP, SlackWorld, signed_headers
 
@@ -165,6 +167,39 @@ async def test_healthz_is_200_with_the_database_and_503_without(world: SlackWorl
     finally:
         store.engine.dispose()
         store.engine = healthy
+
+
+async def test_healthz_is_503_when_the_sqlite_file_is_damaged(
+    world: SlackWorld, tmp_path: Path
+) -> None:
+    """SELECT 1 still answers on a file with a damaged page; PRAGMA quick_check does not."""
+    damaged = tmp_path / "damaged.db"
+    raw = sqlite3.connect(damaged)
+    raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+    raw.execute("CREATE INDEX ix_t_x ON t (x)")
+    raw.executemany("INSERT INTO t (x) VALUES (?)", [(f"value {i} " * 5,) for i in range(3000)])
+    raw.commit()
+    raw.close()
+    with damaged.open("r+b") as file:  # garbage over part of a b-tree page
+        file.seek(4096 * 6 + 200)
+        file.write(b"\xff" * 300)
+    store = world.rapport.store
+    healthy = store.engine
+    store.engine = make_engine(f"sqlite:///{damaged}")
+    try:
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1  # it still answers
+        broken = await world.http.get(f"{world.url}/healthz")
+        assert broken.status_code == 503
+        assert broken.json() == {
+            "status": "unavailable",
+            "database": False,
+            "problem": "database integrity check failed",
+        }
+    finally:
+        store.engine.dispose()
+        store.engine = healthy
+    assert (await world.http.get(f"{world.url}/healthz")).status_code == 200
 
 
 async def test_a_chart_sent_through_the_hub_is_uploaded_to_its_channel(world: SlackWorld) -> None:

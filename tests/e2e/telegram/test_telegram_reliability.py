@@ -7,7 +7,7 @@ import logging
 import time
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.language.commands import ReplyToConversation
 from channels.base import Address, OutgoingMessage, Reply
@@ -177,15 +177,22 @@ async def test_a_failing_store_is_retried_before_the_update_is_confirmed(
 async def test_a_broken_store_gets_an_apology_and_one_log_line_without_secrets(
     world: TelegramWorld, api: TelegramStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A store that keeps failing (not "unavailable"): the update is left unconfirmed and
+    fetched again, and only after `redeliveries` deliveries confirmed with an apology."""
     caplog.set_level(logging.DEBUG)
+    deliveries = []
 
     async def broken_receive(message):  # type: ignore[no-untyped-def]
+        deliveries.append(message.message_id)
         raise RuntimeError("boom")
 
     world.rapport.desk.receive = broken_receive  # type: ignore[method-assign]
-    api.message(JANE, text="my secret order details")
+    update = api.message(JANE, text="my secret order details")
     [apology] = await api.wait_for_texts(JANE, 1)
     assert apology.startswith("Sorry, something went wrong") and "Traceback" not in apology
+    config = world.component.extra["channel"].config
+    assert len(deliveries) == config.redeliveries * config.store_attempts  # fetched again
+    await confirmed(api, update)  # confirmed once it was given up
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "update_id=" in errors[0].getMessage()
     assert errors[0].exc_info is not None
@@ -194,6 +201,37 @@ async def test_a_broken_store_gets_an_apology_and_one_log_line_without_secrets(
         assert TOKEN not in text, record.name
         if record.levelno > logging.DEBUG:
             assert "my secret order details" not in text, record.name
+
+
+async def test_any_store_error_leaves_the_update_unconfirmed_until_it_is_stored(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    """Not only "database unreachable": an IntegrityError, a bug, a corrupt page. The
+    update is not confirmed, Telegram delivers it again, and it is stored once."""
+    desk = world.rapport.desk
+    original = desk.receive
+    config = world.component.extra["channel"].config
+    failures = [IntegrityError("INSERT", {}, Exception("constraint failed"))] * (
+        config.store_attempts + 1  # the whole first delivery, and one try of the second
+    )
+
+    confirmed_then: list[bool] = []
+
+    async def failing_receive(message):  # type: ignore[no-untyped-def]
+        confirmed_then.append(api.last_confirmed() >= update["update_id"])
+        if failures:
+            raise failures.pop()
+        return await original(message)
+
+    desk.receive = failing_receive  # type: ignore[method-assign]
+    update = api.message(JANE, text="keep me")
+    [message] = await world.stored(1)
+    assert message.text == "keep me"
+    assert len(confirmed_then) == config.store_attempts + 2  # a second delivery was needed
+    assert not any(confirmed_then)  # and it was never confirmed before it was stored
+    await confirmed(api, update)
+    [ack] = await api.wait_for_texts(JANE, 1)
+    assert ack.startswith("Thanks Jane")  # no apology: nothing was lost
 
 
 @pytest.mark.parametrize(
@@ -251,3 +289,30 @@ async def test_start_up_waits_for_an_unreachable_api(tmp_path, api: TelegramStan
         await world.stored(1)
     finally:
         await world.stop()
+
+
+async def test_a_command_whose_store_fails_is_delivered_again_and_answered_once(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    """`/status` hitting a store error: no apology, the update is not confirmed, and the
+    re-delivery runs it (a command's re-delivery key is stored with what it did)."""
+    api.message(JANE, text="hello")
+    await world.stored(1)
+    await api.wait_for_texts(JANE, 1)
+    commands = world.component.extra["commands"]
+    original = commands.run
+    runs: list[bool] = []
+
+    async def flaky_run(name, message):  # type: ignore[no-untyped-def]
+        runs.append(api.last_confirmed() >= update["update_id"])
+        if len(runs) == 1:
+            raise IntegrityError("INSERT", {}, Exception("constraint failed"))
+        return await original(name, message)
+
+    commands.run = flaky_run
+    update = api.message(JANE, text="/status")
+    await api.wait_for(lambda: len(api.texts(JANE)) >= 2)
+    await confirmed(api, update)
+    assert runs == [False, False]  # run twice, never confirmed before it went through
+    answers = api.texts(JANE)[1:]
+    assert len(answers) == 1 and not answers[0].startswith("Sorry")

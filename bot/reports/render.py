@@ -1,30 +1,30 @@
-"""Reports for people: the analytics measures as a few readable lines, rows and a chart.
+"""Report values -> what a person reads: a few lines, the same figures as rows, a chart.
 
-`run_report` is the one entry point shared by the chat command (`report needs last
-month`) and the CLI (`rapport report needs`). It returns plain text a rep can act on,
-the same figures as rows (CSV/JSON), and a PNG for the reports that have a picture.
+Pure functions of the values crm/analytics/views.py reads (no session, no queries: the
+boundary test pins that), so each report's wording is tested on values built in memory.
 Money is always shown per currency: "$12,000.00 + €1,500.00", never summed across.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-
-from sqlmodel import Session
+from typing import Any
 
 from bot.language.parsing import currency_exponent
 from bot.rep.render import money
-from crm import analytics
-from crm.analytics import Period, parse_period
-from crm.analytics.value import ValueReport, customer_value, parse_horizon
-from crm.deals import Pipeline
-from crm.errors import Invalid
-from crm.views import rep_names
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
+from crm.analytics.segments import MIN_CUSTOMERS, Segment
+from crm.analytics.value import CustomerValue, ValueReport
+from crm.analytics.views import (
+    ChurnView,
+    ClvView,
+    InboxView,
+    NeedsView,
+    PipelineView,
+    SegmentsView,
+    Slipping,
+    ValueView,
+)
 
 
 @dataclass(frozen=True)
@@ -34,65 +34,6 @@ class ReportResult:
     rows: list[dict[str, Any]] = field(default_factory=list)  # same figures, tabular
     chart: bytes | None = None  # PNG for needs, pipeline and segments
     extra: dict[str, Any] = field(default_factory=dict)  # JSON only: per-customer, model
-
-
-@dataclass(frozen=True)
-class Assumptions:
-    """The business's own figures the CLV and churn reports rest on (RAPPORT_CLV_MARGIN,
-    RAPPORT_CLV_DISCOUNT_RATE, RAPPORT_CHURN_INACTIVE_DAYS): one value, so the chat
-    command, the weekly summary and the CLI cannot pass them differently."""
-
-    margin: float = 1.0
-    discount_rate: float = 0.1
-    inactive_days: int = 90
-
-    @classmethod
-    def from_settings(cls, settings: "Settings") -> "Assumptions":
-        return cls(
-            margin=settings.clv_margin,
-            discount_rate=settings.clv_discount_rate,
-            inactive_days=settings.churn_inactive_days,
-        )
-
-
-@dataclass(frozen=True)
-class _Params:
-    period: Period
-    pipeline: Pipeline
-    assumptions: Assumptions
-    owner_id: int | None
-    horizon_weeks: float = 52.18
-
-
-def run_report(
-    session: Session,
-    *,
-    name: str,
-    period_text: str | None,
-    tz: str,
-    now: datetime,
-    pipeline: Pipeline,
-    assumptions: Assumptions = Assumptions(),
-    owner_id: int | None = None,
-    horizon: str | None = None,
-) -> ReportResult:
-    """Runs one report. Raises `Invalid` (shown to the person as is) for an unknown report
-    name or a period it cannot read; `owner_id` narrows every report to one rep's book
-    (their contacts, deals, and conversations assigned to them)."""
-    spec = _BY_NAME.get(name.strip().lower())
-    if spec is None:
-        raise Invalid(
-            "report", f"There is no '{name[:30]}' report. Reports: {', '.join(REPORT_NAMES)}."
-        )
-    try:
-        period = parse_period(period_text, tz=tz, now=now)
-    except ValueError as exc:
-        raise Invalid("period", str(exc)) from None
-    try:
-        weeks = parse_horizon(horizon)
-    except ValueError as exc:
-        raise Invalid("horizon", str(exc)) from None
-    return spec.build(session, _Params(period, pipeline, assumptions, owner_id, weeks))
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -138,6 +79,24 @@ def _lines(*lines: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def segments_mean_something(customers: int | None) -> bool:
+    """Segment labels are shown only with MIN_CUSTOMERS scored customers or more: under it
+    every quintile score is coarse (one customer scores 1/1/1, which the rules call
+    "lost"), so a label would say more than the data does."""
+    return customers is not None and customers >= MIN_CUSTOMERS
+
+
+def too_few_to_segment(customers: int) -> str:
+    return (
+        f"not enough data to segment customers: only {_plural(customers, 'customer')} so far; "
+        f"the RFM scoring needs at least {MIN_CUSTOMERS}"
+    )
+
+
 # --- the reports ---------------------------------------------------------------------------
 
 
@@ -153,13 +112,13 @@ def _languages_line(by_language: dict[str, dict[str, int]] | None) -> str | None
     return "By language: " + ", ".join(parts) + "."
 
 
-def _needs(session: Session, p: _Params) -> ReportResult:
+def render_needs(view: NeedsView) -> ReportResult:
     from crm.analytics.charts import needs_chart
 
-    report = analytics.needs_over_time(session, period=p.period, owner_id=p.owner_id)
+    report = view.report
     top = ", ".join(f"{t.need} {t.count} ({percent(t.share)})" for t in report.totals[:5])
     text = _lines(
-        f"Customer needs, {p.period.label}: {report.inbound} inbound message"
+        f"Customer needs, {view.period.label}: {report.inbound} inbound message"
         f"{'s' * (report.inbound != 1)}.",
         f"Most asked: {top}." if top else None,
         f"Tagged 'other': {percent(report.other_share)} of classified · mean confidence "
@@ -175,15 +134,13 @@ def _needs(session: Session, p: _Params) -> ReportResult:
         {"from": b.label, "total": b.total, **{n: b.counts.get(n, 0) for n in needs}}
         for b in report.buckets
     ]
-    return ReportResult(f"Needs: {p.period.label}", text, rows, needs_chart(report))
+    return ReportResult(f"Needs: {view.period.label}", text, rows, needs_chart(report))
 
 
-def _pipeline(session: Session, p: _Params) -> ReportResult:
+def render_pipeline(view: PipelineView) -> ReportResult:
     from crm.analytics.charts import pipeline_chart
 
-    report = analytics.pipeline_report(
-        session, period=p.period, pipeline=p.pipeline, owner_id=p.owner_id
-    )
+    report = view.report
     stages = " · ".join(f"{s.stage} {s.deals} ({amounts(s.amounts)})" for s in report.stages)
     reason = report.lost_reasons[0] if report.lost_reasons else None
     cycle = report.avg_cycle_days
@@ -191,8 +148,8 @@ def _pipeline(session: Session, p: _Params) -> ReportResult:
         f"Open pipeline: {report.open_deals} deal{'s' * (report.open_deals != 1)}, "
         f"{amounts(report.open_amounts)}; weighted forecast {amounts(report.forecast)}.",
         f"By stage: {stages}." if stages else None,
-        f"{p.period.label}: won {report.won} ({amounts(report.won_amounts)}), lost {report.lost}"
-        f" · win rate {percent(report.win_rate)}"
+        f"{view.period.label}: won {report.won} ({amounts(report.won_amounts)}), "
+        f"lost {report.lost} · win rate {percent(report.win_rate)}"
         + (f" · average cycle {cycle:.1f} days." if cycle is not None else "."),
         f"Top lost reason: {reason[0]} ({reason[1]})." if reason else None,
         report.note,
@@ -210,19 +167,12 @@ def _pipeline(session: Session, p: _Params) -> ReportResult:
         for currency, amount in s.amounts.items()
     ]
     return ReportResult(
-        f"Pipeline: {p.period.label}", text, rows, pipeline_chart(report, p.pipeline.stages)
+        f"Pipeline: {view.period.label}", text, rows, pipeline_chart(report, view.stages)
     )
 
 
-def _clv(session: Session, p: _Params) -> ReportResult:
-    report = analytics.customer_lifetime_value(
-        session,
-        period=p.period,
-        margin=p.assumptions.margin,
-        discount_rate=p.assumptions.discount_rate,
-        inactive_days=p.assumptions.inactive_days,
-        owner_id=p.owner_id,
-    )
+def render_clv(view: ClvView) -> ReportResult:
+    report = view.report
 
     def clv(value: int | None, currency: str) -> str:
         return "unbounded" if value is None else money(value, currency)
@@ -235,15 +185,18 @@ def _clv(session: Session, p: _Params) -> ReportResult:
         for v in report.by_currency
     ]
     best = max(report.top_contacts, key=lambda c: c.profit_minor, default=None)
+    labelled = segments_mean_something(view.value.rfm_customers)
+    label = f" ({best.segment or 'unsegmented'})" if best and labelled else ""
     text = _lines(
-        f"Customer lifetime value, {p.period.label}: churn {percent(report.churn_rate)}, "
+        f"Customer lifetime value, {view.period.label}: churn {percent(report.churn_rate)}, "
         f"retention {percent(report.retention_rate)}, margin {percent(report.margin)}.",
         *per_currency,
-        f"Most valuable: {best.name} ({best.segment or 'unsegmented'}), "
+        f"Most valuable: {best.name}{label}, "
         f"{money(best.profit_minor, best.currency)} profit this period."
         if best
         else None,
         report.note,
+        _value_line(view.value),
     )
     rows = [
         {
@@ -257,21 +210,30 @@ def _clv(session: Session, p: _Params) -> ReportResult:
         }
         for v in [*report.by_currency, *report.by_segment]
     ]
-    value = _value_model(session, p)
     return ReportResult(
-        f"Customer lifetime value: {p.period.label}",
-        _lines(text, _value_line(value)),
-        rows,
-        extra=_value_extra(value),
+        f"Customer lifetime value: {view.period.label}", text, rows, extra=_value_extra(view.value)
     )
 
 
-def _churn(session: Session, p: _Params) -> ReportResult:
-    r = analytics.churn(
-        session, period=p.period, inactive_days=p.assumptions.inactive_days, owner_id=p.owner_id
+def _slipping_line(slipping: tuple[Slipping, ...]) -> str | None:
+    if not slipping:
+        return None
+
+    def last(c: CustomerValue) -> str:
+        return (c.last_contact.date() if c.last_contact else c.last_purchase).isoformat()
+
+    names = "; ".join(
+        f"{s.customer.name} (P(alive) {percent(s.customer.p_alive)}, owner "
+        f"{s.owner or 'nobody'}, last contact {last(s.customer)})"
+        for s in slipping
     )
+    return f"Most likely slipped away: {names}."
+
+
+def render_churn(view: ChurnView) -> ReportResult:
+    r, label = view.report, view.period.label
     text = _lines(
-        f"Churn, {p.period.label}: {r.churned} of {r.customers_at_start} customers active at "
+        f"Churn, {label}: {r.churned} of {r.customers_at_start} customers active at "
         f"the start left ({percent(r.churn_rate)}); retention {percent(r.retention_rate)}.",
         f"{r.churned_tagged} tagged churned or opted out, {r.churned_inactive} went quiet for "
         f"{r.inactive_days} days."
@@ -282,11 +244,11 @@ def _churn(session: Session, p: _Params) -> ReportResult:
         if r.inbound_messages
         else None,
         r.note,
-        _slipping(session, p),
+        _slipping_line(view.slipping),
     )
     rows = [
         {
-            "period": p.period.label,
+            "period": label,
             "customers_at_start": r.customers_at_start,
             "churned": r.churned,
             "churned_tagged": r.churned_tagged,
@@ -298,19 +260,20 @@ def _churn(session: Session, p: _Params) -> ReportResult:
             "cancellation_share": _rounded(r.cancellation_share, 4),
         }
     ]
-    return ReportResult(f"Churn: {p.period.label}", text, rows)
+    return ReportResult(f"Churn: {label}", text, rows)
 
 
-def _segments(session: Session, p: _Params) -> ReportResult:
+def render_segments(view: SegmentsView) -> ReportResult:
+    """Sizes and whom to thank, welcome or win back; with fewer than MIN_CUSTOMERS
+    customers no label at all (the note says why), in the text and in the chart."""
     from crm.analytics.charts import segments_chart
 
-    report = analytics.rfm_segments(
-        session, as_of=p.period.end, owner_id=p.owner_id, members_per_segment=5
-    )
+    report = view.report
 
-    def names(segment: analytics.Segment, limit: int = 3) -> str:
+    def names(segment: Segment, limit: int = 3) -> str:
         return ", ".join(m.name for m in segment.members[:limit])
 
+    labelled = segments_mean_something(report.customers)
     by_name = {s.name: s for s in report.segments}
     sizes = " · ".join(f"{s.name} {s.size}" for s in report.segments)
     hints = [
@@ -320,12 +283,12 @@ def _segments(session: Session, p: _Params) -> ReportResult:
             ("at_risk", "Win back (at risk)"),
             ("new", "Welcome (new)"),
         )
-        if by_name[segment].members
+        if labelled and by_name[segment].members
     ]
     text = _lines(
-        f"Customer segments as of {p.period.end.astimezone(p.period.zone):%Y-%m-%d %H:%M}: "
-        f"{report.customers} customers.",
-        sizes if report.customers else None,
+        f"Customer segments as of {view.period.end.astimezone(view.period.zone):%Y-%m-%d %H:%M}: "
+        f"{_plural(report.customers, 'customer')}.",
+        sizes if labelled else None,
         *hints,
         report.note,
     )
@@ -341,12 +304,12 @@ def _segments(session: Session, p: _Params) -> ReportResult:
         for s in report.segments
     ]
     return ReportResult(
-        f"Segments: {report.customers} customers", text, rows, segments_chart(report)
+        f"Segments: {_plural(report.customers, 'customer')}", text, rows, segments_chart(report)
     )
 
 
-def _inbox(session: Session, p: _Params) -> ReportResult:
-    report = analytics.inbox_performance(session, period=p.period, assignee_id=p.owner_id)
+def render_inbox(view: InboxView) -> ReportResult:
+    report = view.report
     o = report.overall
     slowest = max(
         (g for g in report.by_rep if g.first_response.median is not None),
@@ -354,7 +317,7 @@ def _inbox(session: Session, p: _Params) -> ReportResult:
         default=None,
     )
     text = _lines(
-        f"Inbox, {p.period.label}: {o.conversations} conversation"
+        f"Inbox, {view.period.label}: {o.conversations} conversation"
         f"{'s' * (o.conversations != 1)}, {report.unanswered} still unanswered.",
         f"First response: median {duration(o.first_response.median)}, p90 "
         f"{duration(o.first_response.p90)}. Resolution: median {duration(o.resolution.median)}, "
@@ -387,19 +350,7 @@ def _inbox(session: Session, p: _Params) -> ReportResult:
         for dimension, groups in (("all", [o]), ("rep", report.by_rep), ("need", report.by_need))
         for g in groups
     ]
-    return ReportResult(f"Inbox: {p.period.label}", text, rows)
-
-
-def _value_model(session: Session, p: _Params, *, segments: bool = True) -> ValueReport:
-    """The purchase models as of the period's last day (nothing after it is used)."""
-    last_day = p.period.local_dates()[1]
-    return customer_value(
-        session,
-        as_of=last_day,
-        horizon_weeks=p.horizon_weeks,
-        owner_id=p.owner_id,
-        with_segments=segments,
-    )
+    return ReportResult(f"Inbox: {view.period.label}", text, rows)
 
 
 def _horizon_label(weeks: float) -> str:
@@ -423,6 +374,9 @@ def _value_line(v: ValueReport) -> str | None:
 
 
 def _value_extra(v: ValueReport) -> dict[str, Any]:
+    """The per-customer figures for JSON and CSV; a customer's segment is left out (null)
+    when too few customers were scored for a segment to mean anything."""
+    labelled = segments_mean_something(v.rfm_customers)
     return {
         "as_of": v.as_of.isoformat(),
         "currency": v.currency,
@@ -435,7 +389,7 @@ def _value_extra(v: ValueReport) -> dict[str, Any]:
                 if c.expected_value_minor is None or v.currency is None
                 else major(c.expected_value_minor, v.currency),
                 "p_alive": _rounded(c.p_alive, 4),
-                "segment": c.segment,
+                "segment": c.segment if labelled else None,
             }
             for c in v.customers
         ],
@@ -444,40 +398,37 @@ def _value_extra(v: ValueReport) -> dict[str, Any]:
     }
 
 
-def _value_change(session: Session, p: _Params, v: ValueReport) -> str | None:
+def _value_change(view: ValueView) -> str | None:
     """How the expected value moved in a week (what the weekly summary leads with)."""
-    week_ago = v.as_of - timedelta(days=7)
-    before = customer_value(
-        session,
-        as_of=week_ago,
-        horizon_weeks=p.horizon_weeks,
-        owner_id=p.owner_id,
-        with_segments=False,
-    )
-    if before.total_expected_value_minor is None or before.currency != v.currency:
-        return f"A week earlier ({week_ago.isoformat()}) there was no model to compare with."
-    assert v.total_expected_value_minor is not None and v.currency is not None
+    v, before = view.value, view.week_before
+    day = (v.as_of - timedelta(days=7)).isoformat()
+    if before is None or before.total_expected_value_minor is None or before.currency != v.currency:
+        return f"A week earlier ({day}) there was no model to compare with."
+    if v.total_expected_value_minor is None or v.currency is None:
+        return None
     change = v.total_expected_value_minor - before.total_expected_value_minor
     sign = "+" if change >= 0 else "-"
     return (
-        f"Change since {week_ago.isoformat()}: {sign}{money(abs(change), v.currency)} "
+        f"Change since {day}: {sign}{money(abs(change), v.currency)} "
         f"(from {money(before.total_expected_value_minor, v.currency)})."
     )
 
 
-def _value(session: Session, p: _Params) -> ReportResult:
-    v = _value_model(session, p)
+def render_value(view: ValueView) -> ReportResult:
+    v = view.value
     top = v.customers[:10]
     if v.method == "rfm" or v.currency is None:
+        labelled = segments_mean_something(v.rfm_customers)
         lines = [
-            f"{c.name}: spent {money(c.spend_minor, v.currency or 'USD')} "
-            f"({c.segment or 'unsegmented'})"
+            f"{c.name}: spent {money(c.spend_minor, v.currency or 'USD')}"
+            + (f" ({c.segment or 'unsegmented'})" if labelled else "")
             for c in top
         ]
         text = _lines(
-            f"Customer value as of {v.as_of.isoformat()}: {len(v.customers)} buyers.",
+            f"Customer value as of {v.as_of.isoformat()}: {_plural(len(v.customers), 'buyer')}.",
             *lines,
             v.note,
+            too_few_to_segment(v.rfm_customers or 0) if v.customers and not labelled else None,
         )
     else:
         lines = [
@@ -486,69 +437,9 @@ def _value(session: Session, p: _Params) -> ReportResult:
             for i, c in enumerate(top, 1)
         ]
         text = _lines(
-            _value_line(v), _value_change(session, p, v), "Top customers by expected value:", *lines
+            _value_line(v), _value_change(view), "Top customers by expected value:", *lines
         )
-    rows = _value_extra(v)["customers"]
+    extra = _value_extra(v)
     return ReportResult(
-        f"Customer value as of {v.as_of.isoformat()}", text, rows, extra=_value_extra(v)
+        f"Customer value as of {v.as_of.isoformat()}", text, extra["customers"], extra=extra
     )
-
-
-def _slipping(session: Session, p: _Params) -> str | None:
-    """Who most likely slipped away: P(alive) under one half, biggest past spenders
-    first (those are worth a call), with their owner and when they were last in touch."""
-    v = _value_model(session, p, segments=False)
-    if v.method == "rfm" or v.currency is None:
-        return None
-    gone = sorted(
-        (c for c in v.customers if c.p_alive is not None and c.p_alive < 0.5),
-        key=lambda c: (-c.spend_minor, c.contact_id),
-    )[:5]
-    if not gone:
-        return None
-    owners = rep_names(session, {c.owner_id for c in gone})
-    names = "; ".join(
-        f"{c.name} (P(alive) {percent(c.p_alive)}, owner "
-        f"{owners.get(c.owner_id or 0, 'nobody')}, last contact "
-        f"{(c.last_contact.date() if c.last_contact else c.last_purchase).isoformat()})"
-        for c in gone
-    )
-    return f"Most likely slipped away: {names}."
-
-
-# --- the registry -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    """One report, declared once: the chat grammar (names and aliases), the CLI, the charts
-    and the Monday summary all read REPORTS, so a new report is its builder plus one entry."""
-
-    name: str
-    build: Callable[[Session, _Params], ReportResult]
-    aliases: tuple[str, ...] = ()  # other words a rep may type: report ltv
-    chart: bool = False  # build() returns a PNG (`rapport report x --chart`, Slack image)
-    weekly: int | None = None  # position in the weekly summary; None: not posted weekly
-
-
-REPORTS: tuple[ReportSpec, ...] = (
-    ReportSpec("needs", _needs, aliases=("need",), chart=True, weekly=2),
-    ReportSpec("pipeline", _pipeline, chart=True, weekly=1),
-    ReportSpec("clv", _clv, aliases=("ltv",)),
-    ReportSpec("churn", _churn),
-    ReportSpec("segments", _segments, aliases=("segment",), chart=True),
-    ReportSpec("inbox", _inbox, weekly=3),
-    ReportSpec("value", _value, weekly=4),
-)
-_BY_NAME = {spec.name: spec for spec in REPORTS}
-REPORT_NAMES = tuple(_BY_NAME)
-CHARTED = tuple(spec.name for spec in REPORTS if spec.chart)
-WEEKLY_REPORTS = tuple(
-    spec.name for spec in sorted(REPORTS, key=lambda s: s.weekly or 0) if spec.weekly
-)
-
-
-def report_named(word: str) -> ReportSpec | None:
-    """The report a rep's word names (its name or an alias, any case)."""
-    word = word.strip().lower()
-    return _BY_NAME.get(word) or next((s for s in REPORTS if word in s.aliases), None)

@@ -1,0 +1,136 @@
+"""A European business typing the way people do, through the real dispatcher and store:
+comma-separated contact details, amounts in the business's own currency (RAPPORT_CURRENCY)
+when the rep names none, and sales written with the currency as a word."""
+
+from collections.abc import Callable
+
+import pytest
+from sqlmodel import select
+
+from bot.app import RapportApp
+from crm.models import Company, Contact, Deal
+from crm.purchases import Purchase
+from tests.factories import RepChat, rep_chat
+
+
+@pytest.fixture
+def rapport(make_rapport: Callable[..., RapportApp]) -> RapportApp:
+    return make_rapport(RAPPORT_CURRENCY="EUR", RAPPORT_TIMEZONE="Europe/Madrid")
+
+
+@pytest.fixture
+def lucia(rapport: RapportApp) -> RepChat:
+    return rep_chat(rapport, "Lucía", timezone="Europe/Madrid")
+
+
+async def test_comma_separated_details_give_a_clean_name_and_the_company(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    await lucia.run(
+        [
+            (
+                "add María José García-López, maria.jose@ejemplo.es, +34 612 34 56 78, "
+                "company Acme Iberia",
+                "Added #1 María José García-López",
+            ),
+            ("find garcia", "#1 María José García-López"),
+            ('deal Acme Iberia "renovación" 12.500,50', "€12,500.50"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        contact = session.exec(select(Contact)).one()
+        company = session.exec(select(Company)).one()
+    assert contact.name == "María José García-López"
+    assert (company.name, contact.company_id) == ("Acme Iberia", company.id)
+
+
+async def test_bare_amounts_are_in_the_business_currency(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    await lucia.run(
+        [
+            ("add Zhang Wei zhang.wei@example.cn", "Added #1"),
+            ('deal Zhang "pilot" 5000', "€5,000.00"),
+            ('deal Zhang "yen deal" ¥8000', "¥8,000"),
+            ("sold Zhang 120", "bought €120.00"),
+            ("sold Zhang 80 euros on 1 Dec", "bought €80.00"),
+            ("sold Zhang 12 500 € ref X-1", "bought €12,500.00 (X-1)"),
+            ("sold Zhang 3 million yen", "bought ¥3,000,000"),
+            ("sold Zhang 8000 yen yesterday: INV-77", "bought ¥8,000 (INV-77)"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        deals = {d.title: (d.amount_minor, d.currency) for d in session.exec(select(Deal))}
+        sales = sorted((p.amount_minor, p.currency) for p in session.exec(select(Purchase)))
+    assert deals == {"pilot": (500_000, "EUR"), "yen deal": (8_000, "JPY")}
+    assert sales == [
+        (8_000, "EUR"),
+        (8_000, "JPY"),
+        (12_000, "EUR"),
+        (1_250_000, "EUR"),
+        (3_000_000, "JPY"),
+    ]
+
+
+async def test_decimals_the_business_currency_lacks_are_refused_and_nothing_is_stored(
+    make_rapport: Callable[..., RapportApp],
+) -> None:
+    app = make_rapport(RAPPORT_CURRENCY="JPY")
+    kenji = rep_chat(app, "Kenji", timezone="Asia/Tokyo")
+    await kenji.say("add Sato Yuki sato@example.jp")
+    reply = await kenji.say("sold sato 1200.50")
+    assert "JPY amounts can't have that many decimals" in reply
+    assert "bought ¥1,200" in await kenji.say("sold sato 1200")
+    with app.store.transaction() as session:
+        assert [(p.amount_minor, p.currency) for p in session.exec(select(Purchase))] == [
+            (1200, "JPY")
+        ]
+
+
+async def test_a_sale_typed_twice_is_undone_once_and_a_won_deals_sale_stays(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    await lucia.run(
+        [
+            ("add Pilar Núñez pilar@nunez.example", "Added #1"),
+            ("sold pilar 99,90", "`undo` removes it"),
+            ("sold pilar 99,90", "bought €99.90"),  # typed twice
+            ("undo", "Undone: the sale of 99.90 EUR; it is removed"),
+            ('deal pilar "Renovación" 1.500,00', "€1,500.00"),
+            ("won #1", "won"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        amounts = sorted(p.amount_minor for p in session.exec(select(Purchase)))
+    assert amounts == [9_990, 150_000]  # one sale of 99.90 left, and the won deal's
+
+
+async def test_a_deal_typed_twice_asks_before_a_second_one(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    await lucia.run(
+        [
+            ("add Pilar Núñez pilar@nunez.example", "Added #1"),
+            ('deal pilar "Renovación 2027" 12.500,00', "New deal #1"),
+            ('deal pilar "renovacion 2027" 12.500,00', "already has the open deal #1"),
+            ("no", "Cancelled"),
+            ('deal pilar "Renovación 2027" 12.500,00', "Add a second one anyway?"),
+            ("yes", "New deal #2"),
+            ('deal pilar "Soporte" 900', "New deal #3"),  # another title: no question
+        ]
+    )
+    with rapport.store.transaction() as session:
+        assert len(session.exec(select(Deal)).all()) == 3
+
+
+async def test_umlauts_typed_as_a_german_keyboard_less_rep_would(lucia: RepChat) -> None:
+    await lucia.run(
+        [
+            ("add Jürgen Weiß, j.weiss@beispiel.de, company Weiß GmbH", "Added #1 Jürgen Weiß"),
+            ("add Søren Kierkegaard soren@example.dk", "Added #2"),
+            ("show juergen", "#1 Jürgen Weiß"),
+            ("show jurgen weiss", "#1 Jürgen Weiß"),
+            ("show soeren", "#2 Søren Kierkegaard"),
+            ('deal juergen "Wartung 2027" 900', "with Jürgen Weiß"),
+        ]
+    )
