@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FOLLOW_UPS = 2_000
 WORKERS = 4
 BATCH = 25
+W0_BUSY = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'w0' AND state = 'active'"
+)
 HELD_BY_W0 = text("SELECT count(*) FROM followup WHERE claimed_by = 'w0' AND status = 'claimed'")
 
 
@@ -95,7 +98,7 @@ def spawn(url: str, sink: RecordingSink, name: str, lease: float) -> subprocess.
             sys.executable,
             "-m",
             "tests.standins.outbox_worker",
-            url,
+            f"{url}?application_name={name}",  # lets the test see this worker's backends
             sink.url,
             name,
             "--lease",
@@ -128,11 +131,21 @@ def finish(workers: list[subprocess.Popen[str]], timeout: float) -> list[str]:
 
 def freeze_holding_claims(worker: subprocess.Popen[str], watcher: Engine) -> None:
     """SIGSTOPs the worker at a moment it holds committed claims (a batch in flight), so the
-    SIGKILL that follows always strands claims that only a lease expiry can free."""
+    SIGKILL that follows always strands claims that only a lease expiry can free.
+
+    A stopped client can still have a statement running on the server (a COMMIT sent just
+    before the signal) that would turn its claims into outcomes after we looked, so the
+    claims are counted only once none of w0's backends is active.
+
+    The watcher runs in autocommit: PostgreSQL snapshots pg_stat_activity once per
+    transaction, so polling it inside one transaction sees the first answer forever."""
     deadline = time.monotonic() + 20
-    with watcher.connect() as connection:
+    with watcher.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         while time.monotonic() < deadline:
             os.kill(worker.pid, signal.SIGSTOP)
+            wait_until(
+                lambda: connection.execute(W0_BUSY).scalar_one() == 0, timeout=5, interval=0.005
+            )
             if connection.execute(HELD_BY_W0).scalar_one() > 0:
                 return
             os.kill(worker.pid, signal.SIGCONT)
