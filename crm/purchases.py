@@ -23,6 +23,7 @@ from crm import audit
 from crm.actors import Actor, require_rep
 from crm.errors import Conflict, Forbidden, Invalid, NotFound
 from crm.models import Company, Contact, Deal, Purchase, snapshot
+from crm.money import format_money
 
 PURCHASE_SOURCES = ("deal", "rep", "import", "api")
 CURRENCY_LENGTH = 3
@@ -308,19 +309,10 @@ def timeline_lines(session: Session, *, contact_id: int, limit: int) -> list[Pur
     return [
         PurchaseLine(
             at=p.purchased_at,
-            text=f"bought {format_amount(p.amount_minor, p.currency)}"
+            text=f"bought {format_money(p.amount_minor, p.currency)}"
             + (f" ×{p.quantity}" if p.quantity != 1 else "")
             + (f" ({p.reference})" if p.reference else ""),
             ref=f"purchase:{p.id}",
         )
         for p in rows
     ]
-
-
-def format_amount(amount_minor: int, currency: str) -> str:
-    """A plain, channel-neutral amount: "120.00 USD" (JPY-like currencies have no cents)."""
-    digits = 0 if currency in {"JPY", "KRW", "VND", "CLP", "ISK"} else 2
-    if digits == 0:
-        return f"{amount_minor:,} {currency}"
-    whole, cents = divmod(amount_minor, 100)
-    return f"{whole:,}.{cents:02d} {currency}"

@@ -42,6 +42,12 @@ def _mine(actor: Actor) -> Any:
     return or_(AuditLog.actor == label, col(AuditLog.actor).startswith(label + "/"))
 
 
+def _follows_a_deal(row: AuditLog) -> bool:
+    """A won deal's sale is written with the win, as part of it: `won #3` then `undo`
+    reverts the win (and the sale with it) rather than stopping at the sale."""
+    return row.action == "purchase.create" and (row.after or {}).get("deal_id") is not None
+
+
 def _last_change(session: Session, actor: Actor, now: datetime) -> AuditLog | None:
     undone = {
         (row.after or {}).get("undid")
@@ -54,7 +60,7 @@ def _last_change(session: Session, actor: Actor, now: datetime) -> AuditLog | No
         .limit(200)
     )
     for row in rows:
-        if row.id in undone or row.action in NOT_CHANGES:
+        if row.id in undone or row.action in NOT_CHANGES or _follows_a_deal(row):
             continue
         return row
     return None

@@ -32,7 +32,12 @@ from crm.models import (
     Rep,
     table_name,
 )
-from crm.purchases import delete_purchase, format_amount
+from crm.money import format_money
+from crm.purchases import (
+    delete_purchase,
+    drop_purchase_for_deal,
+    purchase_for_won_deal,
+)
 from crm.trash import TrashedContact, counts_text, restore_contact, revive
 
 if TYPE_CHECKING:  # crm.merge is imported where it is used
@@ -242,7 +247,24 @@ def _purchase_create(session: Session, row: AuditLog, actor: Actor, now: datetim
     if row.entity_id is None or session.get(Purchase, row.entity_id) is None:
         raise _gone("purchase")
     gone = delete_purchase(session, actor=actor, purchase_id=row.entity_id, now=now)
-    return f"the sale of {format_amount(gone.amount_minor, gone.currency)}; it is removed"
+    return f"the sale of {format_money(gone.amount_minor, gone.currency)}; it is removed"
+
+
+def _sale_follows(session: Session, deal: Deal, actor: Actor, now: datetime) -> str:
+    """A deal's sale is there exactly while the deal is won, undo or not: undoing a win
+    takes the sale away, undoing a loss of a won deal brings it back. Returns what
+    happened to the sale, in words ("" when nothing did)."""
+    session.flush()
+    if deal.status == "won":
+        sale = purchase_for_won_deal(session, actor=actor, deal_id=id_of(deal), now=now)
+        return (
+            f"; its sale of {format_money(sale.amount_minor, sale.currency)} counts again"
+            if sale
+            else ""
+        )
+    if drop_purchase_for_deal(session, deal_id=id_of(deal)):
+        return f"; its sale of {format_money(deal.amount_minor, deal.currency)} is removed"
+    return ""
 
 
 def _deal_stage(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
@@ -254,12 +276,13 @@ def _deal_stage(session: Session, row: AuditLog, actor: Actor, now: datetime) ->
     deal.closed_at = _dt(before.get("closed_at"))
     deal.stage_changed_at, deal.updated_at = now, now
     session.add(deal)
+    sale = _sale_follows(session, deal, actor, now) if "won" in (moved_to, deal.status) else ""
     verb = (
         f"marking {_deal_line(deal)} {moved_to}"
         if moved_to in ("won", "lost")
         else (f"moving {_deal_line(deal)} to {moved_to}")
     )
-    return f"{verb}; it is back in {deal.stage}"
+    return f"{verb}; it is back in {deal.stage}{sale}"
 
 
 def _deal_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -> str:
@@ -278,6 +301,8 @@ def _deal_update(session: Session, row: AuditLog, actor: Actor, now: datetime) -
         setattr(deal, key, value)
     deal.updated_at = now
     session.add(deal)
+    if deal.status == "won":
+        _sale_follows(session, deal, actor, now)
     names = {"amount_minor": "amount", "expected_close": "close date", "owner_id": "owner",
              "contact_id": "contact", "company_id": "company"}  # fmt: skip
     shown = " and ".join(dict.fromkeys(names.get(k, k) for k in changed if k != "currency"))

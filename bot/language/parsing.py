@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from dateparser.date import DateDataParser
 
+from crm.money import THREE_DECIMALS, currency_exponent
+
 # --- dates -----------------------------------------------------------------------
 
 DEFAULT_TIME = time(9, 0)  # a date typed without a time means the start of the working day
@@ -469,8 +471,6 @@ CURRENCIES = frozenset({
     "VND", "BRL", "MXN", "ARS", "CLP", "COP", "PEN", "UYU", "ZAR", "NGN", "KES", "EGP", "MAD",
     "TND", "UAH", "RUB", "GEL", "KZT", "XOF", "XAF",
 })  # fmt: skip
-_ZERO_DECIMALS = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "XOF", "XAF"})
-_THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR", "JOD", "TND"})
 _MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9,
                 "lk": 10**5, "cr": 10**7}  # fmt: skip
 _CURRENCY = r"[a-z]{3}|" + "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
@@ -550,7 +550,7 @@ def read_amount(text: str) -> Amount:
     if (
         _DOT_OR_GROUP.fullmatch(match["num"])
         and not match["mult"]
-        and currency not in _THREE_DECIMALS
+        and currency not in THREE_DECIMALS
     ):
         raise _two_readings(match["num"])
     value = _decimal(match["num"], text) * _MULTIPLIERS.get(match["mult"] or "", 1)
@@ -607,13 +607,6 @@ def _known_currency(currency: str) -> str:
             f"I don't know the currency '{currency[:10]}'. Use a code like USD or EUR."
         )
     return currency
-
-
-def currency_exponent(currency: str) -> int:
-    """Digits after the point in the currency's minor unit (JPY 0, USD 2, KWD 3)."""
-    if currency in _ZERO_DECIMALS:
-        return 0
-    return 3 if currency in _THREE_DECIMALS else 2
 
 
 def _decimal(number: str, original: str) -> Decimal:

@@ -2,26 +2,17 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.language.parsing import currency_exponent, format_when
+from bot.language.parsing import format_when
 from channels.base import Action, Card
 from crm.models import Contact, Deal
+from crm.money import format_money
 from crm.needs.language import LANGUAGE_NAMES
 from crm.validation import format_phone
 from crm.views import ContactBrief, ContactOverview
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
-
-
-def money(amount_minor: int, currency: str) -> str:
-    """1200000, USD -> $12,000.00; never goes through a float."""
-    digits = currency_exponent(currency)
-    value = Decimal(amount_minor) / (Decimal(10) ** digits)
-    number = f"{value:,.{digits}f}"
-    symbol = SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+money = format_money  # one style for amounts everywhere: crm.money
 
 
 def local_date(dt: datetime, tz: str) -> str:

@@ -11,7 +11,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.language.parsing import currency_exponent
 from bot.rep.render import money
 from crm.analytics.segments import MIN_CUSTOMERS, Segment
 from crm.analytics.value import CustomerValue, ValueReport
@@ -25,6 +24,7 @@ from crm.analytics.views import (
     Slipping,
     ValueView,
 )
+from crm.money import currency_exponent
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+from crm.money import currency_exponent
+
 EMAIL_SPLIT = re.compile(r"[;,\s]+")
 PHONE_SPLIT = re.compile(r"\s*(?:[;,|\n/]|\s{2,}| or )\s*")
 _FORMATS = (
@@ -34,8 +36,6 @@ _FORMATS = (
     "%d %b %Y",
 )
 _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "us$": "USD"}
-_ZERO_DECIMALS = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "XOF", "XAF"})
-_THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR", "JOD", "TND"})
 _AMOUNT = re.compile(
     r"(?P<pre>[a-z]{3}|us\$|[$€£¥₹])?\s*(?P<num>\d[\d,.' ]*)\s*(?P<post>[a-z]{3}|[$€£¥₹])?"
 )
@@ -117,13 +117,6 @@ def _slow(value: str) -> datetime | None:
     if len(value) > 60:
         return None
     return dateparser.parse(value, settings={"PREFER_DAY_OF_MONTH": "first"})
-
-
-def currency_exponent(currency: str) -> int:
-    """Digits after the point in the currency's minor unit (JPY 0, USD 2, KWD 3)."""
-    if currency in _ZERO_DECIMALS:
-        return 0
-    return 3 if currency in _THREE_DECIMALS else 2
 
 
 def parse_amount(text: str, *, currency: str | None, default_currency: str) -> tuple[int, str]:

@@ -44,7 +44,7 @@ def test_a_purchase_is_recorded_with_a_past_date_and_audited(store, rep, clock):
         audit = session.exec(select(AuditLog).where(AuditLog.action == "purchase.create")).one()
         assert audit.entity_id == bought.id
         entry = activities.timeline(session, contact_id=jane.id)[0]
-        assert (entry.kind, entry.text) == ("purchase", "bought 120.00 USD (INV-7)")
+        assert (entry.kind, entry.text) == ("purchase", "bought $120.00 (INV-7)")
 
 
 @pytest.mark.parametrize(

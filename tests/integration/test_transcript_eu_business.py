@@ -95,7 +95,7 @@ async def test_a_sale_typed_twice_is_undone_once_and_a_won_deals_sale_stays(
             ("add Pilar Núñez pilar@nunez.example", "Added #1"),
             ("sold pilar 99,90", "`undo` removes it"),
             ("sold pilar 99,90", "bought €99.90"),  # typed twice
-            ("undo", "Undone: the sale of 99.90 EUR; it is removed"),
+            ("undo", "Undone: the sale of €99.90; it is removed"),
             ('deal pilar "Renovación" 1.500,00', "€1,500.00"),
             ("won #1", "won"),
         ]
@@ -103,6 +103,45 @@ async def test_a_sale_typed_twice_is_undone_once_and_a_won_deals_sale_stays(
     with rapport.store.transaction() as session:
         amounts = sorted(p.amount_minor for p in session.exec(select(Purchase)))
     assert amounts == [9_990, 150_000]  # one sale of 99.90 left, and the won deal's
+
+
+def sales(rapport: RapportApp) -> list[int]:
+    with rapport.store.transaction() as session:
+        return sorted(p.amount_minor for p in session.exec(select(Purchase)))
+
+
+async def test_undo_after_won_reverts_the_win_and_its_sale_together(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    """`won #1` then `undo` once stopped at "Purchase #1 is won deal #1" and undid nothing;
+    undoing the win by hand left the sale counting in value and churn."""
+    await lucia.run(
+        [
+            ("add Pilar Núñez pilar@nunez.example", "Added #1"),
+            ('deal pilar "Renovación" 1.500,00 stage proposal', "New deal #1"),
+            ("won #1", "to won"),
+        ]
+    )
+    assert sales(rapport) == [150_000]
+    undone = await lucia.say("undo")
+    assert "Undone: marking deal #1 Renovación won; it is back in proposal" in undone, undone
+    assert "its sale of €1,500.00 is removed" in undone, undone
+    assert sales(rapport) == []
+    await lucia.run(
+        [
+            ("won #1", "to won"),
+            ("lost #1 changed their mind", "to lost"),
+        ]
+    )
+    assert sales(rapport) == []  # a lost deal is no sale
+    assert "counts again" in await lucia.say("undo")  # back to won, with its sale
+    assert sales(rapport) == [150_000]
+    assert "is removed" in await lucia.say("undo")  # the second win
+    assert sales(rapport) == []
+    # the first win was undone already, so the next undo reaches the deal itself
+    assert "the new deal #1 Renovación" in await lucia.say("undo")
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Deal)).all() == []
 
 
 async def test_a_deal_typed_twice_asks_before_a_second_one(
