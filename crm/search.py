@@ -19,8 +19,9 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, func, or_, select
 
 from crm.errors import Invalid, NotFound
+from crm.ids import id_of
 from crm.models import Company, Contact, ContactPoint
-from crm.references import by_name, fold
+from crm.references import by_name, fold, name_forms
 from crm.validation import normalise_email, normalise_phone
 
 PREFILTER_LIMIT = 400
@@ -172,6 +173,15 @@ def _pool(session: Session, text: str, limit: int = 50) -> list[Contact]:
     ):
         pool.setdefault(contact.id, contact)
     return list(pool.values())
+
+
+def namesakes(session: Session, name: str) -> list[Contact]:
+    """Contacts already called exactly `name` (case, accents and spacing aside): `add`
+    asks before a second one when nothing else tells the two apart."""
+    wanted = fold(name)
+    return sorted(
+        (c for c in _pool(session, name) if wanted in name_forms(c.name)), key=lambda c: id_of(c)
+    )
 
 
 def _by_id_or_point(session: Session, text: str) -> Contact | None:

@@ -35,6 +35,7 @@ class AddContact(Command):
     phones: tuple[str, ...] = ()
     company: str | None = None
     tags: tuple[str, ...] = ()
+    confirmed: bool = False  # a namesake with nothing to tell them apart asks first
 
 
 @dataclass(frozen=True)

@@ -173,3 +173,24 @@ async def test_umlauts_typed_as_a_german_keyboard_less_rep_would(lucia: RepChat)
             ('deal juergen "Wartung 2027" 900', "with Jürgen Weiß"),
         ]
     )
+
+
+async def test_a_second_contact_of_the_same_name_is_asked_about_first(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    """Two people can share a name, but a rep typing `add` twice usually means one person:
+    with nothing (email, phone) to tell them apart, Rapport asks before adding a twin."""
+    await lucia.run(
+        [
+            ("add Jürgen Müller at Nordwind GmbH", "Added #1 Jürgen Müller"),
+            ("add jürgen müller", "You already have someone of that name"),
+            ("no", "Cancelled"),
+            ("add Jurgen  Muller", "#1 Jürgen Müller"),
+            ("yes", "Added #2"),
+            ("add Jürgen Müller juergen@other.de", "Added #3 Jürgen Müller"),
+            ("add Jürgen Mühler", "Added #4"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        names = sorted(c.name for c in session.exec(select(Contact)))
+    assert names == ["Jurgen Muller", "Jürgen Mühler", "Jürgen Müller", "Jürgen Müller"]

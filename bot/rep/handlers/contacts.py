@@ -1,5 +1,7 @@
 """Contact commands: add, find, show, edit, tag, merge, delete."""
 
+from dataclasses import replace
+
 from sqlmodel import Session
 
 from bot.context import HandlerContext, Outcome
@@ -28,16 +30,29 @@ from crm.ids import id_of
 from crm.merge import merge_contacts
 from crm.models import Company
 from crm.references import fold
-from crm.search import resolve_contact, resolve_party, search_contacts
+from crm.search import namesakes, resolve_contact, resolve_party, search_contacts
 from crm.trash import RETENTION, contents, counts_text, delete_contact
 from crm.validation import normalise_email
 from crm.views import contact_brief, contact_overview
 
 
-def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply:
+def add(ctx: HandlerContext, session: Session, cmd: AddContact) -> Reply | Outcome:
     for word in cmd.name_text.split():
         if "@" in word.strip("<>()"):
             normalise_email(word)  # a mistyped address must not end up in the name
+    twins = [] if cmd.confirmed or cmd.emails or cmd.phones else namesakes(session, cmd.name_text)
+    if twins:
+        shown = "\n".join(contact_line(contact_brief(session, t)) for t in twins[:5])
+        first = twins[0].id
+        return Outcome(
+            Reply(
+                f"You already have someone of that name:\n{shown}\n"
+                f"Add another {cmd.name_text.strip()[:80]} anyway? (To add details to the one "
+                f"you have: `edit #{first} email ...`; to see them: `show #{first}`.)"
+            ),
+            confirm=replace(cmd, confirmed=True),
+            confirm_what=f"adding a second {cmd.name_text.strip()[:80]}",
+        )
     data = contacts.ContactInput(
         name=cmd.name_text,
         emails=cmd.emails,
