@@ -1,7 +1,7 @@
 """Activities (calls, meetings, emails, notes) and the contact timeline."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -14,6 +14,8 @@ from crm.ids import id_of
 from crm.models import Activity, Message, snapshot
 
 MAX_TEXT = 10_000
+# An identical entry logged again this soon is most likely the same one typed twice.
+REPEAT_WINDOW = timedelta(hours=1)
 
 
 def _check_kind(kind: str) -> None:
@@ -28,6 +30,26 @@ def _clean_text(text: str, when_empty: str) -> str:
     if len(body) > MAX_TEXT:
         raise Invalid("text", f"That note is over {MAX_TEXT:,} characters; split it up.")
     return body
+
+
+def recent_repeat(
+    session: Session, *, contact_id: int, kind: str, text: str, rep_id: int | None, now: datetime
+) -> Activity | None:
+    """The same rep's identical entry (kind and text, case and spacing aside) on this contact
+    within REPEAT_WINDOW: a line sent twice, which the rep is asked about rather than given
+    a doubled timeline."""
+    wanted = " ".join(text.split()).casefold()
+    rows = session.exec(
+        select(Activity)
+        .where(
+            Activity.contact_id == contact_id,
+            Activity.kind == ActivityKind(kind),
+            Activity.rep_id == rep_id,
+            col(Activity.created_at) >= now - REPEAT_WINDOW,
+        )
+        .order_by(col(Activity.id).desc())
+    )
+    return next((a for a in rows if " ".join(a.text.split()).casefold() == wanted), None)
 
 
 def log_activity(

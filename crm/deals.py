@@ -254,6 +254,19 @@ def delete_deal(session: Session, *, actor: Actor, deal_id: int, now: datetime) 
     return deal
 
 
+def stage_unchanged(
+    deal: Deal, stage_name: str, reason: str | None, closed_at: datetime | None
+) -> bool:
+    """Whether moving `deal` to `stage_name` changes nothing: the same stage, no new close
+    date, and (for a closed deal) no new reason. The stage's age is kept as it was."""
+    if deal.stage != stage_name or closed_at is not None:
+        return False
+    if deal.status == DealStatus.OPEN:
+        return True
+    new_reason = (reason or "").strip()[:500]
+    return not new_reason or new_reason == (deal.close_reason or "")
+
+
 def set_stage(
     session: Session,
     *,
@@ -276,6 +289,8 @@ def set_stage(
     deal = get_deal(session, deal_id)
     before = snapshot(deal)
     stage_name = pipeline.check(stage)
+    if stage_unchanged(deal, stage_name, reason, closed_at):
+        return deal  # `won #3` typed twice: no audit row, so `undo` reverts the real change
     if stage_name == "lost" and not (reason and reason.strip()):
         raise Invalid("reason", "Say why it was lost, e.g. `lost #12 went with a competitor`.")
     deal.stage = stage_name

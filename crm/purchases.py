@@ -14,10 +14,10 @@ imported order history or a shop's sales are purchases with no deal behind them.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
@@ -72,6 +72,34 @@ def _changeable(session: Session, actor: Actor, purchase_id: int, instead: str) 
     if not actor.is_admin and row.rep_id not in (None, actor.id):
         raise Forbidden(f"Purchase #{purchase_id} was recorded by someone else; ask an admin.")
     return row
+
+
+REPEAT_WINDOW = timedelta(hours=1)
+
+
+def earlier_twin(
+    session: Session,
+    *,
+    contact_id: int,
+    amount_minor: int,
+    currency: str,
+    reference: str | None,
+    now: datetime,
+) -> Purchase | None:
+    """A sale this one probably repeats: the contact's purchase with the same reference (at
+    any time), or, with no reference, the same amount recorded within REPEAT_WINDOW. Two
+    equal sales in an hour do happen, so the caller asks rather than refuses."""
+    query = select(Purchase).where(Purchase.contact_id == contact_id)
+    clean_ref = _clean_reference(reference)
+    if clean_ref is not None:
+        query = query.where(func.lower(Purchase.reference) == clean_ref.lower())
+    else:
+        query = query.where(
+            Purchase.amount_minor == amount_minor,
+            Purchase.currency == currency,
+            col(Purchase.created_at) >= now - REPEAT_WINDOW,
+        )
+    return session.exec(query.order_by(col(Purchase.id).desc())).first()
 
 
 def record_purchase(

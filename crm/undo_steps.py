@@ -274,6 +274,12 @@ def _deal_stage(session: Session, row: AuditLog, actor: Actor, now: datetime) ->
     deal.stage, deal.status = before["stage"], before["status"]
     deal.close_reason = before.get("close_reason")
     deal.closed_at = _dt(before.get("closed_at"))
+    if moved_to == deal.stage:  # a closed deal's new close date or reason
+        session.add(deal)
+        if deal.status == "won":
+            session.flush()
+            purchase_for_won_deal(session, actor=actor, deal_id=id_of(deal), now=now)
+        return f"the new close date or reason of {_deal_line(deal)}; it has its earlier ones back"
     deal.stage_changed_at, deal.updated_at = now, now
     session.add(deal)
     sale = _sale_follows(session, deal, actor, now) if "won" in (moved_to, deal.status) else ""

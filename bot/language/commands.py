@@ -95,6 +95,7 @@ class LogActivity(Command):
     text: str
     follow_up_when: str | None = None
     occurred_when: str | None = None  # `log call with Jane yesterday: ...` (raw, past)
+    confirmed: bool = False  # the same entry sent again within the hour asks first
 
 
 # --- deals ----------------------------------------------------------------------
@@ -144,6 +145,7 @@ class RecordSale(Command):
     amount: Amount  # currency None: the business's (RAPPORT_CURRENCY)
     when: str | None = None
     reference: str | None = None
+    confirmed: bool = False  # a sale that repeats one (same reference, or amount this hour) asks
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def _log(verb: str, rest: str) -> Result:
     elif tok.starts_with_exact_ref(rest):
         ref, text = tok.take_ref(rest)
     else:
-        return _error(verb, "Put a ':' after the contact, e.g. log call with Jane: wants pricing")
+        return _error(verb, f"Put a ':' after the contact, e.g. {_with_colon(verb, kind, rest)}")
     ref, occurred = _trailing_past(ref)
     ref, (text, when) = tok.normalise_ref(ref), tok.split_follow_up(text.strip())
     if not ref:
@@ -181,6 +181,16 @@ def _log(verb: str, rest: str) -> Result:
     if not text:
         return _error(verb, "What happened? Write it after the ':'.")
     return cmd.LogActivity(kind, ref, text, when, occurred)
+
+
+def _with_colon(verb: str, kind: str, rest: str) -> str:
+    """The rep's own line with a ':' after its first word, as an example of the form: the
+    contact's name may be longer, so it is offered as an e.g., never acted on."""
+    said = f"log {kind}" if verb == "log" else verb
+    first, _, text = rest.strip().partition(" ")
+    if not text.strip():
+        return f"{said} Jane: wants pricing"
+    return f"{said} {first[:40]}: {text.strip()[:60]}"
 
 
 _DATE_START = (
@@ -244,6 +254,13 @@ def _stage(verb: str, rest: str) -> Result:
     return cmd.SetDealStage(tok.normalise_ref(" ".join(words[:-1])), stage, reason.strip() or None)
 
 
+_RELATIVE_PAST = re.compile(
+    r"^\s*(yesterday|today|this\s+morning|\d+\s+days?\s+ago"
+    r"|last\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b[\s,:]*",
+    re.IGNORECASE,
+)
+
+
 def _close_deal(verb: str, rest: str) -> Result:
     """Deal ref: `#id`, a quoted name, the text before ':', else the first word;
     the rest is the reason."""
@@ -256,8 +273,11 @@ def _close_deal(verb: str, rest: str) -> Result:
         return _error(verb, f"Which deal? e.g. {verb} #12")
     when = None
     dated = re.match(rf"^\s*on\s+({_DATE_START}[^:,]*?)\s*(?:[:,]\s*(.*))?$", reason, re.I)
+    relative = None if dated else _RELATIVE_PAST.match(reason)
     if dated:
         when, reason = dated.group(1).strip(), dated.group(2) or ""
+    elif relative:  # `won #3 yesterday`: a day, not a reason
+        when, reason = relative.group(1), reason[relative.end() :]
     reason = re.sub(r"^[\s:–—-]*(?:because\s+)?", "", reason, flags=re.IGNORECASE).strip()
     return cmd.CloseDeal(ref, verb == "won", reason or None, when=when)
 
@@ -289,7 +309,19 @@ def _sold(verb: str, rest: str) -> Result:
     if split:
         tail, reference = tail[: split.start()], tail[split.end() :].strip() or None
     when = re.sub(r"^on\s+", "", tail.strip(), flags=re.IGNORECASE) or None
+    if when and when == tail.strip() and _REFERENCE_LIKE.match(when):
+        example = " ".join([verb, *words[: at + end], "ref", when])
+        return _error(verb, f"Is '{when[:40]}' the sale's reference? Put `ref` before: {example}")
     return cmd.RecordSale(tok.normalise_ref(" ".join(words[:at])), amount, when, reference)
+
+
+# `INV-1`, `PO7781`, `A-22`: letters then digits, and the letters are no month or weekday
+# (`dec5` stays a date for the date parser to read or refuse).
+_REFERENCE_LIKE = re.compile(
+    r"^(?!(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
+    r"[a-z]*\.?\s*\d{1,2}$)[a-z]+[-_/#.]?\d+[a-z0-9-]*$",
+    re.IGNORECASE,
+)
 
 
 def _money_word(word: str) -> bool:

@@ -243,8 +243,10 @@ class SlackBridge:
             return Reply("⚠ That conversation no longer exists; nothing was saved.", ok=False)
         if not text.strip():
             return Reply("⚠ Write the note after `note:`; nothing was sent to the customer.")
+        # confirmed: a `yes` typed in this thread would go to the customer, so a thread
+        # note never waits on the "logged twice?" question (Slack's own retries are deduped).
         reply = await self.dispatcher.handle_command(
-            actor, cmd.LogActivity("note", f"#{contact_id}", text.strip())
+            actor, cmd.LogActivity("note", f"#{contact_id}", text.strip(), confirmed=True)
         )
         if not reply.ok:
             return Reply(f"⚠ {reply.text.splitlines()[0]}", ok=False)

@@ -94,7 +94,8 @@ async def test_a_sale_typed_twice_is_undone_once_and_a_won_deals_sale_stays(
         [
             ("add Pilar Núñez pilar@nunez.example", "Added #1"),
             ("sold pilar 99,90", "`undo` removes it"),
-            ("sold pilar 99,90", "bought €99.90"),  # typed twice
+            ("sold pilar 99,90", "already has a sale of that amount: €99.90"),  # typed twice
+            ("yes", "bought €99.90"),  # and confirmed by mistake
             ("undo", "Undone: the sale of €99.90; it is removed"),
             ('deal pilar "Renovación" 1.500,00', "€1,500.00"),
             ("won #1", "won"),

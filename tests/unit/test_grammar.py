@@ -253,8 +253,9 @@ def test_every_date_the_grammar_keeps_is_one_parse_when_reads(when: str) -> None
         ("merge jane", "merge", "merge needs two contacts"),
         ("merge a b c", "merge", "merge needs two contacts"),
         ("merge #12 into #12", "merge", "same contact"),
-        ("log call", "log", "Put a ':' after the contact"),
-        ("note jane prefers email", "note", "Put a ':' after the contact"),
+        ("note jane prefers email", "note", "e.g. note jane: prefers email"),
+        ("log call Ana discussed pricing", "log", "e.g. log call Ana: discussed pricing"),
+        ("log call", "log", "e.g. log call Jane: wants pricing"),
         ("log call with Jane:", "log", "What happened?"),
         ("call : hi", "log", "Who was it with?"),
         ("deal", "deal", "needs a contact or company"),
@@ -448,6 +449,18 @@ def test_sold_reads_contact_amount_date_and_reference() -> None:
     assert error.command == "sold" and "how much" in error.message
 
 
+def test_a_bare_reference_after_a_sale_is_asked_about_not_read_as_a_date() -> None:
+    from bot.language.commands import RecordSale
+    from bot.language.verbs import parse
+
+    error = parse("sold Ana 50 INV-1")
+    assert "Is 'INV-1' the sale's reference?" in error.message
+    assert "sold Ana 50 ref INV-1" in error.message
+    assert "sold Ana €12 ref PO7781" in parse("sold Ana €12 PO7781").message
+    assert parse("sold Ana 50 dec5") == RecordSale("Ana", Amount(D("50"), None), "dec5", None)
+    assert parse("sold Ana 50 on INV-1").when == "INV-1"  # `on` says it is a date: the date
+
+
 def test_past_dates_on_log_and_won() -> None:
     from bot.language.commands import CloseDeal, LogActivity
     from bot.language.verbs import parse
@@ -462,3 +475,8 @@ def test_past_dates_on_log_and_won() -> None:
     assert parse("won #3 on 2 Nov") == CloseDeal("#3", True, None, when="2 Nov")
     assert parse("won #3 on 2 Nov: great demo") == CloseDeal("#3", True, "great demo", when="2 Nov")
     assert parse("lost #3 on price") == CloseDeal("#3", False, "on price", when=None)
+    assert parse("won #3 yesterday") == CloseDeal("#3", True, None, when="yesterday")
+    assert parse("lost #3 last friday: went with a rival") == CloseDeal(
+        "#3", False, "went with a rival", when="last friday"
+    )
+    assert parse("lost #3 last minute change").when is None  # a reason, not a day

@@ -10,7 +10,7 @@ from bot.language.commands import CloseDeal, CreateDeal, SetDealStage, ShowPipel
 from bot.language.parsing import parse_when
 from bot.rep.handlers.checks import amount_in
 from bot.rep.handlers.purchases import past_when
-from bot.rep.render import deal_line, money
+from bot.rep.render import deal_line, local_date, money
 from bot.rep.router import Router
 from channels.base import Address, OutgoingMessage, Reply
 from crm import deals
@@ -130,6 +130,9 @@ def stage(
             confirm=SetDealStage(f"#{deal.id}", cmd.stage, cmd.reason, confirmed=True),
             confirm_what=f"marking deal #{deal.id} won",
         )
+    if deals.stage_unchanged(deal, target, cmd.reason, closed_at):
+        return Outcome(Reply(_already_there(deal, ctx)))
+    was_closed = deal.status != "open"
     deals.set_stage(
         session,
         actor=ctx.actor,
@@ -140,13 +143,36 @@ def stage(
         reason=cmd.reason,
         closed_at=closed_at,
     )
+    if previous == deal.stage:  # a closed deal given a new close date or reason
+        what = ", ".join(
+            (
+                [f"closed on {local_date(deal.closed_at, ctx.tz)}"]
+                if closed_at and deal.closed_at
+                else []
+            )
+            + ([f"reason: {deal.close_reason}"] if cmd.reason and cmd.reason.strip() else [])
+        )
+        return Outcome(Reply(f"Updated {deal_line(deal)}: {what}. `undo` reverts it."))
     reply = Reply(
         f"Moved {deal_line(deal)} from {previous} to {deal.stage}. "
         f"`stage #{deal.id} {previous}` moves it back.",
         public=deal.status == "won",
     )
-    notices = _deals_channel_notice(ctx, session, deal) if deal.status == "won" else []
+    won_now = deal.status == "won" and not was_closed
+    notices = _deals_channel_notice(ctx, session, deal) if won_now else []
     return Outcome(reply, notices=notices)
+
+
+def _already_there(deal: Deal, ctx: HandlerContext) -> str:
+    """The reply to a move that changes nothing, saying where the deal is and since when."""
+    if deal.status == "open":
+        return f"{deal_line(deal)} is already in {deal.stage}; nothing changed."
+    since = f" on {local_date(deal.closed_at, ctx.tz)}" if deal.closed_at else ""
+    why = f" ({deal.close_reason})" if deal.close_reason else ""
+    return (
+        f"{deal_line(deal)} is already {deal.status}{since}{why}; nothing changed. "
+        f"`stage #{deal.id} <stage>` reopens it."
+    )
 
 
 def close(ctx: HandlerContext, session: Session, cmd: CloseDeal) -> Outcome:

@@ -1,10 +1,11 @@
 """`sold jane $120 on 2 Nov ref INV-7`: a rep records a purchase, backdated if need be."""
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.context import HandlerContext
+from bot.context import HandlerContext, Outcome
 from bot.language.commands import RecordSale
 from bot.language.parsing import parse_when
 from bot.rep.handlers.checks import amount_in
@@ -12,7 +13,8 @@ from bot.rep.render import local_date, money
 from bot.rep.router import Router
 from channels.base import Reply
 from crm.errors import Invalid
-from crm.purchases import record_purchase
+from crm.ids import id_of
+from crm.purchases import earlier_twin, record_purchase
 from crm.search import resolve_contact
 
 
@@ -34,10 +36,34 @@ def past_when(text: str, ctx: HandlerContext) -> datetime:
     return when
 
 
-def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply:
+def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply | Outcome:
     contact = resolve_contact(session, cmd.ref)
     when = past_when(cmd.when, ctx) if cmd.when else ctx.now
     amount_minor, currency = amount_in(cmd.amount, ctx)
+    twin = (
+        None
+        if cmd.confirmed
+        else earlier_twin(
+            session,
+            contact_id=id_of(contact),
+            amount_minor=amount_minor,
+            currency=currency,
+            reference=cmd.reference,
+            now=ctx.now,
+        )
+    )
+    if twin is not None:
+        why = f"with the reference {twin.reference}" if cmd.reference else "of that amount"
+        return Outcome(
+            Reply(
+                f"{contact.name} already has a sale {why}: "
+                f"{money(twin.amount_minor, twin.currency)} on "
+                f"{local_date(twin.purchased_at, ctx.tz)} (purchase {twin.id}). "
+                "Record this one as well?"
+            ),
+            confirm=replace(cmd, confirmed=True),
+            confirm_what="recording a second sale",
+        )
     purchase = record_purchase(
         session,
         actor=ctx.actor,

@@ -1,0 +1,105 @@
+"""A line sent twice (a double Enter, a retry after a slow reply, a paste) is asked about,
+not silently doubled: calls and notes within the hour, sales with the same reference or the
+same amount within the hour. Through the real dispatcher and store."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.app import RapportApp
+from crm.clock import ManualClock
+from crm.models import Activity
+from crm.purchases import Purchase
+from tests.factories import RepChat, rep_chat
+
+
+@pytest.fixture
+def rapport(make_rapport: Callable[..., RapportApp]) -> RapportApp:
+    return make_rapport(RAPPORT_CURRENCY="EUR")
+
+
+@pytest.fixture
+def ana(rapport: RapportApp) -> RepChat:
+    return rep_chat(rapport, "Ana")
+
+
+async def test_a_call_logged_twice_is_asked_about(
+    ana: RepChat, rapport: RapportApp, clock: ManualClock
+) -> None:
+    await ana.run(
+        [
+            ("add Chen Jing chen@example.cn", "Added #1"),
+            ("log call Chen: discussed pricing", "Logged call with Chen Jing (#1)"),
+            ("log call chen:  Discussed pricing", "You logged that call with Chen Jing (#1)"),
+            ("no", "Cancelled"),
+            ("log meeting Chen: discussed pricing", "Logged meeting"),  # another kind: logged
+            ("log call Chen: discussed pricing", "Log it a second time?"),
+            ("yes", "Logged call with Chen Jing (#1)"),
+        ]
+    )
+    clock.advance(timedelta(hours=2))
+    await ana.run([("log call Chen: discussed pricing", "Logged call with Chen Jing (#1)")])
+    with rapport.store.transaction() as session:
+        kinds = sorted(a.kind.value for a in session.exec(select(Activity)))
+    assert kinds == ["call", "call", "call", "meeting"]
+
+
+async def test_another_rep_logging_the_same_words_is_not_asked(
+    ana: RepChat, rapport: RapportApp
+) -> None:
+    bo = rep_chat(rapport, "Bo")
+    await ana.run([("add Chen Jing chen@example.cn", "Added #1"), ("note chen: vip", "Logged")])
+    await bo.run([("note chen: vip", "Logged note with Chen Jing (#1)")])
+
+
+async def test_a_sale_typed_twice_is_asked_about(ana: RepChat, rapport: RapportApp) -> None:
+    await ana.run(
+        [
+            ("add Chen Jing chen@example.cn", "Added #1"),
+            ("sold Chen 50 INV-1", "Is 'INV-1' the sale's reference? Put `ref` before"),
+            ("sold Chen 50 ref INV-1", "bought €50.00 (INV-1)"),
+            ("sold Chen 60 ref inv-1", "already has a sale with the reference INV-1"),
+            ("no", "Cancelled"),
+            ("sold Chen 50", "already has a sale of that amount: €50.00"),
+            ("yes", "bought €50.00"),
+            ("sold Chen 75", "bought €75.00"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        amounts = sorted(p.amount_minor for p in session.exec(select(Purchase)))
+    assert amounts == [5000, 5000, 7500]
+
+
+async def test_a_deal_moved_where_it_already_is_changes_nothing(
+    ana: RepChat, rapport: RapportApp, clock: ManualClock
+) -> None:
+    """`won #1` twice: the second says so and writes nothing, so `undo` still reverts the
+    real win (and its sale). A new close date or reason on a closed deal is an update."""
+    await ana.run(
+        [
+            ("add Chen Jing chen@example.cn", "Added #1"),
+            ('deal Chen "Renewal" 5000', "New deal #1 Renewal €5,000.00 (lead)"),
+            ("stage #1 proposal", "from lead to proposal"),
+            ("stage #1 proposal", "is already in proposal; nothing changed"),
+            ("won #1", "from proposal to won"),
+            ("won #1", "is already won on"),
+            ("won #1 yesterday", "Updated #1 Renewal €5,000.00 (won): closed on"),
+        ]
+    )
+    yesterday = (clock.now() - timedelta(days=1)).date()
+    with rapport.store.transaction() as session:
+        sale = session.exec(select(Purchase)).one()
+    assert sale.purchased_at.date() == yesterday  # the sale follows the close date
+    await ana.run(
+        [
+            ("undo", "it has its earlier ones back"),
+            ("undo", "marking deal #1 Renewal won; it is back in proposal; its sale"),
+            ("lost #1 too pricey", "from proposal to lost"),
+            ("lost #1", "is already lost on"),
+            ("lost #1 budget cut", "reason: budget cut"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Purchase)).all() == []
