@@ -86,15 +86,17 @@ def earlier_twin(
     reference: str | None,
     now: datetime,
 ) -> Purchase | None:
-    """A sale this one probably repeats: the contact's purchase with the same reference (at
-    any time), or, with no reference, the same amount recorded within REPEAT_WINDOW. Two
-    equal sales in an hour do happen, so the caller asks rather than refuses."""
-    query = select(Purchase).where(Purchase.contact_id == contact_id)
+    """A sale this one probably repeats: any purchase with the same reference (at any time,
+    on anyone: an invoice number names one sale), or, with no reference, the contact's
+    purchase of the same amount recorded within REPEAT_WINDOW. Two equal sales in an hour
+    do happen, so the caller asks rather than refuses."""
+    query = select(Purchase)
     clean_ref = _clean_reference(reference)
     if clean_ref is not None:
         query = query.where(func.lower(Purchase.reference) == clean_ref.lower())
     else:
         query = query.where(
+            Purchase.contact_id == contact_id,
             Purchase.amount_minor == amount_minor,
             Purchase.currency == currency,
             col(Purchase.created_at) >= now - REPEAT_WINDOW,

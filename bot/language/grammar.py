@@ -197,9 +197,15 @@ _DATE_START = (
     r"(?:\d|yesterday|today|last\s|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul"
     r"|aug|sep|oct|nov|dec)"
 )
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_CALENDAR_DAY = (  # `2 Dec`, `3rd of December 2026`, `Dec 2`, `2/12`, `2.12.2026`
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:\s+\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    r"|\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?"
+)
 _PAST = re.compile(
     r"\s+(yesterday(?:\s+\S+)?|today|this\s+morning|last\s+\w+|\d+\s+days?\s+ago"
-    rf"|on\s+{_DATE_START}.*)$",
+    rf"|on\s+{_DATE_START}.*|{_CALENDAR_DAY})$",
     re.IGNORECASE,
 )
 
@@ -256,7 +262,7 @@ def _stage(verb: str, rest: str) -> Result:
 
 _RELATIVE_PAST = re.compile(
     r"^\s*(yesterday|today|this\s+morning|\d+\s+days?\s+ago"
-    r"|last\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b[\s,:]*",
+    rf"|last\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day|{_CALENDAR_DAY})(?![\w.])[\s,:]*",
     re.IGNORECASE,
 )
 

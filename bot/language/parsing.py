@@ -182,6 +182,16 @@ def far_note(due: datetime, now: datetime) -> str:
     return f" (that is {span} from now)"
 
 
+def typed_without_year(text: str) -> bool:
+    """Whether the phrase names a calendar day but no year (`3 Dec`, `5.1`), so a day
+    that has just passed was rolled to next year and the caller should say so."""
+    phrase = _clean_phrase(text)
+    for match in _DAY_MONTH.finditer(phrase):
+        if not (match["y"] or match["y2"]):
+            return True
+    return any(len(m["a"]) < 4 and not m["c"] for m in _NUMERIC_DATE.finditer(phrase))
+
+
 def _refuse_impossible(phrase: str, now: datetime, order: str) -> None:
     """Raise ImpossibleDate for a clock or calendar date that cannot exist."""
     for match in _BAD_CLOCK.finditer(phrase):

@@ -234,12 +234,34 @@ def _whole_phrase(text: str, words: list[re.Match[str]], i: int, j: int) -> tupl
     the leftover words into the text (a date is understood whole or not at all)."""
     while j < len(words) and _GLUE_AFTER.fullmatch(words[j][0].strip(",;:()")):
         j += 1
-    while i > 0 and _glue_before(words[i - 1][0].strip(",;:()"), words[i][0]):
-        i -= 1
+    i = grown_start([w[0] for w in words], i, floor=0)
     start, end = words[i].start(), words[j - 1].end()
     phrase = text[start:end].strip(",;:() ")
     rest = (text[:start].rstrip(" ,;:-") + " " + text[end:].lstrip(" ,;:-")).strip()
     return rest, phrase
+
+
+def grown_start(words: list[str], i: int, *, floor: int) -> int:
+    """Where a date phrase found at words[i] really starts: moved left over words that
+    belong to it ("3" before "Dec", "3rd of" before "December", "last" before "monday"),
+    never before words[floor]."""
+    while i > floor:
+        before = words[i - 1].strip(",;:()")
+        if _glue_before(before, words[i]):
+            i -= 1
+        elif (
+            before.lower() == "of"
+            and i - 2 >= floor
+            and _DAY_NUMBER.fullmatch(words[i - 2].strip(",;:()"))
+            and _MONTH_START.match(words[i])
+        ):
+            i -= 2
+        else:
+            break
+    return i
+
+
+_DAY_NUMBER = re.compile(r"\d{1,2}(?:st|nd|rd|th)?", re.IGNORECASE)
 
 
 def _glue_before(word: str, first: str) -> bool:
@@ -505,6 +527,7 @@ def ref_then_when(head: str) -> tuple[str, str]:
         return take_ref(head)
     words = head.split()
     at = next((i for i, w in enumerate(words) if i and is_marker(w)), min(1, len(words)))
+    at = grown_start(words, at, floor=1) if at < len(words) else at
     return normalise_ref(" ".join(words[:at])), " ".join(words[at:])
 
 

@@ -46,7 +46,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 from sqlmodel import Session
 
 from bot.context import Services
@@ -312,6 +312,11 @@ class Outbox:
                     ):
                         decision = self._decide(session, row, now, reps, book)
                 except Exception as exc:  # noqa: BLE001 - a bad row must not block the outbox
+                    if connection_lost(exc) or isinstance(exc, PendingRollbackError):
+                        # The database, not the row: failing the row would drop a follow-up
+                        # for good over a blip. The tick fails, the claim rolls back, and
+                        # the next tick tries again.
+                        raise
                     logger.exception("could not prepare follow-up id=%s kind=%s", row.id, row.kind)
                     decision = Fail(f"could not prepare it ({type(exc).__name__})")
                 if isinstance(decision, Job):

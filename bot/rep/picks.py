@@ -19,6 +19,7 @@ TTL = timedelta(minutes=5)
 SHOWN = 5  # candidates listed (and numbered) in a pick
 YES = frozenset({"yes", "y", "yes please", "confirm", "ok", "sure", "do it"})
 NO = frozenset({"no", "n", "cancel", "stop", "nope", "abort"})
+VERBS = frozenset({"cancel"})  # a no-word that is also a rep verb runs as the verb
 BARE_NUMBER = re.compile(r"^\s*(\d{1,3})\s*\.?\s*$")
 ID_ANSWER = re.compile(r"^\s*#(\d{1,12})\s*$")
 
@@ -105,20 +106,26 @@ class Picks:
                     reply=f"Pick a number from 1 to {shown}, or use the #id. Nothing was done yet.",
                     keep=question,
                 )
+            if _word(stripped) in NO:
+                return Answer(reply="Cancelled: nothing was done.")
             return Answer(text=text)
         if isinstance(question, Confirm):
-            word = stripped.lower().rstrip(".!")
+            word = _word(stripped)
             if word in YES:
                 return Answer(command=question.command)
             if word in NO:
                 return Answer(reply=f"Cancelled: {question.what} was not done.")
             return Answer(text=text)
-        if number or stripped.lower() in YES:
+        if number or _word(stripped) in YES | (NO - VERBS):
             return Answer(
                 reply=f"'{stripped[:10]}' doesn't answer anything: there is no open question "
                 "(a question lasts for the next message only). Nothing was done."
             )
         return Answer(text=text)
+
+
+def _word(text: str) -> str:
+    return text.lower().rstrip(".!")
 
 
 def _replace_ref(pick: Pick, ref: str) -> str:

@@ -128,3 +128,38 @@ async def test_recording_gives_up_when_the_lease_would_lapse(store, clock, caplo
         assert await outbox.tick() == 0
     assert outbox.last.errors == 1
     assert "recording gave up as the lease ends" in caplog.text
+
+
+async def test_a_database_blip_while_preparing_a_row_does_not_fail_it(store, clock) -> None:  # type: ignore[no-untyped-def]
+    """A dropped connection while the outbox looked up a reminder's rep used to be taken
+    for a bad row: the reminder was marked failed for good ("could not prepare it") and
+    the rep told. The tick now fails instead, the claim rolls back, the next tick sends."""
+    world = World.build(store, clock)
+    alice = world.rep("Alice")
+    row = world.remind(alice, MONDAY_9, "call Jane")
+    engine = world.store.engine
+    dbapi_error = engine.dialect.loaded_dbapi.OperationalError
+    blips = {"left": 1}
+
+    def blip(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if (
+            blips["left"]
+            and statement.lstrip().upper().startswith("SELECT")
+            and " rep" in (statement.lower())
+            and "followup" not in statement.lower()
+        ):
+            blips["left"] -= 1
+            raise dbapi_error("server closed the connection unexpectedly")
+
+    event.listen(engine, "before_cursor_execute", blip)
+    try:
+        with pytest.raises(Exception) as raised:
+            await world.outbox("w1").tick()
+        assert "server closed the connection" in str(raised.value)
+    finally:
+        event.remove(engine, "before_cursor_execute", blip)
+    assert blips["left"] == 0
+    assert world.row(row.id).status == "pending"  # not failed, not left claimed
+    assert await world.outbox("w1").tick() == 1
+    assert world.row(row.id).status == "sent"
+    assert [s.text for s in world.channels["shell"].sent] == ["call Jane"]

@@ -65,6 +65,9 @@ async def test_a_sale_typed_twice_is_asked_about(ana: RepChat, rapport: RapportA
             ("sold Chen 50", "already has a sale of that amount: €50.00"),
             ("yes", "bought €50.00"),
             ("sold Chen 75", "bought €75.00"),
+            ("add Pilar Ruiz pilar@example.es", "Added #2"),
+            ("sold pilar 80 ref INV-1", "Chen Jing (#1) already has a sale with the reference"),
+            ("no", "Cancelled"),
         ]
     )
     with rapport.store.transaction() as session:

@@ -52,6 +52,22 @@ async def test_a_pick_answers_only_the_next_message(root: RepChat, rapport) -> N
     assert _contacts(rapport) == {1, 2}
 
 
+async def test_no_to_a_pick_cancels_it_and_a_stray_no_is_told_so(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
+    """`no` to "Which one?" used to answer "I don't know 'no'" as if it were a command."""
+    await _two_john_smiths(root)
+    await root.run(
+        [
+            ("note John Smith: called", "Which one?"),
+            ("no", "Cancelled: nothing was done."),
+            ("1", "doesn't answer anything"),
+            ("nope", "doesn't answer anything"),
+            ("cancel", "cancel needs a follow-up number"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Activity)).all() == []
+
+
 async def test_a_pick_expires(root: RepChat, rapport, clock) -> None:  # type: ignore[no-untyped-def]
     await _two_john_smiths(root)
     assert "Which one?" in await root.say("note John Smith: called")

@@ -7,12 +7,14 @@ form's values with the handlers' own rules) imports no handler.
 """
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.context import HandlerContext
-from bot.language.parsing import Amount, far_note, parse_when
+from bot.language.parsing import Amount, far_note, parse_when, typed_without_year
 from bot.rep.render import when
 from crm.errors import Invalid
+
+JUST_PASSED = timedelta(days=31)  # a yearless day this recent is a slip, not next year
 
 
 def dedupe_key(*parts: object) -> str:
@@ -46,7 +48,26 @@ def when_or_invalid(text: str, ctx: HandlerContext) -> datetime:
             "when",
             f"{when(due, ctx.tz, ctx.now)} is in the past ('{text[:40]}'); pick a later time.",
         )
+    passed = _just_passed(due, text, ctx.now)
+    if passed is not None:
+        raise Invalid(
+            "when",
+            f"{when(passed, ctx.tz, ctx.now)} has just passed. I won't guess that you mean "
+            f"next year's: add the year ({due.year}) for that, or pick a later date.",
+        )
     return due
+
+
+def _just_passed(due: datetime, text: str, now: datetime) -> datetime | None:
+    """This year's day, when `text` gave a day without a year that fell in the last
+    JUST_PASSED and so was rolled to next year ("3 Dec" on 4 Dec is a slip, not a plan)."""
+    if not typed_without_year(text):
+        return None
+    try:
+        earlier = due.replace(year=due.year - 1)
+    except ValueError:  # 29 February
+        return None
+    return earlier if now - JUST_PASSED <= earlier < now else None
 
 
 def shown_when(due: datetime, ctx: HandlerContext) -> str:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.context import HandlerContext, Outcome
-from bot.language.commands import CloseDeal, CreateDeal, SetDealStage, ShowPipeline
+from bot.language.commands import CloseDeal, Command, CreateDeal, SetDealStage, ShowPipeline
 from bot.language.parsing import parse_when
 from bot.rep.handlers.checks import amount_in
 from bot.rep.handlers.purchases import past_when
@@ -116,8 +116,14 @@ def _deals_channel_notice(
 
 
 def stage(
-    ctx: HandlerContext, session: Session, cmd: SetDealStage, closed_at: datetime | None = None
+    ctx: HandlerContext,
+    session: Session,
+    cmd: SetDealStage,
+    closed_at: datetime | None = None,
+    confirm: Command | None = None,
 ) -> Outcome:
+    """Moves a deal. `confirm` is the command a "yes" runs when the move asks first
+    (`close` passes its own, so `won #3 on 2 Nov` keeps its date through the question)."""
     deal = deals.resolve_deal(session, cmd.deal_ref)
     previous = deal.stage
     target = ctx.services.pipeline.check(cmd.stage)
@@ -127,12 +133,12 @@ def stage(
                 f"{deal_line(deal)} was lost ({deal.close_reason or 'no reason given'}). "
                 "Reopen it and mark it won?"
             ),
-            confirm=SetDealStage(f"#{deal.id}", cmd.stage, cmd.reason, confirmed=True),
+            confirm=confirm or SetDealStage(f"#{deal.id}", cmd.stage, cmd.reason, confirmed=True),
             confirm_what=f"marking deal #{deal.id} won",
         )
     if deals.stage_unchanged(deal, target, cmd.reason, closed_at):
         return Outcome(Reply(_already_there(deal, ctx)))
-    was_closed = deal.status != "open"
+    was_closed, was_won = deal.status != "open", deal.status == "won"
     deals.set_stage(
         session,
         actor=ctx.actor,
@@ -153,9 +159,19 @@ def stage(
             + ([f"reason: {deal.close_reason}"] if cmd.reason and cmd.reason.strip() else [])
         )
         return Outcome(Reply(f"Updated {deal_line(deal)}: {what}. `undo` reverts it."))
+    closed_on = (
+        f" on {local_date(deal.closed_at, ctx.tz)}"
+        if deal.status != "open" and deal.closed_at
+        else ""
+    )
     reply = Reply(
-        f"Moved {deal_line(deal)} from {previous} to {deal.stage}. "
-        f"`stage #{deal.id} {previous}` moves it back.",
+        f"Moved {deal_line(deal)} from {previous} to {deal.stage}{closed_on}. "
+        f"`stage #{deal.id} {previous}` moves it back."
+        + (
+            f" Its sale of {money(deal.amount_minor, deal.currency)} no longer counts."
+            if was_won and deal.status != "won" and deal.amount_minor
+            else ""
+        ),
         public=deal.status == "won",
     )
     won_now = deal.status == "won" and not was_closed
@@ -179,7 +195,11 @@ def close(ctx: HandlerContext, session: Session, cmd: CloseDeal) -> Outcome:
     target = "won" if cmd.won else "lost"
     closed_at = past_when(cmd.when, ctx) if cmd.when else None
     return stage(
-        ctx, session, SetDealStage(cmd.deal_ref, target, cmd.reason, cmd.confirmed), closed_at
+        ctx,
+        session,
+        SetDealStage(cmd.deal_ref, target, cmd.reason, cmd.confirmed),
+        closed_at,
+        confirm=replace(cmd, confirmed=True),
     )
 
 

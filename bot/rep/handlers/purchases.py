@@ -14,6 +14,7 @@ from bot.rep.router import Router
 from channels.base import Reply
 from crm.errors import Invalid
 from crm.ids import id_of
+from crm.models import Contact, Purchase
 from crm.purchases import earlier_twin, record_purchase
 from crm.search import resolve_contact
 
@@ -53,10 +54,9 @@ def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply | Outc
         )
     )
     if twin is not None:
-        why = f"with the reference {twin.reference}" if cmd.reference else "of that amount"
         return Outcome(
             Reply(
-                f"{contact.name} already has a sale {why}: "
+                f"{_twin_owner(session, twin, contact)} a sale {_twin_why(twin, cmd)}: "
                 f"{money(twin.amount_minor, twin.currency)} on "
                 f"{local_date(twin.purchased_at, ctx.tz)} (purchase {twin.id}). "
                 "Record this one as well?"
@@ -83,3 +83,16 @@ def sold(ctx: HandlerContext, session: Session, cmd: RecordSale) -> Reply | Outc
 
 def register(router: Router) -> None:
     router.add(RecordSale, sold)
+
+
+def _twin_owner(session: Session, twin: Purchase, contact: Contact) -> str:
+    """Who already has the sale: this contact, or (same reference) somebody else."""
+    if twin.contact_id == contact.id:
+        return f"{contact.name} already has"
+    other = session.get(Contact, twin.contact_id) if twin.contact_id else None
+    who = f"{other.name} (#{other.id})" if other is not None else "another customer"
+    return f"{who} already has"
+
+
+def _twin_why(twin: Purchase, cmd: RecordSale) -> str:
+    return f"with the reference {twin.reference}" if cmd.reference else "of that amount"
