@@ -32,18 +32,25 @@ def import_command(
     ),
     encoding: str | None = typer.Option(None, "--encoding", help="e.g. cp1252 (default: detected)"),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, max=50_000),
+    dateorder: str | None = typer.Option(
+        None,
+        "--dateorder",
+        help="DMY or MDY: how dates like 04/03/2025 are read (default: RAPPORT_DATE_ORDER, "
+        "else from RAPPORT_TIMEZONE)",
+    ),
 ) -> None:
     """Import contacts, companies, deals, activities or purchases from a CSV or .xlsx file."""
     from bot.cli.common import build_app, fail, settings_or_exit
-    from crm.imports import ImportOptions, run_import
+    from bot.import_options import import_options
+    from crm.imports import run_import
 
+    if dateorder is not None and dateorder.upper() not in ("DMY", "MDY"):
+        fail(f"--dateorder is DMY (04/03/2025 is 4 March) or MDY (April 3), not '{dateorder}'.")
     settings = settings_or_exit()
     rapport = build_app(settings)
-    options = ImportOptions(
-        record_type=type_, overrides=list(map_), dry_run=dry_run, source=source,
-        encoding=encoding, region=settings.default_phone_region,
-        default_currency=settings.default_currency, stages=[s for s, _ in settings.stages],
-        batch_size=batch_size,
+    options = import_options(
+        settings, record_type=type_, overrides=list(map_), dry_run=dry_run, source=source,
+        encoding=encoding, batch_size=batch_size, dateorder=dateorder and dateorder.upper(),
     )  # fmt: skip
     try:
         size = file.stat().st_size

@@ -65,7 +65,7 @@ def contact_card(view: ContactOverview, *, tz: str, now: datetime) -> Card:
     if contact.opted_out:
         fields.append(("Consent", "opted out of follow-ups"))
     for key, value in (contact.custom_fields or {}).items():
-        fields.append((str(key).title(), str(value)))
+        fields.append((field_label(str(key)), str(value)))
     lines = []
     for entry in history:
         need = (
@@ -104,3 +104,10 @@ def candidates_text(candidates: Sequence[object]) -> str:
         else:
             lines.append(f"{number}. {item}")
     return "\n".join(lines)
+
+
+def field_label(key: str) -> str:
+    """A custom field's name as a label: `lifecycle_stage` -> "Lifecycle stage", while
+    "VAT id" and "NPS" keep the capitals they were given (str.title made "Vat Id")."""
+    label = " ".join(key.replace("_", " ").split())
+    return label[:1].upper() + label[1:]

@@ -9,10 +9,11 @@ import io
 import logging
 from typing import TYPE_CHECKING
 
+from bot.import_options import import_options
 from channels.base import Action, Reply
 from crm.actors import Actor
 from crm.errors import CRMError
-from crm.imports import ImportOptions, ImportReport, run_import
+from crm.imports import ImportReport, run_import
 
 if TYPE_CHECKING:
     from bot.app import RapportApp
@@ -37,11 +38,7 @@ def import_reply(
     """Runs in a worker thread: the import is synchronous store code."""
     if not actor.is_admin:
         return NOT_ADMIN
-    settings = rapport.settings
-    options = ImportOptions(
-        dry_run=not confirm, region=settings.default_phone_region,
-        default_currency=settings.default_currency, stages=[s for s, _ in settings.stages],
-    )  # fmt: skip
+    options = import_options(rapport.settings, dry_run=not confirm)
     try:
         report = run_import(
             rapport.store, io.BytesIO(data), actor=actor, now=rapport.services.clock.now(),

@@ -9,7 +9,6 @@ re-run does not duplicate.
 from sqlmodel import col, select
 
 from crm.enums import ActivityKind
-from crm.imports import values as v
 from crm.imports.aliases import KIND_ALIASES
 from crm.imports.refs import resolve_refs
 from crm.imports.rows import Context, ImportRow
@@ -61,7 +60,7 @@ def import_activities(ctx: Context, rows: list[ImportRow]) -> None:
         when = ctx.now
         if row.get("occurred_at"):
             try:
-                when = v.parse_datetime(row.get("occurred_at"), tz=ctx.timezone)
+                when = ctx.when(row.get("occurred_at"), row.line)
             except ValueError as exc:
                 row.custom["date"] = row.get("occurred_at")
                 ctx.report.problem(row.line, f"{exc} Dated the import day; original kept.")

@@ -6,7 +6,6 @@ from typing import Any
 from sqlmodel import col, select
 
 from crm.companies import company_key
-from crm.imports import values as v
 from crm.imports.rows import Context, ImportRow
 from crm.models import Company
 
@@ -52,7 +51,7 @@ def import_companies(ctx: Context, rows: list[ImportRow]) -> None:
             fields["domain"] = domain
         if row.get("created_at"):
             try:
-                fields["created_at"] = v.parse_datetime(row.get("created_at"), tz=ctx.timezone)
+                fields["created_at"] = ctx.when(row.get("created_at"), row.line)
             except ValueError as exc:
                 custom["created"] = row.get("created_at")
                 ctx.report.problem(row.line, f"{exc} Kept as custom field 'created'.")

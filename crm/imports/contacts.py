@@ -79,7 +79,7 @@ def _scalar_fields(ctx: Context, row: ImportRow, prepared: _Prepared) -> None:
             ctx.report.problem(row.line, f"{exc} Kept as custom field 'timezone'.")
     if row.get("created_at"):
         try:
-            out["created_at"] = v.parse_datetime(row.get("created_at"), tz=ctx.timezone)
+            out["created_at"] = ctx.when(row.get("created_at"), row.line)
         except ValueError as exc:
             prepared.custom["created"] = row.get("created_at")
             ctx.report.problem(row.line, f"{exc} Kept as custom field 'created'.")

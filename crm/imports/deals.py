@@ -75,7 +75,7 @@ def _fields(ctx: Context, row: ImportRow, custom: dict[str, Any]) -> dict[str, A
         if not row.get(name):
             continue
         try:
-            out[target] = v.parse_datetime(row.get(name), tz=ctx.timezone)
+            out[target] = ctx.when(row.get(name), row.line)
         except ValueError as exc:
             custom[name] = row.get(name)
             ctx.report.problem(line, f"{exc} Kept as custom field '{name}'.")

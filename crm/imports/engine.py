@@ -42,6 +42,7 @@ class ImportOptions:
     region: str = "US"
     default_currency: str = "USD"
     timezone: str = "UTC"
+    dateorder: str = "MDY"  # how numeric dates such as 04/03/2025 are read
     stages: list[str] = field(default_factory=lambda: ["lead"])
     batch_size: int = 1000
 
@@ -97,12 +98,13 @@ def run_import(
         file_shape=shape.label,
         mapping=mapping.describe(),
         custom_columns=mapping.custom_columns,
+        dateorder=options.dateorder,
     )
     with Session(store.engine, expire_on_commit=False) as session:
         ctx = Context(
             session=session, actor=actor, now=now, mapping=mapping, report=report,
             region=options.region, default_currency=options.default_currency,
-            timezone=options.timezone, stages=list(options.stages),
+            timezone=options.timezone, dateorder=options.dateorder, stages=list(options.stages),
         )  # fmt: skip
         batch: list[ImportRow] = []
         try:

@@ -31,7 +31,7 @@ def import_purchases(ctx: Context, rows: list[ImportRow]) -> None:
                 currency=row.get("currency").strip().upper() or None,
                 default_currency=ctx.default_currency,
             )
-            when = v.parse_datetime(row.get("occurred_at"), tz=ctx.timezone)
+            when = ctx.when(row.get("occurred_at"), row.line)
             quantity = int(row.get("quantity") or 1)
         except ValueError as exc:
             ctx.report.problem(row.line, str(exc), skipped=True)

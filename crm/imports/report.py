@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 SHOWN_PROBLEMS = 50
+_ORDER_NAMES = {"DMY": ("day/month", "month/day"), "MDY": ("month/day", "day/month")}
 KEPT_PROBLEMS = 1000
 
 
@@ -38,6 +39,40 @@ class ImportReport:
     unknown_stages: Counter[str] = field(default_factory=Counter)
     committed_through: int = 0  # last line of the last committed batch
     failure: str | None = None
+    dateorder: str = "MDY"
+    decided_dates: int = 0  # numeric dates both orders can read, read in `dateorder`
+    decided_example: str = ""
+    contrary_dates: int = 0  # numeric dates only the other order can read
+    contrary_example: tuple[int, str] = (0, "")
+
+    def date_order_decided(self, text: str) -> None:
+        self.decided_dates += 1
+        self.decided_example = self.decided_example or text[:20]
+
+    def date_against_order(self, line: int, text: str) -> None:
+        self.contrary_dates += 1
+        if not self.contrary_example[0]:
+            self.contrary_example = (line, text[:20])
+
+    def date_lines(self) -> list[str]:
+        """What the date order decided, and the sign that the file is the other way."""
+        first, other = _ORDER_NAMES.get(self.dateorder, _ORDER_NAMES["MDY"])
+        other_flag = "MDY" if self.dateorder == "DMY" else "DMY"
+        lines = []
+        if self.decided_dates:
+            lines.append(
+                f"{self.decided_dates} date(s) such as '{self.decided_example}' could be "
+                f"{first} or {other}; read as {first} (date order {self.dateorder}). If the "
+                f"file writes {other}, run again with --dateorder {other_flag}."
+            )
+        if self.contrary_dates:
+            line, text = self.contrary_example
+            lines.append(
+                f"{self.contrary_dates} date(s) can only be {other} (line {line}: '{text}'), "
+                f"so the file probably writes {other}: check with --dry-run --dateorder "
+                f"{other_flag}. Running again updates the same records."
+            )
+        return lines
 
     def problem(self, line: int, message: str, *, skipped: bool = False) -> None:
         self.problem_count += 1
@@ -76,6 +111,7 @@ class ImportReport:
                 f"(the original is kept as custom field 'source stage'; --map \"stage:{name}=...\""
                 " to choose)."
             )
+        lines.extend(self.date_lines())
         if self.problem_count:
             lines.append(f"{self.problem_count} problem(s):")
             for p in self.problems[:SHOWN_PROBLEMS]:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from crm.actors import Actor
 from crm.companies import company_key
 from crm.externalids import EXTERNAL_ID_MAX, ExternalId, clean_source, lookup
+from crm.imports import values as v
 from crm.imports.aliases import COLUMN_FIELDS, MULTI_FIELDS
 from crm.imports.mapping import Mapping
 from crm.imports.report import ImportReport
@@ -79,6 +80,7 @@ class Context:
     region: str = "US"
     default_currency: str = "USD"
     timezone: str = "UTC"
+    dateorder: str = "MDY"
     stages: list[str] = field(default_factory=list)
     _reps: dict[str, int | None] = field(default_factory=dict)
     _companies: dict[str, int] = field(default_factory=dict)
@@ -158,6 +160,17 @@ class Context:
             for ext in known:
                 unique.pop((source, entity_type, ext), None)
         return list(unique.values())
+
+    def when(self, text: str, line: int) -> datetime:
+        """A date cell read in the run's zone and date order; a numeric date that only
+        the order decided, or that only the other order can read, is counted on the
+        report, so a file written the other way round is noticed, not silently misread."""
+        reading = v.read_datetime(text, tz=self.timezone, dateorder=self.dateorder)
+        if reading.ambiguous:
+            self.report.date_order_decided(text.strip())
+        if reading.against_order:
+            self.report.date_against_order(line, text.strip())
+        return reading.value
 
     def owner_id(self, text: str, line: int) -> int | None:
         """A rep matched by email or (case-insensitive) name; unknown: None, reported."""

@@ -7,7 +7,8 @@ because one export repeats the same few spellings.
 """
 
 import re
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -18,23 +19,20 @@ from crm.money import currency_exponent
 
 EMAIL_SPLIT = re.compile(r"[;,\s]+")
 PHONE_SPLIT = re.compile(r"\s*(?:[;,|\n/]|\s{2,}| or )\s*")
-_FORMATS = (
+_FORMATS = (  # numeric day/month dates are read by _numeric, in the file's date order
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%m/%d/%y",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
     "%d-%b-%Y",
     "%b %d, %Y",
     "%d %b %Y",
 )
+_NUMERIC = re.compile(
+    r"(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+    r"(?:[ T]+(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?))?"
+)
+_TIMES = ("%H:%M:%S", "%H:%M", "%I:%M %p", "%I:%M:%S %p", "%I:%M%p")
 _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "us$": "USD"}
 _AMOUNT = re.compile(
     r"(?P<pre>[a-z]{3}|us\$|[$€£¥₹])?\s*(?P<num>\d[\d,.' ]*)\s*(?P<post>[a-z]{3}|[$€£¥₹])?"
@@ -82,19 +80,77 @@ def split_tags(text: str) -> list[str]:
     return [p.lstrip("#") for p in parts if p.lstrip("#")]
 
 
-def parse_datetime(text: str, *, tz: str = "UTC") -> datetime:
-    """A date or date-time cell -> aware UTC datetime (naive values are in `tz`)."""
+@dataclass(frozen=True)
+class DateReading:
+    """A date cell read: its value, and whether the file's date order decided it."""
+
+    value: datetime
+    ambiguous: bool = False  # `04/03/2025`: both orders make a date; read in the order given
+    against_order: bool = False  # `13/03/2025` in a month-first file: only day-first works
+
+
+def read_datetime(text: str, *, tz: str = "UTC", dateorder: str = "MDY") -> DateReading:
+    """A date or date-time cell -> aware UTC datetime (naive values are in `tz`).
+
+    Numeric dates such as 04/03/2025 are read in `dateorder` (DMY: day first; MDY or
+    YMD: month first, as US exports write them); the reading says when that order was
+    what decided, so the import report can name it instead of guessing silently.
+    """
     value = text.strip()
-    parsed = _fast(value) or _slow(value)
-    if parsed is None:
+    numeric = _numeric(value, day_first=dateorder == "DMY")
+    reading = numeric or DateReading(_fast(value) or _slow(value))  # type: ignore[arg-type]
+    if reading.value is None:
         raise ValueError(f"'{value[:40]}' is not a date I can read; use 2026-03-02 or 03/02/2026.")
+    parsed = reading.value
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz))
-    return parsed.astimezone(UTC)
+    return replace(reading, value=parsed.astimezone(UTC))
+
+
+def parse_datetime(text: str, *, tz: str = "UTC", dateorder: str = "MDY") -> datetime:
+    return read_datetime(text, tz=tz, dateorder=dateorder).value
 
 
 def parse_date(text: str) -> date:
     return parse_datetime(text).date()
+
+
+def _numeric(value: str, *, day_first: bool) -> DateReading | None:
+    match = _NUMERIC.fullmatch(value)
+    if match is None:
+        return None
+    day_first = day_first or match["sep"] == "."  # 04.03.2025 is day-first everywhere
+    a, b, year = int(match["a"]), int(match["b"]), int(match["y"])
+    if len(match["y"]) == 2:
+        year += 2000 if year < 70 else 1900
+    clock = _clock(match["time"]) if match["time"] else time()
+    if clock is None:
+        return None
+    wanted, other = ((a, b), (b, a)) if day_first else ((b, a), (a, b))  # (day, month)
+    first, second = _day(year, *wanted), _day(year, *other)
+    if first is not None:
+        ambiguous = second is not None and a != b and match["sep"] != "."
+        return DateReading(datetime.combine(first, clock), ambiguous=ambiguous)
+    if second is not None:
+        return DateReading(datetime.combine(second, clock), against_order=True)
+    return None
+
+
+def _day(year: int, day: int, month: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _clock(text: str) -> time | None:
+    cleaned = re.sub(r"\s*([AaPp])\.?[Mm]\.?$", r" \1M", text.strip()).upper()
+    for layout in _TIMES:
+        try:
+            return datetime.strptime(cleaned, layout).time()
+        except ValueError:
+            continue
+    return None
 
 
 def _fast(value: str) -> datetime | None:

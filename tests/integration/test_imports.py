@@ -370,3 +370,44 @@ def test_plain_google_and_outlook_contact_sheets_import_as_people(
     luc, points, company = contact_named(store, "Luc Martin")
     assert points == ["luc@martin.fr", "+33612345678"] and company == "Martin SA"
     assert count(store, Activity) == 0  # notes stay on the person, nothing was a "call"
+
+
+EUROPEAN_DATES = (
+    "Record ID,First Name,Last Name,Email,Create Date\n"
+    "1,Anna,Berg,anna@example.de,04/03/2025\n"
+    "2,Bruno,Klein,bruno@example.de,05/03/2025 14:30\n"
+    "3,Clara,Wolf,clara@example.de,2025-03-06\n"
+)
+
+
+def created_days(store: Store) -> dict[str, str]:
+    with store.transaction() as session:
+        return {c.name: c.created_at.date().isoformat() for c in session.exec(select(Contact))}
+
+
+def test_numeric_dates_follow_the_date_order_and_the_report_says_so(
+    store: Store, clock: ManualClock
+) -> None:
+    """04/03/2025 was read as 3 April in a European file without a word."""
+    report = run(store, clock, EUROPEAN_DATES, dateorder="DMY")
+    assert created_days(store) == {
+        "Anna Berg": "2025-03-04",
+        "Bruno Klein": "2025-03-05",
+        "Clara Wolf": "2025-03-06",
+    }
+    said = report.summary()
+    assert "2 date(s) such as '04/03/2025' could be day/month or month/day" in said
+    assert "read as day/month (date order DMY)" in said
+    assert "--dateorder MDY" in said
+    # Run again month-first (the report's own advice): the same records are updated.
+    again = run(store, clock, EUROPEAN_DATES, dateorder="MDY")
+    assert (again.created, again.updated) == (0, 3)
+    assert created_days(store)["Anna Berg"] == "2025-04-03"
+
+
+def test_a_date_only_the_other_order_can_read_is_flagged(store: Store, clock: ManualClock) -> None:
+    data = EUROPEAN_DATES + "4,Dora,Lang,dora@example.de,13/03/2025\n"
+    said = run(store, clock, data, dateorder="MDY", dry_run=True).summary()
+    assert "1 date(s) can only be day/month (line 5: '13/03/2025')" in said
+    assert "the file probably writes day/month" in said
+    assert count(store, Contact) == 0  # a dry run

@@ -96,3 +96,20 @@ async def test_no_to_which_one_cancels(lea: RepChat, rapport: RapportApp) -> Non
     )
     with rapport.store.transaction() as session:
         assert session.exec(select(Activity)).all() == []
+
+
+async def test_a_sale_date_follows_the_reps_own_date_order(
+    make_rapport: Callable[..., RapportApp],
+) -> None:
+    """`sold` read numeric dates in the zone's order, ignoring the rep's `dateorder`."""
+    rapport = make_rapport(RAPPORT_TIMEZONE="Europe/Berlin")
+    sam = rep_chat(rapport, "Sam")
+    await sam.run(
+        [
+            ("dateorder MDY", "read MDY"),
+            ("add Ana García ana@example.es", "Added #1"),
+            ("sold ana 40 on 2/1/2026", "on Sun 01 Feb 2026"),
+            ("dateorder DMY", "read DMY"),
+            ("sold ana 41 on 2/1/2026", "on Fri 02 Jan 2026"),
+        ]
+    )

@@ -16,6 +16,7 @@ from crm.imports.values import (
     parse_amount,
     parse_datetime,
     plain_email,
+    read_datetime,
     split_phones,
     split_tags,
 )
@@ -157,3 +158,28 @@ def test_every_alias_maps_back_to_its_own_field() -> None:
                 assert header_key(header) in {
                     header_key(h) for h in (owner, *ALIASES[record_type][owner])
                 }, (record_type, name, header)
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "iso", "ambiguous", "against"),
+    [("04/03/2025", "DMY", "2025-03-04", True, False),
+     ("04/03/2025", "MDY", "2025-04-03", True, False),
+     ("13/03/2025", "MDY", "2025-03-13", False, True),
+     ("03/13/2025", "DMY", "2025-03-13", False, True),
+     ("03/03/2025", "MDY", "2025-03-03", False, False),  # the same day either way
+     ("04.03.2025", "MDY", "2025-03-04", False, False),  # dots are day-first everywhere
+     ("5/6/25", "DMY", "2025-06-05", True, False),
+     ("01/15/2024 3:05 PM", "MDY", "2024-01-15", False, False),
+     ("2025-03-04", "MDY", "2025-03-04", False, False)],
+)  # fmt: skip
+def test_numeric_dates_are_read_in_the_date_order_given(
+    text: str, order: str, iso: str, ambiguous: bool, against: bool
+) -> None:
+    reading = read_datetime(text, dateorder=order)
+    assert reading.value.date().isoformat() == iso
+    assert (reading.ambiguous, reading.against_order) == (ambiguous, against)
+
+
+def test_a_day_that_does_not_exist_in_either_order_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a date I can read"):
+        read_datetime("31/02/2025", dateorder="DMY")

@@ -24,7 +24,9 @@ def past_when(text: str, ctx: HandlerContext) -> datetime:
     reminder is for the future), so a yearless day it put ahead ("2 Nov" in December)
     is taken as last year's."""
     try:
-        when = parse_when(text, tz=ctx.tz, now=ctx.now, after_lunch=ctx.after_lunch)
+        when = parse_when(
+            text, tz=ctx.tz, now=ctx.now, dateorder=ctx.dateorder, after_lunch=ctx.after_lunch
+        )
     except ValueError as exc:
         raise Invalid("date", str(exc)) from None
     if when > ctx.now and not any(ch.isdigit() and len(w) == 4 for w in text.split() for ch in w):
