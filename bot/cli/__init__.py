@@ -65,12 +65,14 @@ def shell(
         _log_to_file(settings.data_dir / "shell.log")
     if as_ == "customer" and classify:
         rapport.load_classifier()
-    from bot.cli.shell import run_shell
+    from bot.cli.shell import ShellNameTaken, run_shell
 
     try:
         asyncio.run(run_shell(rapport, as_=as_, name=name))
     except KeyboardInterrupt:
         pass
+    except ShellNameTaken as exc:
+        fail(str(exc))
     finally:
         rapport.close()
 

@@ -60,6 +60,9 @@ async def run_shell(
     interactive: bool | None = None,
 ) -> None:
     key = identity_key(name)
+    taken = await asyncio.to_thread(_taken_by_other_side, app, key, as_)
+    if taken:
+        raise ShellNameTaken(taken)
     if as_ == "customer":
         # a customer who comes back sees the replies sent while they were away
         feed = _Feed(app, since=await asyncio.to_thread(_seen, app, key))
@@ -141,6 +144,28 @@ async def run_shell(
             await asyncio.to_thread(_present, app, key, feed.last_id, leaving=True)
 
 
+class ShellNameTaken(Exception):
+    """The --name is already someone on the other side (a rep's name asked for as a
+    customer, or the other way round): one terminal identity cannot be both."""
+
+
+def _taken_by_other_side(app: RapportApp, key: str, as_: str) -> str | None:
+    with app.store.transaction() as session:
+        identity = find_identity(session, "shell", key)
+    if identity is None:
+        return None
+    if as_ == "customer" and identity.rep_id is not None:
+        side, flag = "a rep", "rapport shell"
+    elif as_ != "customer" and identity.contact_id is not None:
+        side, flag = "a customer", "rapport shell --as customer"
+    else:
+        return None
+    return (
+        f"'{key}' is already {side} in this database (from `{flag}`). One terminal name "
+        "cannot be both: pick another with --name."
+    )
+
+
 def _customer_lines(app: RapportApp, key: str, name: str) -> OnLine:
     """A customer's line: `/start`, `/stop`, `/help`, `/status`, `/mydata`, `/forget` run
     the same commands as on Telegram (never stored as a message); a number answers the
@@ -169,6 +194,9 @@ def _customer_lines(app: RapportApp, key: str, name: str) -> OnLine:
             if isinstance(answer, DataExport):
                 return await asyncio.to_thread(_save_export, app, answer)
             return shown(answer)
+        typed = await commands.typed_answer(message)
+        if typed is not None:
+            return shown(typed)
         received = await app.desk.receive(message)
         return received.ack
 

@@ -49,6 +49,9 @@ class CustomerChannelCallbacks:
         if message.phone is not None:
             return await self.customer_commands.share_phone(message)
         try:
+            typed = await self.customer_commands.typed_answer(message)
+            if typed is not None:
+                return typed
             received = await self.desk.receive(message)
         except (OperationalError, InterfaceError) as exc:  # the database is unreachable
             raise Unavailable(type(exc).__name__) from exc

@@ -57,6 +57,14 @@ SHARE_PHONE = "share_phone"
 FORGET = "forget"
 KEEP = "keep"
 FORGET_VALID_FOR = timedelta(minutes=15)
+# Typed answers to the /forget question, in the languages the customer texts come in.
+TYPED_YES = frozenset({
+    "yes", "y", "yes please", "ok", "sí", "si", "oui", "ja", "sim", "да", "是", "是的", "好",
+    "确定", "yes, erase my data",
+})  # fmt: skip
+TYPED_NO = frozenset({
+    "no", "n", "non", "nein", "não", "nao", "нет", "不", "不要", "否", "no, keep it",
+})  # fmt: skip
 PRIVATE_ONLY = {"status", "mydata", "forget"}
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -337,6 +345,27 @@ class CustomerCommands:
                 Action(self._t(lang, "forget_no"), KEEP, token),
             ),
         )
+
+    async def typed_answer(self, message: IncomingMessage) -> Reply | None:
+        """A typed "yes" or "no" (in any of the customer languages) while the /forget
+        question is open answers it like its buttons, rather than going to the team as a
+        message: a customer who types "yes" to "Are you sure?" means it, and in a
+        terminal there are no buttons to press. None: not an answer, handle it as usual."""
+        word = message.text.strip().lower().rstrip(".!。！") if message.text else ""
+        if word not in TYPED_YES and word not in TYPED_NO:
+            return None
+        state = await asyncio.to_thread(self._chat_data, message)
+        token, asked = state.get("forget_token"), state.get("forget_at")
+        if not token or not isinstance(asked, str):
+            return None
+        if self._now - datetime.fromisoformat(asked) >= FORGET_VALID_FOR:
+            return None  # long after the question: a "yes" to something else
+        return await self.action(FORGET if word in TYPED_YES else KEEP, str(token), message)
+
+    def _chat_data(self, message: IncomingMessage) -> dict[str, object]:
+        with self.services.store.transaction() as session:
+            state = chat_state(session, message.address.channel, message.address.chat_id)
+            return dict(state.data or {}) if state else {}
 
     # --- buttons and other events ---------------------------------------------------------
 

@@ -11,12 +11,12 @@ from pathlib import Path
 RAPPORT = [sys.executable, "-m", "bot"]
 
 
-def shell(data_dir: Path, lines: list[str], *args: str) -> str:
+def run_shell(data_dir: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "TELEGRAM_", "SLACK_"))
     }
     env["RAPPORT_DATA_DIR"] = str(data_dir)
-    result = subprocess.run(
+    return subprocess.run(
         [*RAPPORT, "shell", *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
@@ -25,6 +25,10 @@ def shell(data_dir: Path, lines: list[str], *args: str) -> str:
         timeout=120,
         cwd=data_dir,
     )
+
+
+def shell(data_dir: Path, lines: list[str], *args: str) -> str:
+    result = run_shell(data_dir, lines, *args)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     return result.stdout
@@ -63,3 +67,21 @@ def test_a_reply_to_an_absent_customer_is_saved_and_shown_when_they_return(
     assert back.count("Hi Maria, we are on it") == 1
     again = customer(tmp_path, "/status")
     assert "Hi Maria, we are on it" not in again  # shown once, not on every visit
+
+
+def test_a_typed_yes_answers_forget_in_the_terminal(tmp_path: Path) -> None:
+    out = customer(tmp_path, "hola, ¿tenéis la bici roja?", "/forget", "no", "/forget", "sí")
+    assert "nothing was erased" in out or "no se ha borrado nada" in out
+    assert messages(tmp_path) == []  # erased, and neither "no" nor "sí" was ever stored
+
+
+def test_one_terminal_name_is_not_both_a_customer_and_a_rep(tmp_path: Path) -> None:
+    """`rapport shell --as customer` then `rapport shell` (both --name me by default) used
+    to end the rep's shell in a stack trace."""
+    customer(tmp_path, "hello")
+    result = run_shell(tmp_path, ["inbox"], "--name", "Maria")
+    assert result.returncode == 2
+    assert "'maria' is already a customer in this database" in result.stderr
+    assert "pick another with --name" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Open conversations" in shell(tmp_path, ["inbox"], "--name", "Alice")

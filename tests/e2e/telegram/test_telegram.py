@@ -233,6 +233,39 @@ async def test_an_old_forget_button_does_nothing(
     assert world.contact_of(JANE) is not None
 
 
+async def test_a_typed_yes_or_no_answers_the_forget_question(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    """A customer who types "no" or "sí" to "Are you sure?" used to have it stored as a
+    message to the team, with no answer: the erasure neither happened nor was refused."""
+    api.message(JANE, text="hello")
+    await world.stored(1)
+    api.message(JANE, text="/forget")
+    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    api.message(JANE, text="No")
+    await api.wait_for(lambda: "nothing was erased" in api.sent(JANE)[-1]["text"])
+    assert world.contact_of(JANE) is not None
+    assert [m.text for m in world.messages()] == ["hello"]  # "No" is no message to the team
+    api.message(JANE, text="/forget")
+    await api.wait_for(lambda: api.texts(JANE).count(api.sent(JANE)[-1]["text"]) == 2)
+    api.message(JANE, text="sí")
+    await api.wait_for(lambda: api.sent(JANE)[-1]["text"].startswith("Done"))
+    assert world.contact_of(JANE) is None and world.messages() == []
+
+
+async def test_a_yes_long_after_the_forget_question_is_just_a_message(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.message(JANE, text="hello")
+    await world.stored(1)
+    api.message(JANE, text="/forget")
+    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    world.clock.advance(minutes=20)
+    api.message(JANE, text="yes")
+    await world.stored(2)
+    assert world.contact_of(JANE) is not None
+
+
 async def test_a_rep_reply_is_delivered_and_recorded(
     world: TelegramWorld, api: TelegramStandIn
 ) -> None:
