@@ -297,6 +297,8 @@ def _sold(verb: str, rest: str) -> Result:
     date follows `on` (a bare date word after the amount is read as one too)."""
     words = rest.split()
     at = next((i for i, w in enumerate(words) if _money_word(w)), None)
+    if at is not None and at > 1 and tok.is_currency_word(words[at - 1]):
+        at -= 1  # `sold miles CHF 7'500`: the code belongs to the amount, not the name
     if at is None or at == 0:
         refusal = next((r for w in words[1:] if (r := _money_refusal(w))), None)
         return _error(
@@ -331,7 +333,7 @@ _REFERENCE_LIKE = re.compile(
 
 
 def _money_word(word: str) -> bool:
-    if not re.match(r"^(?:[$€£¥]|[A-Za-z]{3})?\d", word) and not re.match(r"^\d", word):
+    if not re.match(rf"^(?:{tok.SYMBOLS_RE}|[A-Za-z]{{3}})?\d", word):
         return False
     try:
         read_amount(word)

@@ -321,7 +321,8 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
     return None
 
 
-_SYMBOLS_RE = "[$€£¥₹₩₽₺₪]"
+SYMBOLS_RE = "[$€£¥₹₩₽₺₪]"
+_SYMBOLS_RE = SYMBOLS_RE
 _NUM_WORD = re.compile(rf"[-−]?{_SYMBOLS_RE}?\d[\d,.'’]*(?:k|m|mm|bn|b)?{_SYMBOLS_RE}?", re.I)
 _GROUP_WORD = re.compile(rf"\d{{3}}(?:[.,]\d{{1,2}})?{_SYMBOLS_RE}?")
 _AMOUNT_WORDS = frozenset({
@@ -348,10 +349,15 @@ def _spelled_amount(words: list[str], i: int) -> tuple[int, int, Amount] | None:
     return None
 
 
+def is_currency_word(word: str) -> bool:
+    """`CHF`, `eur`, `€`: a currency named on its own, next to the number it qualifies."""
+    word = word.strip(",;()")
+    return word.upper() in CURRENCIES or bool(_SYMBOL.fullmatch(word))
+
+
 def _spelled_shape(span: list[str]) -> bool:
     def is_currency(word: str) -> bool:
-        low = word.lower()
-        return word.upper() in CURRENCIES or bool(_SYMBOL.fullmatch(word)) or low in _AMOUNT_WORDS
+        return is_currency_word(word) or word.lower() in _AMOUNT_WORDS
 
     numbers = [i for i, w in enumerate(span) if _NUM_WORD.fullmatch(w)]
     if not numbers or numbers[0] > 1 or (numbers[0] == 1 and not is_currency(span[0])):

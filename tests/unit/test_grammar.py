@@ -449,6 +449,30 @@ def test_sold_reads_contact_amount_date_and_reference() -> None:
     assert error.command == "sold" and "how much" in error.message
 
 
+@pytest.mark.parametrize(
+    ("line", "ref", "value", "currency"),
+    [
+        # The code before the number was glued onto the name and the sale recorded in the
+        # business's currency: `sold miles CHF 7'500` became $7,500.00 for "miles CHF".
+        ("sold miles CHF 7'500", "miles", "7500", "CHF"),
+        ("sold miles o'brien chf 7500", "miles o'brien", "7500", "CHF"),
+        ("sold priya INR 500000", "priya", "500000", "INR"),
+        # ₹ opening the amount was not money at all ("Say who bought and how much").
+        ("sold priya ₹5,00,000", "priya", "500000", "INR"),
+        ("sold priya ₹500000", "priya", "500000", "INR"),
+        ("sold Ana Eur 50", "Ana", "50", "EUR"),
+        ("sold eur 50", "eur", "50", None),  # a contact called EUR keeps its name
+    ],
+)
+def test_sold_reads_a_currency_written_before_the_amount(
+    line: str, ref: str, value: str, currency: str | None
+) -> None:
+    from bot.language.commands import RecordSale
+    from bot.language.verbs import parse
+
+    assert parse(line) == RecordSale(ref, Amount(D(value), currency), None, None)
+
+
 def test_a_bare_reference_after_a_sale_is_asked_about_not_read_as_a_date() -> None:
     from bot.language.commands import RecordSale
     from bot.language.verbs import parse
