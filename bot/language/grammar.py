@@ -17,7 +17,7 @@ from rapidfuzz import process
 from bot.language import commands as cmd
 from bot.language import tokens as tok
 from bot.language.commands import Command, ParseError
-from bot.language.parsing import read_amount
+from bot.language.parsing import misspelt_date_word, read_amount
 
 Result = Command | ParseError
 Handler = Callable[[str, str], Result]  # (verb as typed, text after it) -> result
@@ -380,6 +380,11 @@ def _remind(verb: str, rest: str) -> Result:
     if not found and tok.is_when(_strip_word("to", body)):
         return _error(verb, "What should I remind you about?")
     if not found:
+        typo = misspelt_date_word(body)
+        if typo:
+            wrong, right = typo
+            fixed = re.sub(rf"\b{re.escape(wrong)}\b", right, body, count=1)
+            return _error(verb, f"Did you mean '{right}'? e.g. remind me {fixed[:80]}")
         return _error(verb, "When should I remind you? e.g. remind me to call Jane tomorrow at 9")
     text = tok.strip_quotes(_strip_word("to", found[0].strip(" ,;:-")))
     if not text:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateparser.date import DateDataParser
+from rapidfuzz import fuzz, process
 
 from crm.money import THREE_DECIMALS, currency_exponent
 
@@ -86,11 +87,48 @@ _FILLER = re.compile(r"^(?:on|by|until|till|til|to|for|the)\s+")
 
 
 def _unknown_date(text: str) -> ValueError:
-    shown = " ".join(text.split())[:40]
+    shown = " ".join(str(text).split())[:40]
+    typo = misspelt_date_word(shown, anywhere=True)
+    if typo:
+        fixed = re.sub(rf"\b{re.escape(typo[0])}\b", typo[1], shown, count=1)
+        return ValueError(f"I couldn't understand the date '{shown}'. Did you mean '{fixed}'?")
     return ValueError(
         f"I couldn't understand the date '{shown}'. "
         "Try 'tomorrow 9am', 'next tuesday 10:00' or 'in 3 days'."
     )
+
+
+# Words worth a "did you mean": long enough that a close spelling is not another word.
+_DATE_WORDS = tuple(
+    sorted(
+        {w for w in (*_WEEKDAYS, *_MONTHS) if len(w) >= 5}
+        | {"tomorrow", "today", "tonight", "yesterday", "morning", "afternoon", "evening"}
+    )
+)
+
+
+def misspelt_date_word(text: str, *, anywhere: bool = False) -> tuple[str, str] | None:
+    """(`fridy`, `friday`) when a word of `text` is a near miss of a day, month or
+    `tomorrow`, so a phrase that did not read as a date gets a "did you mean". In free
+    text only a word after a date preposition counts (`call frida` is a name); in a
+    phrase already known to be the date (`anywhere`), any word does."""
+    words = re.findall(r"[^\W\d_]+", text)
+    for at, word in enumerate(words):
+        low = word.lower()
+        if len(low) < 4 or low in _DATE_WORDS or low in _WEEKDAYS or low in _MONTHS:
+            continue
+        match = process.extractOne(low, _DATE_WORDS, scorer=fuzz.ratio, score_cutoff=80)
+        if match is None:
+            continue
+        after_preposition = at > 0 and words[at - 1].lower() in _DATE_PREPOSITIONS
+        if anywhere or after_preposition or match[0].startswith(("tom", "tod", "ton")):
+            return word, match[0]  # `call frida` is a name; `on fridy`, `tomorow` are dates
+    return None
+
+
+_DATE_PREPOSITIONS = frozenset(
+    {"on", "next", "this", "by", "until", "till", "in", "coming", "last"}
+)
 
 
 def _zone(tz: str) -> ZoneInfo:

@@ -156,6 +156,7 @@ _MARKER_WORDS = frozenset({
 _MARKER_TOKEN = re.compile(
     r"\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?"  # 12/3, 2026-01-05
     r"|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?"  # 9am, 10:30pm
+    r"|\d{1,2}:\d{2}"  # 10:30, and 25:00 so that it is refused with the reason
     r"|\d+(?:\.\d+)?(?:m|mins?|h|hrs?|d|w)"  # 2h, 30m, 3d
 )
 
@@ -199,7 +200,9 @@ def find_when(text: str, *, allow_at_start: bool = False) -> tuple[str, str] | N
     return _date_shaped(text, words, starts)
 
 
-_DATE_SHAPED = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?", re.I)
+_DATE_SHAPED = re.compile(
+    r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2}", re.I
+)
 
 
 def _date_shaped(

@@ -504,3 +504,29 @@ def test_past_dates_on_log_and_won() -> None:
         "#3", False, "went with a rival", when="last friday"
     )
     assert parse("lost #3 last minute change").when is None  # a reason, not a day
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("remind me to call maria next fridy", "Did you mean 'friday'? e.g. remind me to call "
+         "maria next friday"),
+        ("remind me to call maria tomorow", "Did you mean 'tomorrow'?"),
+        ("remind me to call maria on wensday", "Did you mean 'wednesday'?"),
+        ("remind me to call frida", "When should I remind you?"),  # a name, not a typo
+        ("remind me to email the team", "When should I remind you?"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_day_gets_a_did_you_mean(line: str, hint: str) -> None:
+    from bot.language.verbs import parse
+
+    result = parse(line)
+    assert isinstance(result, ParseError) and hint in result.message
+
+
+def test_an_impossible_clock_time_is_the_date_so_it_is_refused_with_the_reason() -> None:
+    from bot.language.commands import Remind
+    from bot.language.verbs import parse
+
+    result = parse("remind me to call maria 25:00")
+    assert isinstance(result, Remind) and result.when == "25:00"
