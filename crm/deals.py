@@ -234,12 +234,16 @@ def edit_deal(
 
 
 def delete_deal(session: Session, *, actor: Actor, deal_id: int, now: datetime) -> Deal:
-    """Deletes a deal; the audit row keeps it whole, so `undo` re-creates it (same id)."""
+    """Deletes a deal, and a won deal's sale with it (the sale is the win: left behind
+    unlinked, it would count twice once the restored deal is won again). The audit row
+    keeps both whole, so `undo` re-creates them under the same ids."""
     require_rep(actor)
     deal = get_deal(session, deal_id)
     if not actor.is_admin and deal.owner_id not in (None, actor.id):
         raise Forbidden(f"Deal #{deal_id} belongs to someone else; ask them or an admin.")
     before = snapshot(deal)
+    sales = [snapshot(p) for p in purchases.purchases_of_deal(session, deal_id=deal_id)]
+    purchases.drop_purchase_for_deal(session, deal_id=deal_id)
     session.delete(deal)
     session.flush()
     audit.record(
@@ -250,6 +254,7 @@ def delete_deal(session: Session, *, actor: Actor, deal_id: int, now: datetime) 
         entity_id=deal_id,
         at=now,
         before=before,
+        after={"sales": sales} if sales else None,
     )
     return deal
 

@@ -285,9 +285,14 @@ def edit_purchase(
     return row
 
 
+def purchases_of_deal(session: Session, *, deal_id: int) -> list[Purchase]:
+    """The sale a won deal made (none for an open or lost one)."""
+    return list(session.exec(select(Purchase).where(Purchase.deal_id == deal_id)).all())
+
+
 def drop_purchase_for_deal(session: Session, *, deal_id: int) -> int:
-    """A won deal reopened or marked lost is no longer a sale: its purchase goes."""
-    rows = session.exec(select(Purchase).where(Purchase.deal_id == deal_id)).all()
+    """A won deal reopened, marked lost or deleted is no longer a sale: its purchase goes."""
+    rows = purchases_of_deal(session, deal_id=deal_id)
     for row in rows:
         session.delete(row)
     return len(rows)

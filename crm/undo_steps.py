@@ -326,7 +326,28 @@ def _deal_delete(session: Session, row: AuditLog, actor: Actor, now: datetime) -
     deal = revive(Deal, data)
     session.add(deal)
     session.flush()
-    return f"deleting {_deal_line(deal)}; it is back"
+    sold = _revive_sales(session, (row.after or {}).get("sales") or [])
+    back = f", with its sale of {sold}" if sold else ""
+    return f"deleting {_deal_line(deal)}; it is back{back}"
+
+
+def _revive_sales(session: Session, sales: list[dict[str, Any]]) -> str:
+    """Puts a deleted won deal's sale back under its id; "" when there was none."""
+    amounts = []
+    for data in sales:
+        if session.get(Purchase, data.get("id")) is not None:
+            continue
+        values = dict(data)
+        for key, model in (("contact_id", Contact), ("company_id", Company)):
+            if values.get(key) and session.get(model, values[key]) is None:
+                values[key] = None
+        if values.get("contact_id") is None and values.get("company_id") is None:
+            continue  # its customer is gone too: nobody to have bought it
+        sale = revive(Purchase, values)
+        session.add(sale)
+        amounts.append(format_money(sale.amount_minor, sale.currency))
+    session.flush()
+    return ", ".join(amounts)
 
 
 def _followup_line(session: Session, followup: FollowUp) -> str:

@@ -106,3 +106,32 @@ async def test_a_deal_moved_where_it_already_is_changes_nothing(
     )
     with rapport.store.transaction() as session:
         assert session.exec(select(Purchase)).all() == []
+
+
+async def test_a_deleted_won_deal_takes_its_sale_and_undo_brings_both_back(
+    ana: RepChat, rapport: RapportApp
+) -> None:
+    """Deleting a won deal left its sale behind unlinked: after `undo` and a second win the
+    customer had bought twice."""
+    await ana.run(
+        [
+            ("add Chen Jing chen@example.cn", "Added #1"),
+            ('deal chen "Web" 500', "New deal #1"),
+            ("won #1", "to won"),
+            ("delete deal #1", "Its sale of €500.00 goes with it."),
+            ("yes", "Deleted deal #1 Web €500.00 (won), and its sale of €500.00."),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        assert session.exec(select(Purchase)).all() == []
+    await ana.run(
+        [
+            ("undo", "it is back, with its sale of €500.00"),
+            ("stage #1 lead", "Its sale of €500.00 no longer counts"),
+            ("won #1", "to won"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        assert [(p.deal_id, p.amount_minor) for p in session.exec(select(Purchase))] == [
+            (1, 50_000)
+        ]

@@ -400,3 +400,16 @@ async def test_snooze_without_a_time_never_moves_earlier(alice: RepChat, rapport
     await alice.say("snooze 1")
     with rapport.store.transaction() as session:
         assert session.exec(select(FollowUp)).one().due_at == clock.now() + timedelta(hours=1)
+
+
+async def test_the_delete_question_says_what_stays_in_plain_english(root: RepChat) -> None:
+    await root.run(
+        [
+            ("add Ana Lima ana@example.br", "Added #1"),
+            ('deal ana "Web" 500', "New deal #1"),
+            ("delete ana", "Their deal stays, without a contact."),  # was "Their 1 deal stay"
+            ("no", "Cancelled"),
+            ('deal ana "Apps" 900', "New deal #2"),
+            ("delete ana", "Their 2 deals stay, without a contact."),
+        ]
+    )

@@ -189,7 +189,11 @@ def _goes_and_stays(counts: dict[str, int]) -> str:
     going = {k: n for k, n in counts.items() if k != "deal" and n}
     text = f" With them go {counts_text(going)}." if going else ""
     if deals:
-        text += f" Their {deals} deal{'s' if deals != 1 else ''} stay, without a contact."
+        text += (
+            " Their deal stays, without a contact."
+            if deals == 1
+            else f" Their {deals} deals stay, without a contact."
+        )
     return text
 
 

@@ -20,6 +20,7 @@ from crm.contact_points import change_point as change_point_service
 from crm.contacts import find_rep
 from crm.errors import Invalid
 from crm.ids import id_of
+from crm.purchases import purchases_of_deal
 from crm.search import resolve_contact
 from crm.trash import RETENTION, list_trash
 from crm.views import contact_brief, contact_overview
@@ -100,14 +101,18 @@ def edit_deal(ctx: HandlerContext, session: Session, cmd: EditDeal) -> Reply | O
 def delete_deal(ctx: HandlerContext, session: Session, cmd: DeleteDeal) -> Reply | Outcome:
     deal = deals.resolve_deal(session, cmd.deal_ref)
     line = deal_line(deal)
+    sales = purchases_of_deal(session, deal_id=id_of(deal))
+    sale = ", ".join(money(p.amount_minor, p.currency) for p in sales)
     if not cmd.confirmed:
+        goes = f" Its sale of {sale} goes with it." if sales else ""
         return Outcome(
-            Reply(f"Delete deal {line}? `undo` brings it back."),
+            Reply(f"Delete deal {line}?{goes} `undo` brings it back."),
             confirm=DeleteDeal(f"#{deal.id}", confirmed=True),
             confirm_what=f"deleting deal #{deal.id}",
         )
     deals.delete_deal(session, actor=ctx.actor, deal_id=id_of(deal), now=ctx.now)
-    return Reply(f"Deleted deal {line}. `undo` brings it back.")
+    went = f", and its sale of {sale}" if sales else ""
+    return Reply(f"Deleted deal {line}{went}. `undo` brings it back.")
 
 
 def restore(ctx: HandlerContext, session: Session, cmd: RestoreContact) -> Reply:
