@@ -218,11 +218,40 @@ def resolve_contact(session: Session, ref: str) -> Contact:
 
 
 def _companies(session: Session, text: str, limit: int = 200) -> list[Company]:
-    words = [w for w in fold(text).split() if w][:4]
-    if not words:
+    return companies_matching(session, text, limit=limit, every_word=False)
+
+
+def companies_matching(
+    session: Session, text: str, *, limit: int, every_word: bool = True
+) -> list[Company]:
+    """Companies whose name holds the words of `text`, accents and case aside.
+
+    `name_key` (the dedupe key) is case-folded but keeps accents, so the words are
+    tried as typed (`müller`) and accent-free (`muller`); when neither finds a company
+    whose key holds them, the names are folded here, so `muller` still finds Müller
+    GmbH. That last pass reads every company's name, which only a search that found
+    nothing in SQL pays for."""
+    typed = [w for w in " ".join(text.split()).casefold().split() if w][:4]
+    plain = [w for w in fold(text).split() if w][:4]
+    if not plain:
         return []
-    like = [col(Company.name_key).like(f"%{_escape_like(w)}%", escape="\\") for w in words]
-    return list(session.exec(select(Company).where(or_(*like)).limit(limit)))
+    join = and_ if every_word else or_
+    found: dict[int, Company] = {}
+    for words in dict.fromkeys((tuple(typed), tuple(plain))):
+        like = [col(Company.name_key).like(f"%{_escape_like(w)}%", escape="\\") for w in words]
+        for company in session.exec(select(Company).where(join(*like)).limit(limit)):
+            found.setdefault(id_of(company), company)
+    if found:
+        return list(found.values())[:limit]
+    wanted = all if every_word else any
+    ids = [
+        company_id
+        for company_id, name in session.exec(select(Company.id, Company.name))
+        if wanted(w in fold(name) for w in plain)
+    ][:limit]
+    if not ids:
+        return []
+    return list(session.exec(select(Company).where(col(Company.id).in_(ids))))
 
 
 def resolve_party(session: Session, ref: str) -> Contact | Company:

@@ -37,6 +37,7 @@ from crm.models import (
     Message,
     Rep,
 )
+from crm.search import companies_matching
 
 
 def rep_identities(session: Session, rep_id: int | None) -> dict[str, str]:
@@ -310,16 +311,15 @@ def company_open_deals(session: Session, company_id: int) -> list[Deal]:
     )
 
 
-def companies_named(session: Session, folded_words: list[str], limit: int) -> list[Company]:
-    """Companies whose folded name contains every word."""
-    if not folded_words:
-        return []
-    contains = [col(Company.name_key).contains(w) for w in folded_words]
-    return list(session.exec(select(Company).where(*contains).limit(limit)).all())
+def companies_named(session: Session, query: str, limit: int) -> list[Company]:
+    """Companies whose name contains every word of `query`, accents and case aside."""
+    return companies_matching(session, query, limit=limit)
 
 
-def company_list(session: Session, folded_query: str | None, limit: int = 30) -> list[Company]:
+def company_list(session: Session, query: str | None, limit: int = 30) -> list[Company]:
+    """Companies in name order; with a query, those whose name holds its words."""
+    if query:
+        found = companies_matching(session, query, limit=limit)
+        return sorted(found, key=lambda c: c.name_key)
     statement = select(Company).order_by(col(Company.name_key)).limit(limit)
-    if folded_query:
-        statement = statement.where(col(Company.name_key).contains(folded_query))
     return list(session.exec(statement).all())

@@ -195,3 +195,22 @@ async def test_a_second_contact_of_the_same_name_is_asked_about_first(
     with rapport.store.transaction() as session:
         names = sorted(c.name for c in session.exec(select(Contact)))
     assert names == ["Jurgen Muller", "Jürgen Mühler", "Jürgen Müller", "Jürgen Müller"]
+
+
+async def test_a_company_with_an_accent_is_found_typed_with_or_without_it(
+    lucia: RepChat, rapport: RapportApp
+) -> None:
+    """`find müller` and `find muller` found no "Müller GmbH": the company's key keeps its
+    accents and the search folded them away."""
+    await lucia.run(
+        [
+            ("add Jürgen Weber jw@mueller.example, company Müller GmbH", "Added #1"),
+            ("find müller", "Company: Müller GmbH"),
+            ("find Muller gmbh", "Company: Müller GmbH"),
+            ("companies muller", "Müller GmbH: 1 contact(s)"),
+            ("show muller gmbh", "Müller GmbH: 1 contact(s), 0 open deal(s)"),
+            ('deal muller gmbh "Fase 2" 4.000,00', "with Müller GmbH"),
+        ]
+    )
+    with rapport.store.transaction() as session:
+        assert [c.name for c in session.exec(select(Company))] == ["Müller GmbH"]

@@ -413,3 +413,15 @@ async def test_the_delete_question_says_what_stays_in_plain_english(root: RepCha
             ("delete ana", "Their 2 deals stay, without a contact."),
         ]
     )
+
+
+async def test_an_empty_pipeline_of_mine_points_at_the_teams(root: RepChat, rapport) -> None:  # type: ignore[no-untyped-def]
+    """After an import (unowned deals) `pipeline` said "Your pipeline is empty"."""
+    bo = rep_chat(rapport, "Bo")
+    await bo.run([("add Ana Lima", "Added #1"), ('deal ana "Web" 500', "New deal #1")])
+    await root.run(
+        [
+            ("pipeline", "You own no open deals; the team's pipeline has 1: `pipeline all`"),
+            ("pipeline all", "The team's open pipeline:"),
+        ]
+    )

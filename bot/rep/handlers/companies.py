@@ -15,7 +15,6 @@ from crm.companies import edit_company as edit_company_service
 from crm.contacts import refresh_search_text
 from crm.ids import id_of
 from crm.models import Company
-from crm.references import fold
 
 
 def company_line(session: Session, company: Company) -> str:
@@ -45,7 +44,7 @@ def company_card(session: Session, company: Company, *, tz: str, now: datetime) 
 
 
 def matching_companies(session: Session, query: str, limit: int = 5) -> list[Company]:
-    return views.companies_named(session, fold(query).split(), limit)
+    return views.companies_named(session, query, limit)
 
 
 def edit_company(
@@ -72,7 +71,7 @@ def edit_company(
 
 
 def companies(ctx: HandlerContext, session: Session, cmd: ListCompanies) -> Reply:
-    rows = views.company_list(session, fold(cmd.query) if cmd.query else None)
+    rows = views.company_list(session, cmd.query or None)
     if not rows:
         return Reply("No companies yet. `add Jane Doe at Acme` creates one.")
     return Reply(

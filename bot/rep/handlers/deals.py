@@ -208,6 +208,16 @@ def pipeline(ctx: HandlerContext, session: Session, cmd: ShowPipeline) -> Reply:
     rows = deals.pipeline_summary(session, pipeline=ctx.services.pipeline, owner_id=owner_id)
     scope = "Your" if owner_id is not None else "The team's"
     if not rows:
+        team = (
+            deals.pipeline_summary(session, pipeline=ctx.services.pipeline, owner_id=None)
+            if owner_id is not None
+            else []
+        )
+        if team:  # imported or unowned deals: "empty" would send the rep looking elsewhere
+            count = sum(row.count for row in team)
+            return Reply(
+                f"You own no open deals; the team's pipeline has {count}: `pipeline all` shows it."
+            )
         return Reply(
             f'{scope} pipeline is empty. Add a deal with `deal <company> "title" $amount`.'
         )
