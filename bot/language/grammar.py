@@ -12,7 +12,7 @@ usage line.
 import re
 from collections.abc import Callable
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 
 from bot.language import commands as cmd
 from bot.language import tokens as tok
@@ -107,7 +107,8 @@ def _edit(verb: str, rest: str) -> Result:
         at = next((i for i, w in enumerate(words[1:4], 1) if _field(w) in CONTACT_FIELDS), 1)
         ref, field = " ".join(words[:at]), "".join(words[at : at + 1])
         value = " ".join(words[at + 1 :])
-    field = _field(field)
+    custom = len(field) > 2 and field[0] == field[-1] and field[0] in "\"'"
+    field = field[1:-1].strip() if custom else _field(field)
     if field in CONTACT_FIELDS:
         value = re.sub(r"^(?:to\s+|=\s*|:\s*)", "", value.strip(), flags=re.IGNORECASE)
     value = tok.strip_quotes(value)
@@ -115,9 +116,30 @@ def _edit(verb: str, rest: str) -> Result:
         return _error(verb, "edit needs a contact, a field and a value.")
     if not value:
         return _error(verb, f"What should {field} be?")
+    if not custom and field in ("tag", "tags"):
+        ref_text = tok.normalise_ref(ref)
+        tags = " ".join(f"#{t.lstrip('#')}" for t in re.split(r"[\s,]+", value) if t.strip("#"))
+        return _error(verb, f"Tags have their own command: tag {ref_text} {tags[:60]} (and untag).")
+    near = None if custom or field in CONTACT_FIELDS else _near_field(field)
+    if near is not None:  # `edit #1 nmae Ana`: a typo would become a custom field "nmae"
+        ref_text = tok.normalise_ref(ref)
+        return _error(
+            verb,
+            f"Did you mean `edit {ref_text} {near} {value[:60]}`? Any other word is a field of "
+            f"your own; to keep '{field[:30]}' as one, quote it: "
+            f'edit {ref_text} "{field[:30]}" {value[:60]}',
+        )
     if field in ("amount", "value", "close"):
         return cmd.EditDeal(tok.normalise_ref(ref), "amount" if field == "value" else field, value)
     return cmd.EditContact(tok.normalise_ref(ref), field, value)
+
+
+def _near_field(word: str) -> str | None:
+    """The built-in field a word is a near miss of (`nmae` -> name, `emial` -> email)."""
+    if len(word) < 4:
+        return None
+    match = process.extractOne(word.lower(), CONTACT_FIELDS, scorer=fuzz.ratio, score_cutoff=75)
+    return match[0] if match is not None else None
 
 
 def _field(word: str) -> str:

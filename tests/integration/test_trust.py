@@ -425,3 +425,14 @@ async def test_an_empty_pipeline_of_mine_points_at_the_teams(root: RepChat, rapp
             ("pipeline all", "The team's open pipeline:"),
         ]
     )
+
+
+async def test_a_merge_question_names_only_what_moves(root: RepChat) -> None:
+    await root.run(
+        [
+            ("add Ana Lima ana@x.br", "Added #1"),
+            ("add Ana Souza ana.s@x.br", "Added #2"),
+            ("merge #2 into #1", "This moves 1 emails/phones to #1. It combines tags"),
+        ]
+    )
+    assert "0 deals" not in await root.say("merge #2 into #1")

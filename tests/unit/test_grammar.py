@@ -530,3 +530,31 @@ def test_an_impossible_clock_time_is_the_date_so_it_is_refused_with_the_reason()
 
     result = parse("remind me to call maria 25:00")
     assert isinstance(result, Remind) and result.when == "25:00"
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        # A typo of a field became a custom field: "Nmae: Ana L." on the card.
+        ("edit #1 nmae Ana L.", 'Did you mean `edit #1 name Ana L.`? Any other word is a field of '
+         'your own; to keep \'nmae\' as one, quote it: edit #1 "nmae" Ana L.'),
+        ("edit jane emial jane@example.com", "Did you mean `edit jane email jane@example.com`?"),
+        ("edit jane timzone Europe/Berlin", "Did you mean `edit jane timezone Europe/Berlin`?"),
+        ("edit jane tags vip, churn-risk", "Tags have their own command: tag jane #vip "
+         "#churn-risk (and untag)."),
+    ],
+)  # fmt: skip
+def test_edit_asks_about_a_near_miss_of_a_field(line: str, hint: str) -> None:
+    from bot.language.verbs import parse
+
+    result = parse(line)
+    assert isinstance(result, ParseError) and hint in result.message
+
+
+def test_edit_takes_a_quoted_or_unrelated_word_as_a_field_of_ones_own() -> None:
+    from bot.language.commands import EditContact
+    from bot.language.verbs import parse
+
+    assert parse('edit #1 "nmae" Ana L.') == EditContact("#1", "nmae", "Ana L.")
+    assert parse("edit jane title CTO") == EditContact("jane", "title", "CTO")
+    assert parse("edit jane notes likes tea") == EditContact("jane", "notes", "likes tea")

@@ -28,7 +28,7 @@ from crm.deals import resolve_deal
 from crm.errors import Ambiguous, Conflict, Invalid, NotFound
 from crm.ids import id_of
 from crm.merge import merge_contacts
-from crm.models import Company
+from crm.models import Company, Contact
 from crm.references import fold
 from crm.search import namesakes, resolve_contact, resolve_party, search_contacts
 from crm.trash import RETENTION, contents, counts_text, delete_contact
@@ -197,6 +197,13 @@ def _goes_and_stays(counts: dict[str, int]) -> str:
     return text
 
 
+def _moves(counts: dict[str, int], target: Contact) -> str:
+    """What a merge moves, naming only what there is ("0 deals, 0 messages" was noise)."""
+    if not any(n for key, n in counts.items() if key != "externalid"):
+        return ""
+    return f"This moves {counts_text(counts)} to #{target.id}. "
+
+
 def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply | Outcome:
     source = resolve_contact(session, cmd.source_ref)
     target = resolve_contact(session, cmd.target_ref)
@@ -208,10 +215,9 @@ def merge(ctx: HandlerContext, session: Session, cmd: MergeContacts) -> Reply | 
         counts = contents(session, id_of(source))
         return Outcome(
             Reply(
-                f"Merge {source_name} into {target.name} (#{target.id})? This moves "
-                f"{counts_text(counts, zeros=True)} to #{target.id}, combines tags and custom "
-                f"fields (#{target.id} wins a clash) and removes #{source.id}. `undo` splits "
-                "them again."
+                f"Merge {source_name} into {target.name} (#{target.id})? {_moves(counts, target)}"
+                f"It combines tags and custom fields (#{target.id} wins a clash) and removes "
+                f"#{source.id}. `undo` splits them again."
             ),
             confirm=MergeContacts(f"#{source.id}", f"#{target.id}", confirmed=True),
             confirm_what=f"merging {source_name}",
