@@ -45,8 +45,12 @@ def find_any_rep(session: Session, who: str) -> Rep:
     return matches[0]
 
 
-def set_access(session: Session, *, actor: Actor, who: str, access: str, now: datetime) -> Rep:
-    """``access``: "revoke", "restore" or "admin"."""
+def set_access(
+    session: Session, *, actor: Actor, who: str, access: str, now: datetime
+) -> tuple[Rep, bool]:
+    """``access``: "revoke", "restore" or "admin". Returns the rep and whether anything
+    changed: a change that is already so writes no audit row (so `undo` is not spent on
+    it) and the caller says "already"."""
     require_admin(actor, f"{access} team members")
     rep = find_any_rep(session, who)
     if rep.id == actor.id and access == "revoke":
@@ -60,6 +64,8 @@ def set_access(session: Session, *, actor: Actor, who: str, access: str, now: da
         rep.role, rep.active = Role.ADMIN, True
     else:
         raise Invalid("access", f"Unknown access change '{access}'.")
+    if before == {"active": rep.active, "role": rep.role}:
+        return rep, False
     session.add(rep)
     audit.record(
         session,
@@ -71,7 +77,7 @@ def set_access(session: Session, *, actor: Actor, who: str, access: str, now: da
         before=before,
         after={"active": rep.active, "role": rep.role},
     )
-    return rep
+    return rep, True
 
 
 def is_locked_out(session: Session, actor: Actor) -> bool:

@@ -20,7 +20,14 @@ def reps(ctx: HandlerContext, session: Session, cmd: ListReps) -> Reply:
 
 
 def access(ctx: HandlerContext, session: Session, cmd: SetRepAccess) -> Reply:
-    rep = set_access(session, actor=ctx.actor, who=cmd.who, access=cmd.access, now=ctx.now)
+    rep, changed = set_access(session, actor=ctx.actor, who=cmd.who, access=cmd.access, now=ctx.now)
+    if not changed:
+        already = {
+            "revoke": "has no access already",
+            "restore": "can use Rapport already",
+            "admin": "is an admin already",
+        }[cmd.access]
+        return Reply(f"{rep.name} {already}; nothing changed.")
     said = {
         "revoke": f"{rep.name} can no longer use Rapport. `restore @{rep.name}` undoes it.",
         "restore": f"{rep.name} can use Rapport again.",

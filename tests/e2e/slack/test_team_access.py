@@ -62,6 +62,8 @@ async def test_admins_list_revoke_restore_and_grant_and_it_is_audited(tmp_path: 
         await world.command("admin @alice", user=ADMIN, key="r6")
         await world.command("reps", user=REP, key="r7")  # now an admin herself
         assert "Alice Martin (admin)" in answer(world, "r7")
+        await world.command("admin @alice", user=ADMIN, key="r8")  # typed twice
+        assert "Alice Martin is an admin already; nothing changed." in answer(world, "r8")
         assert contact_names(world) == ["First Contact"]
         with world.rapport.store.transaction() as session:
             actions = [a.action for a in session.exec(select(AuditLog)).all()]
