@@ -153,6 +153,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "quantity": ("Quantity", "Qty", "Items", "quantity"),
         "external_ids": ("external_ids",),
         "reference": ("order_reference",),  # Rapport's export: the order number it kept
+        "deal_ref": ("Deal ID", "Deal - ID", "Opportunity ID", "deal_rapport_id"),
     },
 }  # fmt: skip
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from crm import purchases
 from crm.imports import values as v
 from crm.imports.aliases import STAGE_ALIASES, header_key
 from crm.imports.refs import resolve_refs
@@ -138,6 +139,26 @@ def import_deals(ctx: Context, rows: list[ImportRow]) -> None:
         elif before != _brief(deal):
             deal.updated_at = ctx.now
             ctx.audit("deal.import_update", "deal", deal, before=before)
+        _sync_sale(ctx, deal, is_new, row.line)
+
+
+def _sync_sale(ctx: Context, deal: Deal, is_new: bool, line: int) -> None:
+    """A won deal is a sale, as when a rep wins it in chat: its purchase is recorded (dated
+    at the close) so the timeline, /mydata and the reports all show it; a deal the file
+    now says is open or lost stops being one. A won deal that names no contact or company
+    has nobody to have bought it: reported, so the missing sale is not a surprise."""
+    assert deal.id is not None
+    if deal.status != "won":
+        if not is_new:
+            purchases.drop_purchase_for_deal(ctx.session, deal_id=deal.id)
+        return
+    if deal.contact_id is None and deal.company_id is None:
+        ctx.report.problem(
+            line, "won deal with no contact or company: no sale recorded (import the "
+            "contacts first, then this file again)."
+        )  # fmt: skip
+        return
+    purchases.purchase_for_won_deal(ctx.session, actor=ctx.actor, deal_id=deal.id, now=ctx.now)
 
 
 def _set(

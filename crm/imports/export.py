@@ -46,7 +46,7 @@ COLUMNS = {
                    "contact_email", "deal_rapport_id", "owner", "external_ids"],
     "purchases": ["rapport_id", "order_reference", "occurred_at", "amount", "currency", "quantity",
                   "contact_rapport_id", "contact", "contact_email", "company_rapport_id",
-                  "company", "external_ids"],
+                  "company", "deal_rapport_id", "external_ids"],
 }  # fmt: skip
 MODELS: dict[str, Any] = {"contacts": Contact, "companies": Company, "deals": Deal,
                           "activities": Activity, "purchases": Purchase}  # fmt: skip
@@ -230,7 +230,7 @@ def _purchase(row: Purchase, reps: RepNames, extra: dict[str, Any]) -> dict[str,
         "occurred_at": _iso(row.purchased_at),
         "amount": format_amount(row.amount_minor, row.currency), "currency": row.currency,
         "quantity": row.quantity, "company_rapport_id": row.company_id or "",
-        "company": extra["companies"].get(row.company_id, ""),
+        "company": extra["companies"].get(row.company_id, ""), "deal_rapport_id": row.deal_id or "",
     } | _contact_refs(row, extra)  # fmt: skip
 
 

@@ -102,7 +102,9 @@ def test_every_type_goes_out_as_xlsx_and_back_into_an_empty_rapport_with_nothing
             assert report.file_shape == f"Excel workbook, sheet '{record_type}'"
             assert report.record_type == record_type and report.source == "rapport"
             assert report.problem_count == 0, report.summary()
-            assert report.created == len(_comparable(before[record_type]))
+            # a won deal's sale is made by the deals import: its purchase row is that sale
+            made = report.created + (report.updated if record_type == "purchases" else 0)
+            assert made == len(_comparable(before[record_type]))
         for record_type in TYPES_IN_ORDER:
             after = _comparable(_csv(fresh, record_type))
             assert after == _comparable(before[record_type]), record_type
