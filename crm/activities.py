@@ -1,7 +1,7 @@
 """Activities (calls, meetings, emails, notes) and the contact timeline."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -12,10 +12,10 @@ from crm.enums import ActivityKind
 from crm.errors import Forbidden, Invalid, NotFound
 from crm.ids import id_of
 from crm.models import Activity, Message, snapshot
+from crm.repeats import REPEAT_WINDOW
 
 MAX_TEXT = 10_000
 # An identical entry logged again this soon is most likely the same one typed twice.
-REPEAT_WINDOW = timedelta(hours=1)
 
 
 def _check_kind(kind: str) -> None:

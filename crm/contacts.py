@@ -283,6 +283,8 @@ def tag_contact(
         contact.tags = [t for t in before if t not in clean]
     else:
         contact.tags = list(dict.fromkeys(before + clean))
+    if contact.tags == before:  # typed twice, or removing a tag it never had: no audit row
+        return contact
     contact.updated_at = now
     refresh_search_text(session, contact)
     session.add(contact)

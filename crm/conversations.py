@@ -19,6 +19,7 @@ from crm.enums import ConversationStatus, Delivery, Direction
 from crm.errors import Invalid, NotFound
 from crm.ids import id_of
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot, table_of
+from crm.repeats import REPEAT_WINDOW
 
 MAX_MESSAGE = 20_000
 CUT_MARK = f"\n[… cut: the customer's message was longer than {MAX_MESSAGE:,} characters]"
@@ -191,6 +192,27 @@ def _insert_unless_stored(session: Session, message: Message) -> Message | None:
         .returning(Message)
     )
     return session.scalars(statement, [values]).first()
+
+
+def repeated_reply(
+    session: Session, *, conversation_id: int, text: str, now: datetime
+) -> Message | None:
+    """The same words already sent on this conversation within REPEAT_WINDOW with nothing
+    from the customer since: a reply typed twice (a double Enter, a retry after a slow
+    answer), which would reach the customer twice. The caller asks; it does not refuse,
+    since saying the same thing again can be meant."""
+    last = session.exec(
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).first()
+    if last is None or last.direction != Direction.OUTBOUND or last.sent_at is None:
+        return None
+    if last.sent_at < now - REPEAT_WINDOW:
+        return None
+    same = " ".join((last.text or "").split()).casefold() == " ".join(text.split()).casefold()
+    return last if same else None
 
 
 def record_outbound(

@@ -14,7 +14,7 @@ imported order history or a shop's sales are purchases with no deal behind them.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -24,6 +24,7 @@ from crm.actors import Actor, require_rep
 from crm.errors import Conflict, Forbidden, Invalid, NotFound
 from crm.models import Company, Contact, Deal, Purchase, snapshot
 from crm.money import format_money
+from crm.repeats import REPEAT_WINDOW
 
 PURCHASE_SOURCES = ("deal", "rep", "import", "api")
 CURRENCY_LENGTH = 3
@@ -72,9 +73,6 @@ def _changeable(session: Session, actor: Actor, purchase_id: int, instead: str) 
     if not actor.is_admin and row.rep_id not in (None, actor.id):
         raise Forbidden(f"Purchase #{purchase_id} was recorded by someone else; ask an admin.")
     return row
-
-
-REPEAT_WINDOW = timedelta(hours=1)
 
 
 def earlier_twin(

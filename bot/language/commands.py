@@ -207,6 +207,7 @@ class ShowInbox(Command):
 class ReplyToConversation(Command):
     conversation_id: int
     text: str
+    confirmed: bool = False  # the same words sent within the hour ask first (typed twice)
 
 
 @dataclass(frozen=True)

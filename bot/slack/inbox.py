@@ -169,7 +169,8 @@ class SlackInbox:
         """Sends the rep's words to the customer; the note says ✓ or ⚠ with the reason."""
         reply = await self.dispatcher.handle_command(
             actor,
-            ReplyToConversation(conversation_id, text),
+            # never asks "send it again?": a `yes` typed in the thread would go to the customer
+            ReplyToConversation(conversation_id, text, confirmed=True),
             Address("slack", channel_id, thread_id=thread_ts),
         )
         if not reply.ok:

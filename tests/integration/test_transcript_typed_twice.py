@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from bot.app import RapportApp
 from crm.clock import ManualClock
-from crm.models import Activity
+from crm.models import Activity, AuditLog, Message
 from crm.purchases import Purchase
-from tests.factories import RepChat, rep_chat
+from tests.factories import RepChat, customer_message, rep_chat
 
 
 @pytest.fixture
@@ -135,3 +135,42 @@ async def test_a_deleted_won_deal_takes_its_sale_and_undo_brings_both_back(
         assert [(p.deal_id, p.amount_minor) for p in session.exec(select(Purchase))] == [
             (1, 50_000)
         ]
+
+
+async def test_a_reply_typed_twice_asks_before_the_customer_gets_it_twice(
+    ana: RepChat, rapport: RapportApp, clock: ManualClock
+) -> None:
+    await rapport.desk.receive(customer_message("¿Tenéis la bici roja?", 1, name="Lucía"))
+    await ana.run(
+        [
+            ("reply 1 Sí, nos quedan dos.", "Reply to Lucía on telegram (conversation 1)"),
+            ("reply 1 sí, nos quedan  dos.", "You already sent Lucía that (msg 2"),
+            ("no", "Cancelled"),
+            ("reply 1 Sí, nos quedan dos.", "Send it again?"),
+            ("yes", "Reply to Lucía"),
+        ]
+    )
+    await rapport.desk.receive(customer_message("¿Y en azul?", 2, name="Lucía"))
+    await ana.run([("reply 1 Sí, nos quedan dos.", "Reply to Lucía")])  # she wrote since
+    clock.advance(timedelta(hours=2))
+    await ana.run([("reply 1 Sí, nos quedan dos.", "Reply to Lucía")])  # hours later: meant
+    with rapport.store.transaction() as session:
+        sent = [m.text for m in session.exec(select(Message)) if m.direction == "outbound"]
+    assert sent == ["Sí, nos quedan dos."] * 4
+
+
+async def test_tag_and_assign_typed_twice_change_nothing(ana: RepChat, rapport: RapportApp) -> None:
+    await rapport.desk.receive(customer_message("hello", 1, name="Lucía"))
+    await ana.run(
+        [
+            ("tag lucía #vip", "now #vip"),
+            ("tag lucía #vip", "already has them; nothing changed (tags: #vip)"),
+            ("untag lucía #churn-risk", "has none of those tags; nothing changed"),
+            ("assign 1 me", "is assigned to Ana"),
+            ("assign 1 me", "is assigned to you already; nothing changed"),
+            ("undo", "Undone"),  # the real assignment, not a no-op
+        ]
+    )
+    with rapport.store.transaction() as session:
+        tags = [a for a in session.exec(select(AuditLog)) if a.action == "contact.tag"]
+    assert len(tags) == 1

@@ -166,6 +166,7 @@ def _names_a_deal(session: Session, ref: str) -> bool:
 
 def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
     contact = resolve_contact(session, cmd.ref)
+    before = list(contact.tags or [])
     contacts.tag_contact(
         session,
         actor=ctx.actor,
@@ -175,6 +176,9 @@ def tag(ctx: HandlerContext, session: Session, cmd: TagContact) -> Reply:
         now=ctx.now,
     )
     shown = " ".join(f"#{t}" for t in contact.tags) or "no tags"
+    if contact.tags == before:
+        how = "has none of those tags" if cmd.remove else "already has them"
+        return Reply(f"{contact.name} (#{contact.id}) {how}; nothing changed (tags: {shown}).")
     verb = "Removed" if cmd.remove else "Tagged"
     undo = "tag" if cmd.remove else "untag"
     return Reply(

@@ -1,5 +1,7 @@
 """The customer inbox from the rep's side: list, reply, assign, retag, close."""
 
+from dataclasses import replace
+
 from sqlmodel import Session
 
 from bot.context import Delivery, HandlerContext, Outcome
@@ -48,6 +50,24 @@ def inbox(ctx: HandlerContext, session: Session, cmd: ShowInbox) -> Reply:
 def reply(ctx: HandlerContext, session: Session, cmd: ReplyToConversation) -> Outcome:
     conversation = conversations.get_conversation(session, cmd.conversation_id)
     contact = session.get(Contact, conversation.contact_id)
+    name = contact.name if contact else "the customer"
+    twin = (
+        None
+        if cmd.confirmed
+        else conversations.repeated_reply(
+            session, conversation_id=id_of(conversation), text=cmd.text, now=ctx.now
+        )
+    )
+    if twin is not None:  # a double Enter would reach the customer twice
+        return Outcome(
+            Reply(
+                f"You already sent {name} that (msg {twin.id}, "
+                f"{when(twin.sent_at, ctx.tz, ctx.now)}), and they have not written since. "
+                "Send it again?"
+            ),
+            confirm=replace(cmd, confirmed=True),
+            confirm_what="sending the same reply again",
+        )
     message = conversations.record_outbound(
         session, actor=ctx.actor, conversation=conversation, text=cmd.text, now=ctx.now
     )
@@ -57,7 +77,6 @@ def reply(ctx: HandlerContext, session: Session, cmd: ReplyToConversation) -> Ou
         kind="reply",
         meta={"conversation_id": conversation.id, "rep": ctx.actor.name},
     )
-    name = contact.name if contact else "the customer"
     return Outcome(
         Reply(f"Reply to {name} on {conversation.channel} (conversation {conversation.id}) saved."),
         deliveries=[Delivery(id_of(message), outgoing)],
@@ -71,6 +90,14 @@ def assign(ctx: HandlerContext, session: Session, cmd: AssignConversation) -> Re
         rep = None
     else:
         rep = find_rep(session, cmd.assignee)
+    current = conversations.get_conversation(session, cmd.conversation_id)
+    if current.assignee_id == (rep.id if rep else None):
+        who = (
+            "you" if rep is not None and rep.id == ctx.actor.id else (rep.name if rep else "nobody")
+        )
+        return Reply(
+            f"Conversation {cmd.conversation_id} is assigned to {who} already; nothing changed."
+        )
     conversations.assign(
         session, actor=ctx.actor, conversation_id=cmd.conversation_id, rep=rep, now=ctx.now
     )
