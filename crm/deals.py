@@ -5,6 +5,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
@@ -37,8 +38,12 @@ class Pipeline:
         stage = stage.strip().lower()
         if stage in self.names or stage in {"won", "lost"}:
             return stage
+        choices = [*self.names, "won", "lost"]
+        near = process.extractOne(stage, choices, scorer=fuzz.ratio, score_cutoff=75)
+        guess = f" Did you mean {near[0]}?" if near is not None else ""
         raise Invalid(
-            "stage", f"'{stage[:30]}' is not a stage. Stages: {', '.join(self.names)}, won, lost."
+            "stage",
+            f"'{stage[:30]}' is not a stage.{guess} Stages: {', '.join(self.names)}, won, lost.",
         )
 
 

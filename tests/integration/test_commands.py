@@ -110,6 +110,8 @@ async def test_bad_input_gets_specific_help_and_nothing_is_written(alice: RepCha
     assert "There is no contact #99" in await alice.say("show #99")
     assert "No contact matches" in await alice.say("note nobody-at-all: hi")
     assert "not a stage" in (await alice.say('deal Acme "x" $5 stage dreaming')).lower()
+    typo = await alice.say('deal Acme "x" $5 stage negotation')
+    assert "'negotation' is not a stage. Did you mean negotiation?" in typo
     with rapport.store.transaction() as session:
         assert session.exec(select(Contact)).all() == []
         audit = session.exec(select(AuditLog).where(AuditLog.action == "contact.create")).all()
