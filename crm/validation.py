@@ -46,10 +46,12 @@ def normalise_phone(text: str, default_region: str = "US") -> str:
     if number is None and re.match(r"00[1-9]", candidate):
         number = _valid_number("+" + candidate[2:], region)
     if number is None:
+        national = not re.match(r"\s*(?:\+|00)", candidate)
+        read_as = f" Without one it is read as a {region} number." if national else ""
         raise Invalid(
             "phone",
             f"'{typed[:40]}' is not a valid phone number. Include the country code, "
-            "e.g. +1 415 555 0100.",
+            f"e.g. +1 415 555 0100.{read_as}",
         )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return f"{e164};ext={ext}" if ext else e164

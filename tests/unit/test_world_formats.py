@@ -187,3 +187,14 @@ def test_contact_details_separated_by_commas(text: str, name: str, company: str 
     result = parse(text)
     assert isinstance(result, AddContact)
     assert (result.name_text, result.company) == (name, company)
+
+
+def test_a_refused_national_number_says_which_country_it_was_read_in() -> None:
+    """A Berlin number typed nationally in a team left on the default region (US) was
+    refused with no hint why; the message now names the region it was read in."""
+    with pytest.raises(Invalid, match="Without one it is read as a US number"):
+        normalise_phone("030 1234567")
+    with pytest.raises(Invalid) as refused:
+        normalise_phone("+49 12")
+    assert "read as" not in str(refused.value)  # it had a country code: nothing to add
+    assert normalise_phone("030 1234567", "DE") == "+49301234567"
