@@ -137,6 +137,10 @@ def build_mapping(
     absent = [written for key, (written, _) in by_column.items() if key not in have]
     if absent:
         raise MappingError(f"--map names columns the file does not have: {', '.join(absent)}.")
+    if {"title", "jobtitle"} <= have and "title" not in by_column and record_type != "deals":
+        # Outlook (and others) put the salutation (Mr., Dr.) in "Title" beside "Job Title":
+        # the job title is the title, and the salutation is kept under its own name
+        by_column["title"] = ("Title", "custom:salutation")
     # a column the person mapped counts as the field it was mapped to
     seen_as = [by_column.get(header_key(h), (h, h))[1] for h in headers]
     kind = record_type or detect_type(seen_as)

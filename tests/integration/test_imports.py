@@ -374,6 +374,17 @@ def test_plain_google_and_outlook_contact_sheets_import_as_people(
     assert count(store, Activity) == 0  # notes stay on the person, nothing was a "call"
 
 
+def test_a_salutation_in_title_beside_a_job_title_is_kept_as_the_salutation(
+    store: Store, clock: ManualClock
+) -> None:
+    """Outlook's "Title" is Mr./Dr.; it was taken as the job title ahead of "Job Title"."""
+    data = "Title,First Name,Last Name,Job Title,E-mail Address\nDr.,Eva,Schmidt,CTO,eva@x.de\n"
+    report = run(store, clock, data)
+    assert "Title -> custom field 'salutation'" in report.summary()
+    eva, _, _ = contact_named(store, "Eva Schmidt")
+    assert eva.custom_fields == {"salutation": "Dr.", "title": "CTO"}
+
+
 EUROPEAN_DATES = (
     "Record ID,First Name,Last Name,Email,Create Date\n"
     "1,Anna,Berg,anna@example.de,04/03/2025\n"
