@@ -13,6 +13,7 @@ from bot.language.parsing import (
     CURRENCIES,
     PHONE_PATTERN,
     Amount,
+    ImpossibleDate,
     looks_like_email,
     looks_like_phone,
     parse_when,
@@ -168,6 +169,19 @@ def is_when(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_impossible_when(text: str) -> bool:
+    """A date or time that is shaped right but cannot exist (`25:00`, `13pm`, `31 feb`):
+    still the date the rep meant to give, so it is refused with the reason rather than
+    left in a note's text."""
+    try:
+        parse_when(text, tz="UTC", now=_PROBE_NOW, after_lunch=_PROBE_NOW.time())
+    except ImpossibleDate:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def is_marker(word: str) -> bool:
@@ -456,7 +470,7 @@ def split_follow_up(text: str) -> tuple[str, str | None]:
     for match in _FOLLOW_UP_TAIL.finditer(text):
         when = text[match.end() :].strip().rstrip(".!")
         for candidate in (when, re.sub(r"^with\s+\S+\s+", "", when, flags=re.IGNORECASE)):
-            if is_when(candidate):
+            if is_when(candidate) or is_impossible_when(candidate):
                 return text[: match.start()].strip(), candidate
     return text, None
 

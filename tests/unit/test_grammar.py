@@ -558,3 +558,15 @@ def test_edit_takes_a_quoted_or_unrelated_word_as_a_field_of_ones_own() -> None:
     assert parse('edit #1 "nmae" Ana L.') == EditContact("#1", "nmae", "Ana L.")
     assert parse("edit jane title CTO") == EditContact("jane", "title", "CTO")
     assert parse("edit jane notes likes tea") == EditContact("jane", "notes", "likes tea")
+
+
+def test_an_impossible_follow_up_time_is_the_follow_up_not_part_of_the_note() -> None:
+    """`..., follow up 25:00` left "follow up 25:00" in the note and scheduled nothing."""
+    from bot.language.commands import LogActivity
+    from bot.language.verbs import parse
+
+    result = parse("log call maria: wants pricing, follow up 25:00")
+    assert isinstance(result, LogActivity)
+    assert (result.text, result.follow_up_when) == ("wants pricing", "25:00")
+    kept = parse("log call maria: follow up with legal")
+    assert isinstance(kept, LogActivity) and kept.text == "follow up with legal"
