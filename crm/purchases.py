@@ -75,6 +75,16 @@ def _changeable(session: Session, actor: Actor, purchase_id: int, instead: str) 
     return row
 
 
+def purchase_with_reference(session: Session, reference: str | None) -> Purchase | None:
+    """The sale recorded under this reference (case aside), on any customer: an order or
+    invoice number names one sale."""
+    clean_ref = _clean_reference(reference)
+    if clean_ref is None:
+        return None
+    query = select(Purchase).where(func.lower(Purchase.reference) == clean_ref.lower())
+    return session.exec(query.order_by(col(Purchase.id).desc())).first()
+
+
 def earlier_twin(
     session: Session,
     *,
@@ -88,17 +98,14 @@ def earlier_twin(
     on anyone: an invoice number names one sale), or, with no reference, the contact's
     purchase of the same amount recorded within REPEAT_WINDOW. Two equal sales in an hour
     do happen, so the caller asks rather than refuses."""
-    query = select(Purchase)
-    clean_ref = _clean_reference(reference)
-    if clean_ref is not None:
-        query = query.where(func.lower(Purchase.reference) == clean_ref.lower())
-    else:
-        query = query.where(
-            Purchase.contact_id == contact_id,
-            Purchase.amount_minor == amount_minor,
-            Purchase.currency == currency,
-            col(Purchase.created_at) >= now - REPEAT_WINDOW,
-        )
+    if _clean_reference(reference) is not None:
+        return purchase_with_reference(session, reference)
+    query = select(Purchase).where(
+        Purchase.contact_id == contact_id,
+        Purchase.amount_minor == amount_minor,
+        Purchase.currency == currency,
+        col(Purchase.created_at) >= now - REPEAT_WINDOW,
+    )
     return session.exec(query.order_by(col(Purchase.id).desc())).first()
 
 

@@ -17,7 +17,7 @@ from bot.api.pagination import MAX_LIMIT, page
 from bot.api.schemas import IdPath, IdQuery
 from crm import purchases
 from crm.contacts import get_contact
-from crm.errors import NotFound
+from crm.errors import Conflict, NotFound
 from crm.models import Company, Purchase
 
 router = APIRouter(prefix="/v1/purchases", tags=["purchases"], responses=COMMON_RESPONSES)
@@ -103,7 +103,9 @@ def get_one(
     response_model=schemas.PurchaseOut,
     summary="Record a purchase",
     description="Same checks as chat's `sold`: a contact or a company, no negative amount, "
-    "no future date. Send `Idempotency-Key` so a retry records it once.",
+    "no future date. A `reference` (order or invoice number) names one sale: one already "
+    "recorded is a 409 with its `existing_id`. Send `Idempotency-Key` so a retry records it "
+    "once.",
 )
 def create(body: schemas.PurchaseCreate, request: Request, caller: Caller = WRITE) -> Any:
     deps = deps_of(request)
@@ -115,6 +117,7 @@ def create(body: schemas.PurchaseCreate, request: Request, caller: Caller = WRIT
             company = session.get(Company, body.company_id)
             if company is None:
                 raise NotFound(f"There is no company #{body.company_id}.")
+        _refuse_a_known_reference(session, body.reference)
         row = purchases.record_purchase(
             session,
             actor=caller.actor,
@@ -188,3 +191,16 @@ def delete(purchase_id: IdPath, request: Request, caller: Caller = WRITE) -> Res
             session, actor=caller.actor, purchase_id=purchase_id, now=deps.clock.now()
         )
     return Response(status_code=204)
+
+
+def _refuse_a_known_reference(session: Session, reference: str | None) -> None:
+    """Chat asks "record this one as well?" about a reference it has seen; an integration
+    cannot answer a question, so the same invoice posted twice (under two idempotency
+    keys: a replayed webhook, a re-run export) is a conflict naming the sale it repeats."""
+    twin = purchases.purchase_with_reference(session, reference)
+    if twin is not None:
+        raise Conflict(
+            f"Purchase {twin.id} already has the reference {twin.reference}.",
+            existing=twin,
+            field="reference",
+        )

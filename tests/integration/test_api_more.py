@@ -168,6 +168,28 @@ async def test_purchases_are_created_once_per_key_filtered_fetched_and_deleted(
     assert actions["purchase.create"] == label and actions["purchase.delete"] == label
 
 
+async def test_an_invoice_posted_twice_under_two_keys_is_a_409_naming_the_sale(
+    store: Store, clock: ManualClock
+) -> None:
+    """A replayed billing webhook (a new Idempotency-Key each time) recorded the invoice twice."""
+    world = make_world(store, clock)
+    async with client(deps_for(store, clock), world, scope="write") as api:
+        cid = (await api.post("/v1/contacts", json=JANE)).json()["id"]
+        sale = {"contact_id": cid, "amount_minor": 4200, "reference": "INV-2026-17"}
+        first = await api.post("/v1/purchases", json=sale, headers={"Idempotency-Key": "a"})
+        again = await api.post(
+            "/v1/purchases",
+            json=sale | {"reference": "inv-2026-17"},
+            headers={"Idempotency-Key": "b"},
+        )
+        assert first.status_code == 201, first.text
+        assert again.status_code == 409, again.text
+        error = again.json()["error"]
+        assert error["existing_id"] == first.json()["id"]
+        assert "already has the reference INV-2026-17" in error["message"]
+        assert len((await api.get("/v1/purchases")).json()["data"]) == 1
+
+
 async def test_a_bad_purchase_is_a_4xx_with_the_field_and_a_won_deals_purchase_stays(
     store: Store, clock: ManualClock
 ) -> None:
