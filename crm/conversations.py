@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from crm import audit
 from crm.actors import Actor, require_rep
@@ -192,6 +192,15 @@ def _insert_unless_stored(session: Session, message: Message) -> Message | None:
         .returning(Message)
     )
     return session.scalars(statement, [values]).first()
+
+
+def last_outbound_at(session: Session, contact_id: int) -> datetime | None:
+    """When the team (or a follow-up) last wrote to this customer, on any conversation."""
+    return session.exec(
+        select(func.max(Message.sent_at)).where(
+            Message.contact_id == contact_id, Message.direction == Direction.OUTBOUND
+        )
+    ).one()
 
 
 def repeated_reply(

@@ -36,6 +36,7 @@ from channels.base import Action, Address, IncomingMessage, Reply
 from crm import audit
 from crm.actors import Actor
 from crm.contacts import set_consent
+from crm.conversations import last_outbound_at
 from crm.enums import ActorKind, FollowUpKind
 from crm.errors import Invalid
 from crm.identities import find_identity, resolve_customer
@@ -58,9 +59,11 @@ FORGET = "forget"
 KEEP = "keep"
 FORGET_VALID_FOR = timedelta(minutes=15)
 # Typed answers to the /forget question, in the languages the customer texts come in.
+# Only plain yes words: "ok" or "好" answer a rep as often as a question, and erasure
+# cannot be undone.
 TYPED_YES = frozenset({
-    "yes", "y", "yes please", "ok", "sí", "si", "oui", "ja", "sim", "да", "是", "是的", "好",
-    "确定", "yes, erase my data",
+    "yes", "yes please", "sí", "si", "oui", "ja", "sim", "да", "是", "是的", "确定",
+    "yes, erase my data",
 })  # fmt: skip
 TYPED_NO = frozenset({
     "no", "n", "non", "nein", "não", "nao", "нет", "不", "不要", "否", "no, keep it",
@@ -358,9 +361,18 @@ class CustomerCommands:
         token, asked = state.get("forget_token"), state.get("forget_at")
         if not token or not isinstance(asked, str):
             return None
-        if self._now - datetime.fromisoformat(asked) >= FORGET_VALID_FOR:
+        asked_at = datetime.fromisoformat(asked)
+        if self._now - asked_at >= FORGET_VALID_FOR:
             return None  # long after the question: a "yes" to something else
+        if await asyncio.to_thread(self._team_wrote_since, message, asked_at):
+            return None  # a rep wrote after the question: the "yes" may be theirs
         return await self.action(FORGET if word in TYPED_YES else KEEP, str(token), message)
+
+    def _team_wrote_since(self, message: IncomingMessage, since: datetime) -> bool:
+        with self.services.store.transaction() as session:
+            contact = self._known(session, message)
+            last = last_outbound_at(session, id_of(contact)) if contact is not None else None
+            return last is not None and last >= since  # the same instant: not erasing is safer
 
     def _chat_data(self, message: IncomingMessage) -> dict[str, object]:
         with self.services.store.transaction() as session:

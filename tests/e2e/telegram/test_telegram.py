@@ -253,6 +253,25 @@ async def test_a_typed_yes_or_no_answers_the_forget_question(
     assert world.contact_of(JANE) is None and world.messages() == []
 
 
+async def test_a_yes_after_a_reps_message_answers_the_rep_not_the_forget_question(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    api.message(JANE, text="hello")
+    await world.stored(1)
+    api.message(JANE, text="/forget")
+    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    rep = world.rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
+    await world.rapport.dispatcher.handle_command(
+        rep, ReplyToConversation(world.messages()[0].conversation_id, "Shall I book the demo?")
+    )
+    await api.wait_for(lambda: api.texts(JANE)[-1] == "Shall I book the demo?")
+    api.message(JANE, text="yes")
+    await world.stored(2)
+    assert world.contact_of(JANE) is not None  # "yes" was to the demo: nothing erased
+    api.message(JANE, text="ok")  # and "ok" never erases anything
+    await world.stored(3)
+
+
 async def test_a_yes_long_after_the_forget_question_is_just_a_message(
     world: TelegramWorld, api: TelegramStandIn
 ) -> None:
