@@ -50,6 +50,9 @@ AUDIT_EVENTS = {
     "activity.create": "activity.created",
     "activity.update": "activity.updated",
     "activity.delete": "activity.deleted",
+    "purchase.create": "purchase.created",  # a sale: `sold`, a won deal, the API, an import
+    "purchase.update": "purchase.updated",
+    "purchase.delete": "purchase.deleted",
     "followup.create": "followup.created",
     "followup.update": "followup.updated",
     "followup.cancel": "followup.cancelled",

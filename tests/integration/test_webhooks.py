@@ -101,6 +101,43 @@ async def test_api_edits_and_deletes_are_events_too(store: Store, clock: ManualC
     assert bodies[5]["data"]["after"]["text"] == "Call Jane"
 
 
+async def test_sales_are_events_a_billing_integration_hears(
+    store: Store, clock: ManualClock
+) -> None:
+    """Purchases were audited but sent no webhook: an integration never heard of a sale."""
+    world = make_world(store, clock)
+    worker = WebhookWorker(store, clock, worker="w1")
+    wanted = ["purchase.created", "purchase.updated", "purchase.deleted"]
+    with WebhookReceiver() as receiver:
+        async with client(deps_for(store, clock), world) as api:
+            added = await api.post("/v1/webhooks", json={"url": receiver.url, "events": wanted})
+            assert added.status_code == 201
+            jane = (await api.post("/v1/contacts", json={"name": "Jane"})).json()
+            sale = {"contact_id": jane["id"], "amount_minor": 4200, "reference": "INV-9"}
+            created = await api.post("/v1/purchases", json=sale)
+            etag = created.headers["etag"]
+            patched = await api.patch(
+                f"/v1/purchases/{created.json()['id']}",
+                json={"quantity": 2},
+                headers={"If-Match": etag},
+            )
+            await api.delete(
+                f"/v1/purchases/{created.json()['id']}",
+                headers={"If-Match": patched.headers["etag"]},
+            )
+        async with asyncio.timeout(10):
+            stats = await worker.tick()
+        await worker.close()
+    assert stats.delivered == 3
+    bodies = sorted(
+        (json.loads(r.body) for r in receiver.received),
+        key=lambda b: int(b["id"].removeprefix("evt_")),
+    )
+    assert [b["type"] for b in bodies] == wanted
+    assert bodies[0]["data"]["after"]["amount_minor"] == 4200
+    assert bodies[1]["data"]["after"]["quantity"] == 2
+
+
 async def test_a_customer_message_is_a_message_received_event(
     store: Store, clock: ManualClock
 ) -> None:
