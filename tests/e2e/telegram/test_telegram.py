@@ -196,13 +196,18 @@ async def test_mydata_sends_everything_stored_as_a_json_document(
     assert data["consent"]["opted_out_of_follow_ups"] is False
 
 
-async def test_forget_asks_to_confirm_with_a_button_then_erases_and_confirms(
-    world: TelegramWorld, api: TelegramStandIn
-) -> None:
-    api.message(JANE, text="Please call me on +1 415 555 0100")
+async def asked_to_forget(world: TelegramWorld, api: TelegramStandIn, first: str = "hello") -> None:
+    """Jane writes once (so there is data to erase), sends /forget and is shown the buttons."""
+    api.message(JANE, text=first)
     await world.stored(1)
     api.message(JANE, text="/forget")
     await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+
+
+async def test_forget_asks_to_confirm_with_a_button_then_erases_and_confirms(
+    world: TelegramWorld, api: TelegramStandIn
+) -> None:
+    await asked_to_forget(world, api, "Please call me on +1 415 555 0100")
     question = api.sent(JANE)[-1]
     yes, no = (row[0] for row in question["reply_markup"]["inline_keyboard"])
     assert yes["text"].startswith("Yes") and no["text"].startswith("No")
@@ -223,10 +228,7 @@ async def test_forget_asks_to_confirm_with_a_button_then_erases_and_confirms(
 async def test_an_old_forget_button_does_nothing(
     world: TelegramWorld, api: TelegramStandIn
 ) -> None:
-    api.message(JANE, text="hello")
-    await world.stored(1)
-    api.message(JANE, text="/forget")
-    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    await asked_to_forget(world, api)
     question = api.sent(JANE)[-1]
     api.press(JANE, question, "forget:not-the-token")
     await api.wait_for(lambda: "expired" in api.sent(JANE)[-1]["text"])
@@ -238,10 +240,7 @@ async def test_a_typed_yes_or_no_answers_the_forget_question(
 ) -> None:
     """A customer who types "no" or "sí" to "Are you sure?" used to have it stored as a
     message to the team, with no answer: the erasure neither happened nor was refused."""
-    api.message(JANE, text="hello")
-    await world.stored(1)
-    api.message(JANE, text="/forget")
-    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    await asked_to_forget(world, api)
     api.message(JANE, text="No")
     await api.wait_for(lambda: "nothing was erased" in api.sent(JANE)[-1]["text"])
     assert world.contact_of(JANE) is not None
@@ -256,10 +255,7 @@ async def test_a_typed_yes_or_no_answers_the_forget_question(
 async def test_a_yes_after_a_reps_message_answers_the_rep_not_the_forget_question(
     world: TelegramWorld, api: TelegramStandIn
 ) -> None:
-    api.message(JANE, text="hello")
-    await world.stored(1)
-    api.message(JANE, text="/forget")
-    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    await asked_to_forget(world, api)
     rep = world.rapport.rep_actor(channel="shell", external_id="alice", name="Alice")
     await world.rapport.dispatcher.handle_command(
         rep, ReplyToConversation(world.messages()[0].conversation_id, "Shall I book the demo?")
@@ -275,10 +271,7 @@ async def test_a_yes_after_a_reps_message_answers_the_rep_not_the_forget_questio
 async def test_a_yes_long_after_the_forget_question_is_just_a_message(
     world: TelegramWorld, api: TelegramStandIn
 ) -> None:
-    api.message(JANE, text="hello")
-    await world.stored(1)
-    api.message(JANE, text="/forget")
-    await api.wait_for(lambda: "inline_keyboard" in last_markup(api, JANE))
+    await asked_to_forget(world, api)
     world.clock.advance(minutes=20)
     api.message(JANE, text="yes")
     await world.stored(2)
