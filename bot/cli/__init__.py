@@ -53,7 +53,12 @@ def _log_to_file(path: Path) -> None:
 @app.command()
 def shell(
     as_: str = typer.Option("rep", "--as", help="rep or customer"),
-    name: str = typer.Option("me", "--name", help="who you are; the same name is the same person"),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="who you are; the same name is the same person (default: me as a rep, Guest as "
+        "a customer)",
+    ),
     classify: bool = typer.Option(True, help="tag customer messages with the need classifier"),
 ) -> None:
     """Talk to Rapport in the terminal, as a rep or as a customer."""
@@ -68,7 +73,8 @@ def shell(
     from bot.cli.shell import ShellNameTaken, run_shell
 
     try:
-        asyncio.run(run_shell(rapport, as_=as_, name=name))
+        default = "Guest" if as_ == "customer" else "me"
+        asyncio.run(run_shell(rapport, as_=as_, name=name or default))
     except KeyboardInterrupt:
         pass
     except ShellNameTaken as exc:

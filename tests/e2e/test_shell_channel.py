@@ -76,8 +76,8 @@ def test_a_typed_yes_answers_forget_in_the_terminal(tmp_path: Path) -> None:
 
 
 def test_one_terminal_name_is_not_both_a_customer_and_a_rep(tmp_path: Path) -> None:
-    """`rapport shell --as customer` then `rapport shell` (both --name me by default) used
-    to end the rep's shell in a stack trace."""
+    """`rapport shell --as customer` then `rapport shell` under the same name (both were
+    `me` by default) ended the rep's shell in a stack trace."""
     customer(tmp_path, "hello")
     result = run_shell(tmp_path, ["inbox"], "--name", "Maria")
     assert result.returncode == 2
@@ -85,3 +85,9 @@ def test_one_terminal_name_is_not_both_a_customer_and_a_rep(tmp_path: Path) -> N
     assert "pick another with --name" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "Open conversations" in shell(tmp_path, ["inbox"], "--name", "Alice")
+
+
+def test_the_default_names_of_a_customer_and_a_rep_do_not_clash(tmp_path: Path) -> None:
+    greeted = shell(tmp_path, ["hello"], "--as", "customer", "--no-classify")
+    assert "Guest" in greeted and "me!" not in greeted
+    assert "Open conversations" in shell(tmp_path, ["inbox"])  # the rep's default: me
