@@ -12,10 +12,9 @@ from crm.enums import ActivityKind
 from crm.errors import Forbidden, Invalid, NotFound
 from crm.ids import id_of
 from crm.models import Activity, Message, snapshot
-from crm.repeats import REPEAT_WINDOW
+from crm.repeats import REPEAT_WINDOW, same_words
 
 MAX_TEXT = 10_000
-# An identical entry logged again this soon is most likely the same one typed twice.
 
 
 def _check_kind(kind: str) -> None:
@@ -38,7 +37,6 @@ def recent_repeat(
     """The same rep's identical entry (kind and text, case and spacing aside) on this contact
     within REPEAT_WINDOW: a line sent twice, which the rep is asked about rather than given
     a doubled timeline."""
-    wanted = " ".join(text.split()).casefold()
     rows = session.exec(
         select(Activity)
         .where(
@@ -49,7 +47,7 @@ def recent_repeat(
         )
         .order_by(col(Activity.id).desc())
     )
-    return next((a for a in rows if " ".join(a.text.split()).casefold() == wanted), None)
+    return next((a for a in rows if same_words(a.text, text)), None)
 
 
 def log_activity(

@@ -19,7 +19,7 @@ from crm.enums import ConversationStatus, Delivery, Direction
 from crm.errors import Invalid, NotFound
 from crm.ids import id_of
 from crm.models import Contact, Conversation, Message, NeedCorrection, Rep, snapshot, table_of
-from crm.repeats import REPEAT_WINDOW
+from crm.repeats import REPEAT_WINDOW, same_words
 
 MAX_MESSAGE = 20_000
 CUT_MARK = f"\n[… cut: the customer's message was longer than {MAX_MESSAGE:,} characters]"
@@ -220,8 +220,7 @@ def repeated_reply(
         return None
     if last.sent_at < now - REPEAT_WINDOW:
         return None
-    same = " ".join((last.text or "").split()).casefold() == " ".join(text.split()).casefold()
-    return last if same else None
+    return last if same_words(last.text, text) else None
 
 
 def record_outbound(
@@ -334,6 +333,8 @@ def assign(
 ) -> Conversation:
     require_rep(actor)
     conversation = get_conversation(session, conversation_id)
+    if conversation.assignee_id == (rep.id if rep else None):
+        return conversation  # assigned there already: no audit row, `undo` keeps the real one
     before = snapshot(conversation)
     conversation.assignee_id = rep.id if rep else None
     session.add(conversation)

@@ -10,3 +10,8 @@ the same whatever was typed.
 from datetime import timedelta
 
 REPEAT_WINDOW = timedelta(hours=1)
+
+
+def same_words(a: str | None, b: str | None) -> bool:
+    """Whether two entries say the same thing, case and spacing aside (a retyped line)."""
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()

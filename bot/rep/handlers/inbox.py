@@ -90,17 +90,17 @@ def assign(ctx: HandlerContext, session: Session, cmd: AssignConversation) -> Re
         rep = None
     else:
         rep = find_rep(session, cmd.assignee)
-    current = conversations.get_conversation(session, cmd.conversation_id)
-    if current.assignee_id == (rep.id if rep else None):
+    before = conversations.get_conversation(session, cmd.conversation_id).assignee_id
+    conversation = conversations.assign(
+        session, actor=ctx.actor, conversation_id=cmd.conversation_id, rep=rep, now=ctx.now
+    )
+    if conversation.assignee_id == before:
         who = (
             "you" if rep is not None and rep.id == ctx.actor.id else (rep.name if rep else "nobody")
         )
         return Reply(
             f"Conversation {cmd.conversation_id} is assigned to {who} already; nothing changed."
         )
-    conversations.assign(
-        session, actor=ctx.actor, conversation_id=cmd.conversation_id, rep=rep, now=ctx.now
-    )
     who = rep.name if rep else "nobody"
     return Reply(
         f"Conversation {cmd.conversation_id} is assigned to {who}. "
