@@ -311,11 +311,6 @@ def company_open_deals(session: Session, company_id: int) -> list[Deal]:
     )
 
 
-def companies_named(session: Session, query: str, limit: int) -> list[Company]:
-    """Companies whose name contains every word of `query`, accents and case aside."""
-    return companies_matching(session, query, limit=limit)
-
-
 def company_list(session: Session, query: str | None, limit: int = 30) -> list[Company]:
     """Companies in name order; with a query, those whose name holds its words."""
     if query:

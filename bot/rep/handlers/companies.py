@@ -15,6 +15,7 @@ from crm.companies import edit_company as edit_company_service
 from crm.contacts import refresh_search_text
 from crm.ids import id_of
 from crm.models import Company
+from crm.search import companies_matching
 
 
 def company_line(session: Session, company: Company) -> str:
@@ -44,7 +45,7 @@ def company_card(session: Session, company: Company, *, tz: str, now: datetime) 
 
 
 def matching_companies(session: Session, query: str, limit: int = 5) -> list[Company]:
-    return views.companies_named(session, query, limit)
+    return companies_matching(session, query, limit=limit)
 
 
 def edit_company(
