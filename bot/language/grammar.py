@@ -219,7 +219,7 @@ _DATE_START = (
     r"(?:\d|yesterday|today|last\s|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul"
     r"|aug|sep|oct|nov|dec)"
 )
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_MONTH = tok.MONTH_WORD
 _CALENDAR_DAY = (  # `2 Dec`, `3rd of December 2026`, `Dec 2`, `2/12`, `2.12.2026`
     rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"

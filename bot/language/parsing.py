@@ -86,16 +86,28 @@ _ORDER_WORDS = {"DMY": "day.month.year", "MDY": "month/day/year", "YMD": "year-m
 _FILLER = re.compile(r"^(?:on|by|until|till|til|to|for|the)\s+")
 
 
+class UnknownDate(ValueError):
+    """A phrase that is no date. Its message, with a "did you mean" for a misspelt day or
+    month, is only built when read: the grammar probes many phrases with `is_when` and
+    drops these unread, so the fuzzy match must not run on every probe."""
+
+    def __init__(self, text: str) -> None:
+        self.shown = " ".join(str(text).split())[:40]
+        super().__init__(self.shown)
+
+    def __str__(self) -> str:
+        typo = misspelt_date_word(self.shown, anywhere=True)
+        if typo:
+            fixed = re.sub(rf"\b{re.escape(typo[0])}\b", typo[1], self.shown, count=1)
+            return f"I couldn't understand the date '{self.shown}'. Did you mean '{fixed}'?"
+        return (
+            f"I couldn't understand the date '{self.shown}'. "
+            "Try 'tomorrow 9am', 'next tuesday 10:00' or 'in 3 days'."
+        )
+
+
 def _unknown_date(text: str) -> ValueError:
-    shown = " ".join(str(text).split())[:40]
-    typo = misspelt_date_word(shown, anywhere=True)
-    if typo:
-        fixed = re.sub(rf"\b{re.escape(typo[0])}\b", typo[1], shown, count=1)
-        return ValueError(f"I couldn't understand the date '{shown}'. Did you mean '{fixed}'?")
-    return ValueError(
-        f"I couldn't understand the date '{shown}'. "
-        "Try 'tomorrow 9am', 'next tuesday 10:00' or 'in 3 days'."
-    )
+    return UnknownDate(text)
 
 
 # Words worth a "did you mean": long enough that a close spelling is not another word.

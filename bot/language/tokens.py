@@ -162,26 +162,18 @@ _MARKER_TOKEN = re.compile(
 )
 
 
-def is_when(text: str) -> bool:
-    """Does this phrase read as a date/time? (decided with a fixed clock, in UTC)."""
-    try:
-        parse_when(text, tz="UTC", now=_PROBE_NOW, after_lunch=_PROBE_NOW.time())
-    except ValueError:
-        return False
-    return True
-
-
-def is_impossible_when(text: str) -> bool:
-    """A date or time that is shaped right but cannot exist (`25:00`, `13pm`, `31 feb`):
-    still the date the rep meant to give, so it is refused with the reason rather than
-    left in a note's text."""
+def is_when(text: str, *, or_impossible: bool = False) -> bool:
+    """Does this phrase read as a date/time? (decided with a fixed clock, in UTC). With
+    `or_impossible`, a date or time shaped right that cannot exist (`25:00`, `13pm`,
+    `31 feb`) counts too: it is still the date the rep meant to give, to be refused with
+    the reason rather than left in a note's text."""
     try:
         parse_when(text, tz="UTC", now=_PROBE_NOW, after_lunch=_PROBE_NOW.time())
     except ImpossibleDate:
-        return True
+        return or_impossible
     except ValueError:
         return False
-    return False
+    return True
 
 
 def is_marker(word: str) -> bool:
@@ -238,9 +230,8 @@ _GLUE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _GLUE_BEFORE = re.compile(r"last|past|previous|this|next|coming|\d{1,2}(?:st|nd|rd|th)?", re.I)
-_MONTH_START = re.compile(
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$", re.IGNORECASE
-)
+MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"  # dec, Dec.
+_MONTH_START = re.compile(MONTH_WORD + "$", re.IGNORECASE)
 
 
 def _whole_phrase(text: str, words: list[re.Match[str]], i: int, j: int) -> tuple[str, str]:
@@ -306,7 +297,8 @@ def _try_when(text: str, words: list[re.Match[str]], i: int, j: int) -> tuple[st
 
 # --- amounts -------------------------------------------------------------------------
 
-_SYMBOL = re.compile(r"[$€£¥₹₩₽₺₪]")
+SYMBOLS_RE = "[$€£¥₹₩₽₺₪]"
+_SYMBOL = re.compile(SYMBOLS_RE)
 _SCALED = re.compile(r"[-−]?\d[\d,.]*\s*(?:k|m|mm|mn|bn|b)", re.IGNORECASE)
 _GROUPED = re.compile(
     r"[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"  # 12,500.50
@@ -338,10 +330,8 @@ def find_amount(words: list[str], stop_words: frozenset[str]) -> tuple[int, int,
     return None
 
 
-SYMBOLS_RE = "[$€£¥₹₩₽₺₪]"
-_SYMBOLS_RE = SYMBOLS_RE
-_NUM_WORD = re.compile(rf"[-−]?{_SYMBOLS_RE}?\d[\d,.'’]*(?:k|m|mm|bn|b)?{_SYMBOLS_RE}?", re.I)
-_GROUP_WORD = re.compile(rf"\d{{3}}(?:[.,]\d{{1,2}})?{_SYMBOLS_RE}?")
+_NUM_WORD = re.compile(rf"[-−]?{SYMBOLS_RE}?\d[\d,.'’]*(?:k|m|mm|bn|b)?{SYMBOLS_RE}?", re.I)
+_GROUP_WORD = re.compile(rf"\d{{3}}(?:[.,]\d{{1,2}})?{SYMBOLS_RE}?")
 _AMOUNT_WORDS = frozenset({
     "thousand", "grand", "million", "millions", "billion", "lakh", "lakhs", "crore", "crores",
     "dollars", "dollar", "bucks", "euros", "euro", "pounds", "pound", "quid", "yen", "rupees",
@@ -470,7 +460,7 @@ def split_follow_up(text: str) -> tuple[str, str | None]:
     for match in _FOLLOW_UP_TAIL.finditer(text):
         when = text[match.end() :].strip().rstrip(".!")
         for candidate in (when, re.sub(r"^with\s+\S+\s+", "", when, flags=re.IGNORECASE)):
-            if is_when(candidate) or is_impossible_when(candidate):
+            if is_when(candidate, or_impossible=True):
                 return text[: match.start()].strip(), candidate
     return text, None
 
